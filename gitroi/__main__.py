@@ -1,0 +1,3 @@
+from gitroi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Git access for gitroi: repository discovery and one way to run git.
+
+pygit2 is the tool for objects, trees and notes; git's own CLI is used where
+it is faster or pygit2 lacks the feature (the bulk history stream, notes
+merge, push/fetch).  Every subprocess goes through :func:`run_git`, which
+strips ``GIT_*`` variables leaked by an enclosing hook (see pre-commit's
+``no_git_env``: inside a hook ``GIT_INDEX_FILE`` and ``GIT_DIR`` point at the
+repository that is committing, not at the one we may be asked about) and turns
+failures into a :class:`GitroiError` naming the command.
+
+This module deliberately does not import pygit2 at module level: the
+post-commit hook must stay fast and imports only what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitroi.errors import GitroiError
+
+if TYPE_CHECKING:
+    import pygit2
+
+# Variables git sets for hooks that would redirect a nested git call.
+_KEEP_GIT_VARS = {"GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
+                  "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                  "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+                  "GIT_TERMINAL_PROMPT", "GIT_ASKPASS", "GIT_TRACE", "GIT_TRACE2"}
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git subprocess, without hook-scoped ``GIT_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_GIT_VARS}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` and return the completed process (stdout as bytes).
+
+    With ``check`` (the default) a non-zero exit raises :class:`GitroiError`
+    carrying the command, exit code and git's own stderr.
+    """
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, input=input, capture_output=True, env=git_env(env), check=False
+        )
+    except FileNotFoundError as exc:
+        raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {err}")
+    return proc
+
+
+def git_text(args: Sequence[str], *, cwd: str | Path | None = None) -> str:
+    """``git ARGS`` stdout as text, trailing newline stripped."""
+    return run_git(args, cwd=cwd).stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+@dataclass(frozen=True)
+class RepoPaths:
+    """Where a repository lives: its work tree, its own git dir and the common one.
+
+    Linked worktrees have their own ``git_dir`` but share ``common_dir``;
+    the ledger and the hooks live in the common dir so all worktrees share them.
+    ``workdir`` is None for a bare repository.
+    """
+
+    workdir: Path | None
+    git_dir: Path
+    common_dir: Path
+
+    @property
+    def default_ledger(self) -> Path:
+        return self.common_dir / "gitroi" / "ledger.db"
+
+    def worktrees(self) -> list[Path]:
+        """Every work tree of this repository: the main one and linked ones."""
+        out = run_git(["worktree", "list", "--porcelain", "-z"], cwd=self.common_dir, check=False)
+        trees: list[Path] = []
+        for field in out.stdout.decode("utf-8", "replace").split("\0"):
+            if field.startswith("worktree "):
+                trees.append(Path(field[len("worktree "):]))
+        if not trees and self.workdir is not None:
+            trees.append(self.workdir)
+        return trees
+
+
+def discover(path: str | Path = ".") -> RepoPaths:
+    """Find the repository that contains ``path``.
+
+    Raises :class:`GitroiError` when there is none, naming the path.
+    """
+    p = Path(path).resolve()
+    proc = run_git(
+        ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--show-toplevel"],
+        cwd=p if p.is_dir() else p.parent,
+        check=False,
+    )
+    if proc.returncode != 0:
+        # --show-toplevel fails in a bare repository; retry without it.
+        proc = run_git(
+            ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],
+            cwd=p if p.is_dir() else p.parent,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitroiError(
+                f"{p} is not inside a git repository",
+                hint="run gitroi inside a repository, or pass --db PATH",
+            )
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    git_dir, common = Path(lines[0]), Path(lines[1])
+    workdir = Path(lines[2]) if len(lines) > 2 and lines[2] else None
+    return RepoPaths(workdir=workdir, git_dir=git_dir, common_dir=common)
+
+
+class Repo:
+    """A repository: its paths plus a lazily opened pygit2 handle."""
+
+    def __init__(self, paths: RepoPaths) -> None:
+        self.paths = paths
+
+    @classmethod
+    def discover(cls, path: str | Path = ".") -> Repo:
+        return cls(discover(path))
+
+    @property
+    def workdir(self) -> Path:
+        if self.paths.workdir is None:
+            raise GitroiError(f"{self.paths.git_dir} is a bare repository; this needs a work tree")
+        return self.paths.workdir
+
+    @cached_property
+    def pygit(self) -> pygit2.Repository:
+        import pygit2
+
+        return pygit2.Repository(str(self.paths.git_dir))
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        """Run git in this repository and return stdout bytes."""
+        cwd = self.paths.workdir or self.paths.git_dir
+        return run_git(args, cwd=cwd, input=input, check=check).stdout
+
+    def git_text(self, *args: str) -> str:
+        return self.git(*args).decode("utf-8", "replace").rstrip("\n")
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in an empty repository."""
+        out = run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"],
+                      cwd=self.paths.workdir or self.paths.git_dir, check=False)
+        return out.stdout.decode().strip() or None
+
+    def main_branch(self) -> str:
+        """The repository's main branch: origin's HEAD, else main, master, else HEAD."""
+        cwd = self.paths.workdir or self.paths.git_dir
+        proc = run_git(["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"], cwd=cwd, check=False)
+        name = proc.stdout.decode().strip()
+        if name:
+            return name
+        for cand in ("main", "master", "trunk"):
+            if run_git(["rev-parse", "--verify", "-q", f"refs/heads/{cand}"], cwd=cwd, check=False).returncode == 0:
+                return cand
+        return "HEAD"

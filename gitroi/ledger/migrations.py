@@ -1,0 +1,178 @@
+"""The ledger's schema, as an append-only list of sqlite-utils migrations.
+
+The schema is a public contract (``docs/ledger.md``).  Once a migration has
+shipped it is never edited: a change is a new function appended at the end of
+this file.  Every table here is derived from the notes, the agents' logs and
+the git history, so ``gitroi rebuild`` can always recreate it.
+
+Conventions: times are canonical ISO 8601 UTC strings (``gitroi.timeutil``);
+a session is keyed ``"<agent>:<session_id>"``; token columns are the four
+disjoint counts of DESIGN.md (``input`` = uncached input, ``cache_write``,
+``cache_read``, ``output``) plus ``reasoning``, a known part of ``output``.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("gitroi")
+
+SCHEMA_VERSION = 1
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    db.executescript(
+        """
+        -- One run of a coding agent.
+        CREATE TABLE sessions (
+            key TEXT PRIMARY KEY,            -- agent:session_id
+            agent TEXT NOT NULL,             -- claude-code, codex, gemini-cli, opencode, aider, ...
+            session_id TEXT NOT NULL,
+            cwd TEXT,                        -- absolute path the agent worked in
+            git_branch TEXT,
+            started_at TEXT,
+            ended_at TEXT,
+            source_path TEXT,                -- the log file it was read from (last one seen)
+            parent_key TEXT                  -- forked-from / parent session, where known
+        );
+        CREATE INDEX sessions_cwd ON sessions(cwd);
+
+        -- One deduplicated API response (or usage delta) of a session.
+        CREATE TABLE usage_events (
+            session_key TEXT NOT NULL REFERENCES sessions(key),
+            event_id TEXT NOT NULL,          -- message.id+requestId, codex line offset, gemini message id ...
+            ts TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input INTEGER NOT NULL DEFAULT 0,        -- uncached input
+            output INTEGER NOT NULL DEFAULT 0,       -- includes reasoning
+            cache_write INTEGER NOT NULL DEFAULT 0,  -- all cache writes (5m + 1h)
+            cache_write_1h INTEGER NOT NULL DEFAULT 0, -- the part of cache_write at the 1-hour tier
+            cache_read INTEGER NOT NULL DEFAULT 0,
+            reasoning INTEGER NOT NULL DEFAULT 0,    -- part of output, where the agent reports it
+            cost_usd REAL,                   -- NULL when the model is not in the price table
+            logged_cost_usd REAL,            -- the cost the agent itself logged, if any
+            PRIMARY KEY (session_key, event_id)
+        );
+        CREATE INDEX usage_events_ts ON usage_events(session_key, ts);
+
+        -- One file edit made through an agent's edit tool: line hashes only, never text.
+        CREATE TABLE edits (
+            session_key TEXT NOT NULL REFERENCES sessions(key),
+            edit_id TEXT NOT NULL,           -- tool_use id / call_id (+ file index)
+            ts TEXT NOT NULL,
+            tool TEXT NOT NULL,              -- Edit, Write, MultiEdit, NotebookEdit, apply_patch, replace ...
+            path TEXT NOT NULL,              -- absolute path as the agent wrote it
+            line_hashes TEXT NOT NULL,       -- space-separated SHA-1 hex of each written line, stripped
+            PRIMARY KEY (session_key, edit_id)
+        );
+        CREATE INDEX edits_path ON edits(path);
+
+        -- Incremental reading: where each log file was read up to.
+        CREATE TABLE log_files (
+            path TEXT PRIMARY KEY,
+            agent TEXT NOT NULL,
+            dev INTEGER, inode INTEGER,
+            size INTEGER NOT NULL DEFAULT 0,
+            offset INTEGER NOT NULL DEFAULT 0,
+            head_sha1 TEXT,                  -- hash of the first bytes, to notice a replaced file
+            mtime REAL,
+            state TEXT                       -- reader-specific JSON (e.g. codex running totals)
+        );
+
+        -- Lines skipped on import, so the summary can name them.
+        CREATE TABLE import_problems (
+            path TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (path, line)
+        );
+
+        -- Commits gitroi knows about (attributed or analysed).
+        CREATE TABLE commits (
+            sha TEXT PRIMARY KEY,
+            author_name TEXT, author_email TEXT,
+            authored_at TEXT, committed_at TEXT,
+            subject TEXT,
+            parents TEXT,                    -- space-separated
+            attribution TEXT NOT NULL DEFAULT 'none',  -- line | commit | manual | none
+            agents TEXT NOT NULL DEFAULT '[]',          -- JSON list of agent names
+            lines_added INTEGER,
+            ai_lines INTEGER,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            note_version INTEGER            -- schema version of the note it came from, NULL if markers
+        );
+        CREATE INDEX commits_committed_at ON commits(committed_at);
+
+        -- Tokens of a session given to a commit (a session spanning commits is split by time).
+        CREATE TABLE commit_sessions (
+            commit_sha TEXT NOT NULL,
+            session_key TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            models TEXT NOT NULL DEFAULT '{}',  -- JSON {model: {input, output, cache_write, cache_read, reasoning, responses, cost_usd}}
+            input INTEGER NOT NULL DEFAULT 0,
+            output INTEGER NOT NULL DEFAULT 0,
+            cache_write INTEGER NOT NULL DEFAULT 0,
+            cache_read INTEGER NOT NULL DEFAULT 0,
+            reasoning INTEGER NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            since_ts TEXT, until_ts TEXT,    -- the slice of the session's usage given to this commit
+            PRIMARY KEY (commit_sha, session_key)
+        );
+        CREATE INDEX commit_sessions_session ON commit_sessions(session_key);
+
+        -- AI-written line ranges in the commit's own file versions (1-based, inclusive).
+        CREATE TABLE ai_ranges (
+            commit_sha TEXT NOT NULL,
+            path TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            PRIMARY KEY (commit_sha, path, start)
+        );
+
+        -- What became of the lines each commit added, aggregated (survival analysis).
+        CREATE TABLE line_outcomes (
+            commit_sha TEXT NOT NULL,
+            path TEXT NOT NULL,              -- path in the commit that added the lines
+            symbol TEXT NOT NULL DEFAULT '', -- enclosing function/class, '' at module level or unknown
+            ai INTEGER NOT NULL,             -- 1 = AI line, 0 = not
+            is_code INTEGER NOT NULL,        -- 0 = blank or comment-only
+            outcome TEXT NOT NULL,           -- surviving | churned | reverted | deleted_later
+            ended_by TEXT NOT NULL DEFAULT '', -- same_session | ai | person ('' while surviving)
+            lines INTEGER NOT NULL,
+            PRIMARY KEY (commit_sha, path, symbol, ai, is_code, outcome, ended_by)
+        );
+        CREATE INDEX line_outcomes_outcome ON line_outcomes(outcome);
+
+        -- State of an analysis of a branch, for incremental re-runs.
+        CREATE TABLE analyses (
+            branch TEXT PRIMARY KEY,
+            tip TEXT NOT NULL,
+            window_days REAL NOT NULL,
+            analysed_at TEXT NOT NULL,
+            commits INTEGER NOT NULL,
+            state_path TEXT                  -- snapshot of per-file origin state at the tip
+        );
+
+        -- Pull requests, from merge subjects, squash suffixes, patch ids or the API.
+        CREATE TABLE pull_requests (
+            number INTEGER PRIMARY KEY,
+            title TEXT,
+            merged_at TEXT,
+            merge_commit TEXT,
+            method TEXT,                     -- merge | squash | rebase
+            base TEXT, head TEXT,
+            source TEXT                      -- history | api
+        );
+        CREATE TABLE pr_commits (
+            pr INTEGER NOT NULL,
+            commit_sha TEXT NOT NULL,
+            reached_merge INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (pr, commit_sha)
+        );
+        """
+    )
