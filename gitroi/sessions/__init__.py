@@ -122,6 +122,11 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     offset: int = 0                      # bytes consumed: only whole lines
     state: dict[str, Any] = field(default_factory=dict)  # carried to the next read of this file
+    # (session key, event_id / edit_id) imported by an EARLIER read that the log has since
+    # withdrawn (Gemini CLI `$rewindTo`, a `$set.messages` checkpoint).  The importer deletes
+    # them before upserting this result's events/edits; an id never appears in both lists.
+    deleted_events: list[tuple[str, str]] = field(default_factory=list)
+    deleted_edits: list[tuple[str, str]] = field(default_factory=list)
 
     def session(self, agent: str, session_id: str) -> SessionInfo:
         key = session_key(agent, session_id)
