@@ -176,3 +176,21 @@ def m001_core(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m002_attribution_commit_source(db: Database) -> None:
+    """Where each commit's attribution came from, so ``ensure_ledger`` can skip unchanged commits.
+
+    ``source`` is note | git-ai | agent-trace | markers | none; ``source_key``
+    identifies the exact input (e.g. ``note:<blob id>``), so a commit is reloaded
+    only when its note (or foreign record) changed; ``markers`` is the JSON list
+    of marker evidence found in the commit message and identities.
+    """
+    db.executescript(
+        """
+        ALTER TABLE commits ADD COLUMN source TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE commits ADD COLUMN source_key TEXT;
+        ALTER TABLE commits ADD COLUMN markers TEXT NOT NULL DEFAULT '[]';
+        """
+    )
