@@ -1,0 +1,74 @@
+"""Reading whole lines of an append-only log from a byte offset.
+
+Shared by the Gemini CLI and Aider readers.  An agent may be writing the file
+while gitroi reads it, so only lines that end in a newline are consumed: a
+trailing partial line is left for the next read, and the returned offset
+points just after the last whole line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Line:
+    """One whole line: where it starts in the file, its 1-based number, its bytes."""
+
+    start: int
+    number: int
+    raw: bytes  # without the trailing newline (and without a trailing CR)
+
+
+def read_whole_lines(path: Path, offset: int, first_number: int) -> tuple[list[Line], int]:
+    """Every whole line of ``path`` from ``offset``; and the offset after the last one.
+
+    ``first_number`` is the 1-based number of the line that starts at
+    ``offset`` (readers keep the count in their state), so problems can name
+    the line.  Raises ``OSError`` when the file cannot be read.
+    """
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    lines: list[Line] = []
+    pos = 0
+    number = first_number
+    body = data[: end + 1]
+    for chunk in body.split(b"\n")[:-1]:
+        raw = chunk[:-1] if chunk.endswith(b"\r") else chunk
+        lines.append(Line(offset + pos, number, raw))
+        pos += len(chunk) + 1
+        number += 1
+    return lines, offset + end + 1
+
+
+def decode(raw: bytes) -> str | None:
+    """UTF-8 text of a line, or None when it is not valid UTF-8 (counted as a problem)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def iter_files(root: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
+    """Files under ``root`` matching any glob pattern, sorted, each once; unreadable dirs skipped."""
+    seen: set[Path] = set()
+    for pattern in patterns:
+        try:
+            found = sorted(root.glob(pattern))
+        except OSError:
+            continue
+        for p in found:
+            if p in seen:
+                continue
+            seen.add(p)
+            try:
+                if p.is_file():
+                    yield p
+            except OSError:
+                continue
