@@ -1,0 +1,612 @@
+"""Attribution: which of a commit's added lines an agent wrote, and which tokens paid for them.
+
+At commit time (the post-commit hook calls :func:`attribute_commit`) the
+commit's added lines are matched, by the SHA-1 of each trimmed line, against
+the line hashes of the file edits that agent sessions working in this
+repository made to the same path.  Matched lines are the commit's AI lines;
+every session whose edits landed gives the commit the tokens it spent since
+its previous attributed commit (``since`` < ts <= ``until``), so a session
+spanning several commits is split by time and tokens spent after the last
+commit wait for the next one where its edits land.  A session whose edits
+never land is exploration: nothing here ever gives its tokens to a commit.
+
+Where no session matched, a commit still carries the marks agents leave
+(trailers, bot authors: :mod:`gitroi.markers`): with a running session of
+that agent (edits made through a shell are invisible to line matching) the
+session's tokens go to the commit at commit level; without one, the commit
+is attributed at commit level with no tokens.  A commit with neither gets no
+note.
+
+:func:`ensure_ledger` brings a whole history into the ledger cheaply (one
+``git log`` stream, one notes listing) from, in order of precedence, gitroi
+notes, git-ai notes, Agent Trace records, markers; :func:`rebuild` reloads
+everything from those sources, so the ledger can always be recreated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitroi import timeutil
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
+from gitroi.markers import Marker, detect
+from gitroi.notes import (
+    NOTES_REF,
+    Note,
+    SessionShare,
+    lines_to_ranges,
+    list_notes,
+    parse,
+    read_blobs,
+    write_note,
+)
+from gitroi.sessions import line_hash, session_key
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from gitroi.ledger.commits import CommitRecord
+
+# A session counts as "running at commit time" (for shell-made edits) when its
+# log shows activity this close before the commit: agents that commit through a
+# shell log the Bash call seconds before, a person's later commit is not theirs.
+RUNNING_SLACK = timedelta(minutes=15)
+# Committer dates have 1 s resolution; edits logged in that second belong to the commit.
+_COMMIT_SLACK = timedelta(seconds=1)
+
+_LOG_FORMAT = "%x01%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x00"
+_FIELDS = 9
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    """A commit's identity and message, as the ledger keeps it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    authored_at: str
+    committer_name: str
+    committer_email: str
+    committed_at: str
+    message: str
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+    def markers(self) -> list[Marker]:
+        return detect(self.message, self.author_name, self.author_email,
+                      self.committer_name, self.committer_email)
+
+
+def _meta(fields: Sequence[str]) -> CommitMeta:
+    sha, parents, an, ae, ad, cn, ce, cd, body = fields[:_FIELDS]
+    return CommitMeta(sha=sha.strip(), parents=tuple(parents.split()), author_name=an,
+                      author_email=ae, authored_at=_norm_time(ad), committer_name=cn,
+                      committer_email=ce, committed_at=_norm_time(cd), message=body.strip("\n"))
+
+
+def _norm_time(value: str) -> str:
+    try:
+        return timeutil.normalise(value)
+    except ValueError:
+        return value
+
+
+# --- the diff: added lines per path ------------------------------------------------------------
+
+
+@dataclass
+class AddedLines:
+    """Lines a commit added, per path in the commit's own version: [(line number, text)]."""
+
+    by_path: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.by_path.values())
+
+    def all_ranges(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        return {p: lines_to_ranges(n for n, _ in ls) for p, ls in self.by_path.items() if ls}
+
+
+def _unquote(path: str) -> str:
+    """git's C-style quoted path (``"a\\tb"``, octal escapes for non-ASCII) to text."""
+    if not (path.startswith('"') and path.endswith('"')):
+        return path
+    body = path[1:-1].encode("latin-1", "backslashreplace")
+    raw = body.decode("unicode_escape").encode("latin-1", "replace")
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_patch(lines: Iterable[bytes]) -> AddedLines:
+    """Added lines from ``git log -p -U0`` output, plain or combined (``--cc``) diffs.
+
+    In a combined diff a line counts as added only when it is new against every
+    parent (all ``+`` columns): what a merge brings from a branch was added by
+    that branch's commits.  Binary files have no hunks and add nothing.
+    """
+    out = AddedLines()
+    path: str | None = None
+    ncols = 1
+    lineno = 0
+    in_hunk = False
+    for raw in lines:
+        if raw.startswith(b"diff "):
+            path, in_hunk = None, False
+            continue
+        if not in_hunk and raw.startswith(b"+++ "):
+            target = raw[4:].rstrip(b"\n").decode("utf-8", "surrogateescape")
+            if target == "/dev/null":
+                path = None
+            else:
+                target = _unquote(target)
+                path = target[2:] if target.startswith("b/") else target
+            continue
+        if raw.startswith(b"@@"):
+            at = len(raw) - len(raw.lstrip(b"@"))
+            ncols = max(at - 1, 1)
+            header = raw.split(b"@" * at)[1].split()
+            new = header[ncols].decode("ascii") if len(header) > ncols else "+0"
+            lineno = int(new[1:].split(",")[0])
+            in_hunk = path is not None
+            continue
+        if not in_hunk or path is None:
+            continue
+        if raw.startswith(b"\\"):
+            continue  # "\ No newline at end of file"
+        prefix = raw[:ncols]
+        if len(prefix) < ncols or any(c not in b"+- " for c in prefix):
+            in_hunk = False
+            continue
+        if b"-" in prefix:
+            continue  # a removed line is not in the new file
+        if prefix == b"+" * ncols:
+            text = raw[ncols:].rstrip(b"\n").decode("utf-8", "surrogateescape")
+            out.by_path.setdefault(path, []).append((lineno, text))
+        lineno += 1
+    return out
+
+
+def read_commit(repo: Repo, sha: str) -> tuple[CommitMeta, AddedLines]:
+    """A commit's metadata and added lines in ONE git call (the hook path counts milliseconds)."""
+    out = repo.git("-c", "core.quotepath=off", "log", "-1", "--cc", "-p", "-U0", "-M",
+                   "--no-color", "--no-ext-diff", "--no-textconv", f"--format={_LOG_FORMAT}",
+                   sha, "--")
+    parts = out.lstrip(b"\x01").split(b"\x00", _FIELDS)
+    if len(parts) < _FIELDS:
+        raise GitroiError(f"cannot read commit {sha[:12]}")
+    meta = _meta([p.decode("utf-8", "replace") for p in parts[:_FIELDS]])
+    patch = parts[_FIELDS] if len(parts) > _FIELDS else b""
+    return meta, parse_patch(patch.splitlines(keepends=True))
+
+
+# --- matching edits --------------------------------------------------------------------------
+
+
+def _trivial(text: str) -> bool:
+    """Lines too common to prove authorship alone: blank, or only brackets and punctuation."""
+    return not any(c.isalnum() for c in text)
+
+
+def _roots(repo: Repo) -> list[Path]:
+    roots: list[Path] = []
+    for wt in repo.paths.worktrees() or [repo.workdir]:
+        for p in (wt, wt.resolve()):
+            if p not in roots:
+                roots.append(p)
+    return roots
+
+
+def _relative(path: str, cwd: str | None, roots: Sequence[Path]) -> str | None:
+    """An edit's path (absolute, or relative to the session cwd) as a path in the work tree."""
+    p = Path(path)
+    if not p.is_absolute():
+        if not cwd:
+            return path
+        p = Path(cwd) / p
+    for root in roots:
+        try:
+            return p.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    try:
+        rp = p.resolve()
+    except OSError:
+        return None
+    for root in roots:
+        try:
+            return rp.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class Match:
+    ranges: dict[str, tuple[tuple[int, int], ...]]
+    sessions: set[str]          # session keys whose edits landed
+
+
+def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]]) -> Match:
+    """Mark added lines whose hash one of the sessions wrote to the same path.
+
+    ``edits`` is {path: {line hash: {session keys}}}.  A trivial line (blank,
+    ``}``) counts only next to a non-trivial AI line, so a person's blank line
+    between their own lines never becomes the agent's.
+    """
+    ranges: dict[str, tuple[tuple[int, int], ...]] = {}
+    landed: set[str] = set()
+    for path, lines in added.by_path.items():
+        hashes = edits.get(path)
+        if not hashes:
+            continue
+        owners = [hashes.get(line_hash(text), set()) for _, text in lines]
+        trivial = [_trivial(text) for _, text in lines]
+        ai = [bool(o) and not t for o, t in zip(owners, trivial, strict=True)]
+        changed = True
+        while changed:
+            changed = False
+            for i, (n, _) in enumerate(lines):
+                if ai[i] or not owners[i]:
+                    continue
+                prev_ok = i > 0 and ai[i - 1] and lines[i - 1][0] == n - 1
+                next_ok = i + 1 < len(lines) and ai[i + 1] and lines[i + 1][0] == n + 1
+                if prev_ok or next_ok:
+                    ai[i] = changed = True
+        hit = [n for (n, _), a in zip(lines, ai, strict=True) if a]
+        for o, a in zip(owners, ai, strict=True):
+            if a:
+                landed |= o
+        if hit:
+            ranges[path] = lines_to_ranges(hit)
+    return Match(ranges=ranges, sessions=landed)
+
+
+def _edits_index(db: Database, sessions: Sequence[dict[str, Any]], until: str,
+                 roots: Sequence[Path]) -> dict[str, dict[str, set[str]]]:
+    from gitroi.ledger.commits import session_edits
+
+    cwd_of = {s["key"]: s["cwd"] for s in sessions}
+    index: dict[str, dict[str, set[str]]] = {}
+    for key, path, hashes in session_edits(db, list(cwd_of), until):
+        rel = _relative(path, cwd_of.get(key), roots)
+        if rel is None:
+            continue
+        slot = index.setdefault(rel, {})
+        for h in hashes.split():
+            slot.setdefault(h, set()).add(key)
+    return index
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _share(db: Database, session: dict[str, Any], sha: str, until: str) -> SessionShare:
+    from gitroi.ledger.commits import last_until, usage_by_model
+
+    since = last_until(db, session["key"], before=until, exclude_commit=sha)
+    models = usage_by_model(db, session["key"], since, until)
+    return SessionShare.from_models(session["agent"], session["session_id"], models,
+                                    since=since or session.get("started_at"), until=until)
+
+
+# --- the commit --------------------------------------------------------------------------------
+
+
+def _import(repo: Repo, db: Database) -> None:
+    """Read new log lines of this repository's sessions (H1's importer), if it is available."""
+    try:
+        from gitroi.sessions.importer import import_sessions  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - the importer ships with gitroi
+        return
+    import_sessions(db, repo=repo)
+
+
+def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = True,
+                     now: str | None = None) -> Note | None:
+    """Attribute one commit: write its note (merged with any existing one) and ledger rows.
+
+    ``now`` overrides the commit's moment (default: its committer date), for a
+    hook whose commit carries a rewritten date.  Returns the note as written, or
+    None when the commit has no AI line and no marker (then nothing is written).
+    """
+    from gitroi.ledger.commits import candidate_sessions
+
+    if import_logs:
+        _import(repo, db)
+    meta, added = read_commit(repo, sha)
+    moment = timeutil.parse(now or meta.committed_at)
+    until = timeutil.iso(moment + _COMMIT_SLACK)
+    running_after = timeutil.iso(moment - RUNNING_SLACK)
+    markers = meta.markers()
+    marker_agents = {m.agent for m in markers}
+
+    roots = _roots(repo) if repo.paths.workdir is not None else []
+    sessions = candidate_sessions(db, [str(r) for r in roots], until)
+    by_key = {s["key"]: s for s in sessions}
+    match = match_lines(added, _edits_index(db, sessions, until, roots)) if sessions else \
+        Match(ranges={}, sessions=set())
+
+    shares: list[SessionShare] = []
+    if match.ranges:
+        attribution = "line"
+        ranges = match.ranges
+        shares = [_share(db, by_key[k], meta.sha, until) for k in sorted(match.sessions)]
+    elif markers:
+        attribution = "commit"
+        ranges = added.all_ranges()
+        running = [s for s in sessions if s["agent"] in marker_agents
+                   and (s.get("ended_at") or "") >= running_after]
+        shares = [_share(db, s, meta.sha, until) for s in running]
+    else:
+        return None
+    note = Note.build(attribution=attribution, agents=marker_agents if attribution == "commit"
+                      else set(), sessions=shares, lines_added=added.count, ai_ranges=ranges,
+                      markers=[m.evidence for m in markers])
+    written = write_note(repo, meta.sha, note)
+    from gitroi.ledger.commits import write_commits
+
+    write_commits(db, [record_from_note(meta, written, lines_added=added.count)])
+    return written
+
+
+def note_blob_id(note: Note) -> str:
+    """The git blob id the note's text gets (notes are stored verbatim), without asking git."""
+    data = note.dumps().encode("utf-8")
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+
+
+def _session_row(s: SessionShare) -> dict[str, Any]:
+    return {"session_key": session_key(s.agent, s.session_id), "agent": s.agent,
+            "session_id": s.session_id, "models": json.dumps(s.to_dict()["models"], sort_keys=True),
+            "input": s.input, "output": s.output, "cache_write": s.cache_write,
+            "cache_read": s.cache_read, "reasoning": s.reasoning, "tokens": s.tokens,
+            "cost_usd": s.cost_usd, "since_ts": s.since, "until_ts": s.until}
+
+
+def _base_row(meta: CommitMeta) -> dict[str, Any]:
+    return {"sha": meta.sha, "author_name": meta.author_name, "author_email": meta.author_email,
+            "authored_at": meta.authored_at, "committed_at": meta.committed_at,
+            "subject": meta.subject, "parents": " ".join(meta.parents)}
+
+
+def record_from_note(meta: CommitMeta, note: Note, *, lines_added: int | None = None,
+                     source: str = "note", source_key: str | None = None) -> CommitRecord:
+    """The ledger rows of a commit attributed by a note (gitroi's own or a foreign one)."""
+    from gitroi.ledger.commits import CommitRecord
+
+    la = note.lines_added if source == "note" else (lines_added or note.lines_added)
+    ai_lines = note.ai_lines if note.attribution != "commit" else la
+    row = {**_base_row(meta), "attribution": note.attribution, "agents": json.dumps(list(note.agents)),
+           "lines_added": la, "ai_lines": ai_lines, "tokens": note.tokens,
+           "cost_usd": note.cost_usd, "note_version": 1 if source == "note" else None,
+           "source": source, "source_key": source_key or f"{source}:{note_blob_id(note)}",
+           "markers": json.dumps(list(note.markers))}
+    return CommitRecord(row=row, sessions=[_session_row(s) for s in note.sessions],
+                        ranges={p: list(rs) for p, rs in note.ai_ranges.items()})
+
+
+def record_from_markers(meta: CommitMeta, markers: Sequence[Marker], lines_added: int,
+                        source_key: str | None = None) -> CommitRecord:
+    """Ledger rows of a commit with only markers (attribution commit) or nothing (none)."""
+    from gitroi.ledger.commits import CommitRecord
+
+    agents = sorted({m.agent for m in markers})
+    row = {**_base_row(meta), "attribution": "commit" if markers else "none",
+           "agents": json.dumps(agents), "lines_added": lines_added,
+           "ai_lines": lines_added if markers else 0, "tokens": 0, "cost_usd": None,
+           "note_version": None, "source": "markers" if markers else "none",
+           "source_key": source_key or ("markers" if markers else "none"),
+           "markers": json.dumps(sorted({m.evidence for m in markers}))}
+    return CommitRecord(row=row)
+
+
+# --- ranges of commits -------------------------------------------------------------------------
+
+
+def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
+                    import_logs: bool = True, since: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Attribute the commits of ``rev_range`` (oldest first, so token slices split in order).
+
+    Without a range: the commits reachable from HEAD that have no gitroi note
+    yet (``since`` limits how far back; agents delete old logs anyway).
+    Returns counts per attribution kind (line, commit, none).
+    """
+    if repo.head() is None:
+        return {"line": 0, "commit": 0, "none": 0}
+    if import_logs:
+        _import(repo, db)
+    args = ["rev-list", "--reverse", "--topo-order"]
+    if since:
+        args.append(f"--since={since}")
+    args.append(rev_range or "HEAD")
+    shas = repo.git_text(*args).split()
+    if rev_range is None:
+        noted = list_notes(repo)
+        shas = [s for s in shas if s not in noted]
+    counts = {"line": 0, "commit": 0, "none": 0}
+    for i, sha in enumerate(shas):
+        note = attribute_commit(repo, db, sha, import_logs=False)
+        counts[note.attribution if note else "none"] += 1
+        if progress:
+            progress(i + 1, len(shas))
+    ensure_ledger(repo, db)
+    return counts
+
+
+# --- the whole history -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryCommit:
+    meta: CommitMeta
+    lines_added: int
+
+
+def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None
+                 ) -> Iterator[HistoryCommit]:
+    """Commits reachable from ``revs`` (or exactly the commits ``only``) with lines added.
+
+    ONE ``git log --numstat`` stream, whatever the number of commits.
+    """
+    args = ["-c", "core.quotepath=off", "log", "--numstat", "-M", "--no-color",
+            f"--format={_LOG_FORMAT}"]
+    if only is not None:
+        if not only:
+            return
+        out = repo.git(*args, "--no-walk=unsorted", "--stdin", "--",
+                       input=("\n".join(only) + "\n").encode("ascii"))
+    else:
+        out = repo.git(*args, *revs, "--")
+    for chunk in out.split(b"\x01")[1:]:
+        parts = chunk.split(b"\x00", _FIELDS)
+        if len(parts) < _FIELDS:
+            continue
+        meta = _meta([p.decode("utf-8", "replace") for p in parts[:_FIELDS]])
+        added = 0
+        for line in (parts[_FIELDS] if len(parts) > _FIELDS else b"").splitlines():
+            first = line.split(b"\t", 1)[0]
+            if first.isdigit():
+                added += int(first)
+        yield HistoryCommit(meta=meta, lines_added=added)
+
+
+def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,
+                  problems: list[str] | None = None) -> int:
+    """Bring every commit reachable from ``rev`` into the ledger; returns how many rows changed.
+
+    Sources, strongest first: the gitroi note, a git-ai note, Agent Trace
+    records, markers, nothing ('none').  Incremental: a commit whose source
+    (note blob id, foreign record digest) is unchanged is skipped.  A corrupt
+    note falls back to the next source and is reported in ``problems``.
+    """
+    from gitroi import foreign
+    from gitroi.ledger.commits import known_sources, write_commits
+
+    if repo.head() is None:
+        return 0
+    revs = [rev] if isinstance(rev, str) else list(rev)
+    ours = list_notes(repo)
+    gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
+    traces = foreign.read_agent_traces(repo)
+    known = known_sources(db)
+
+    def source_of(sha: str) -> tuple[str, str]:
+        if sha in ours:
+            return "note", f"note:{ours[sha]}"
+        if sha in gitai:
+            return "git-ai", f"git-ai:{gitai[sha]}"
+        if sha in traces:
+            return "agent-trace", f"agent-trace:{traces[sha][0]}"
+        return "", ""
+
+    # Cheap pass first: commits are immutable, so a known commit needs work only
+    # when a note (or foreign record) appeared or changed.
+    stale = []
+    for sha in repo.git_text("rev-list", *revs, "--").split():
+        src, key = source_of(sha)
+        have = known.get(sha, "?")
+        if src and have == key:
+            continue
+        if not src and have in ("markers", "none"):
+            continue
+        stale.append(sha)
+    todo: list[tuple[HistoryCommit, str, str]] = []
+    for hc in iter_history(repo, revs, only=stale):
+        src, key = source_of(hc.meta.sha)
+        if not src:
+            key = "markers" if hc.meta.markers() else "none"
+        todo.append((hc, src, key))
+    if not todo:
+        return 0
+    blobs = read_blobs(repo, [k.split(":", 1)[1] for _, s, k in todo if s in ("note", "git-ai")])
+    records: list[CommitRecord] = []
+    for hc, src, key in todo:
+        note: Note | None = None
+        try:
+            if src == "note":
+                note = parse(blobs[key.split(":", 1)[1]], commit=hc.meta.sha)
+            elif src == "git-ai":
+                note = foreign.parse_git_ai(blobs[key.split(":", 1)[1]], commit=hc.meta.sha)
+            elif src == "agent-trace":
+                note = traces[hc.meta.sha][1]
+        except (GitroiError, KeyError) as exc:
+            if problems is not None:
+                problems.append(str(exc.message if isinstance(exc, GitroiError) else exc))
+            note = None
+        if note is not None:
+            records.append(record_from_note(hc.meta, note, lines_added=hc.lines_added,
+                                            source=src, source_key=key))
+        else:
+            records.append(record_from_markers(hc.meta, hc.meta.markers(), hc.lines_added,
+                                               source_key=key if src else None))
+    return write_commits(db, records)
+
+
+def rebuild(repo: Repo, db: Database, *, problems: list[str] | None = None) -> int:
+    """Drop the derived commit tables and reload them from notes (then foreign records, markers).
+
+    Covers HEAD and every local branch.  Figures come out identical to the
+    ledger the hooks wrote, because both are made from the same notes.
+    """
+    from gitroi.ledger.commits import clear_attribution
+
+    clear_attribution(db)
+    if repo.head() is None:
+        return 0
+    return ensure_ledger(repo, db, ["HEAD", "--branches"], problems=problems)
+
+
+# --- one commit, for `gitroi show` -------------------------------------------------------------
+
+
+def describe(repo: Repo, rev: str) -> dict[str, Any]:
+    """A commit's attribution as ``gitroi show --json`` prints it (from notes; no ledger needed)."""
+    from gitroi import foreign
+
+    sha = repo.git_text("rev-parse", "--verify", "-q", f"{rev}^{{commit}}") if rev else ""
+    if not sha:
+        raise GitroiError(f"{rev!r} is not a commit in this repository",
+                          hint="pass a commit id, branch or HEAD~N")
+    hc = next(iter_history(repo, ["-1", sha]))
+    note: Note | None = None
+    source = "none"
+    text = repo.git("notes", f"--ref={NOTES_REF}", "show", sha, check=False)
+    if text:
+        note, source = parse(text, commit=sha), "note"
+    else:
+        ga = repo.git("notes", f"--ref={foreign.GIT_AI_REF}", "show", sha, check=False)
+        if ga:
+            note, source = foreign.parse_git_ai(ga, commit=sha), "git-ai"
+        else:
+            tr = foreign.read_agent_traces(repo).get(sha)
+            if tr:
+                note, source = tr[1], "agent-trace"
+    markers = hc.meta.markers()
+    if note is None:
+        rec = record_from_markers(hc.meta, markers, hc.lines_added)
+        return {"commit": sha, "attribution": rec.row["attribution"],
+                "agents": json.loads(rec.row["agents"]), "sessions": [], "tokens": 0,
+                "cost_usd": None, "lines_added": hc.lines_added,
+                "ai_lines": rec.row["ai_lines"], "ai_ranges": {},
+                "markers": json.loads(rec.row["markers"]), "source": rec.row["source"],
+                "subject": hc.meta.subject}
+    lines_added = note.lines_added if source == "note" else hc.lines_added
+    return {"commit": sha, "attribution": note.attribution, "agents": list(note.agents),
+            "sessions": [s.to_dict() for s in note.sessions], "tokens": note.tokens,
+            "cost_usd": note.cost_usd, "lines_added": lines_added,
+            "ai_lines": note.ai_lines if note.attribution != "commit" else lines_added,
+            "ai_ranges": {p: [list(r) for r in rs] for p, rs in note.ai_ranges.items()},
+            "markers": sorted(set(note.markers) | {m.evidence for m in markers}),
+            "source": source, "subject": hc.meta.subject}

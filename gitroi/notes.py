@@ -1,0 +1,465 @@
+"""The gitroi note: a versioned JSON document on each attributed commit under ``refs/notes/gitroi``.
+
+Notes are the source of truth (the ledger is derived from them), so this module
+is deliberately strict about what it writes and lenient about what it reads:
+it always writes ``"schema": "gitroi.note/1"`` with a fixed key order, and it
+reads any ``gitroi.note/1.x`` (a newer *minor* version only adds keys, which
+are kept in :attr:`Note.extra` and written back untouched), refusing a newer
+*major* version with an error that names the commit.
+
+Two notes for one commit (two machines, a sync, an amend carried over) are
+combined by :func:`merge`, never overwritten: see ``docs/notes.md``.
+
+Reads and writes go through the git CLI, not pygit2: a ``git notes show`` is
+about 3 ms while importing pygit2 alone costs ~130 ms, and the post-commit hook
+must stay far under 100 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gitroi.errors import GitroiError
+from gitroi.git import Repo, run_git
+
+NOTES_REF = "refs/notes/gitroi"
+SCHEMA = "gitroi.note/1"
+SCHEMA_MAJOR = 1
+ATTRIBUTIONS = ("line", "commit", "manual")
+# Merge order: the stronger kind of evidence wins (line-level from a transcript,
+# then a person's explicit statement, then markers in the commit message).
+_STRENGTH = {"line": 3, "manual": 2, "commit": 1}
+TOKEN_FIELDS = ("input", "output", "cache_write", "cache_read", "reasoning")
+_SCHEMA_RE = re.compile(r"^gitroi\.note/(\d+)(?:\.(\d+))?$")
+
+Range = tuple[int, int]
+
+
+def _source() -> str:
+    from gitroi import __version__
+
+    return f"gitroi {__version__}"
+
+
+def _add_cost(a: float | None, b: float | None) -> float | None:
+    """Costs add up; an unknown (unpriced) part makes the sum unknown, never a silent zero."""
+    if a is None or b is None:
+        return None
+    return round(a + b, 10)
+
+
+def normalise_ranges(ranges: Iterable[Sequence[int]]) -> tuple[Range, ...]:
+    """Sort, and merge overlapping or adjacent 1-based inclusive ranges."""
+    out: list[list[int]] = []
+    for r in sorted((int(x[0]), int(x[1])) for x in ranges):
+        start, end = r
+        if end < start or start < 1:
+            continue
+        if out and start <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((a, b) for a, b in out)
+
+
+def lines_to_ranges(lines: Iterable[int]) -> tuple[Range, ...]:
+    """Line numbers to the shortest list of inclusive ranges."""
+    return normalise_ranges((n, n) for n in lines)
+
+
+def count_lines(ranges: Mapping[str, Sequence[Range]]) -> int:
+    return sum(b - a + 1 for rs in ranges.values() for a, b in rs)
+
+
+@dataclass(frozen=True)
+class SessionShare:
+    """The slice of one agent session's usage given to one commit (``since`` < ts <= ``until``).
+
+    ``models`` maps a model name to its counts: input, output, cache_write,
+    cache_read, reasoning, responses and cost_usd (None when unpriced).
+    """
+
+    agent: str
+    session_id: str
+    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    input: int = 0
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    reasoning: int = 0
+    cost_usd: float | None = None
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.agent, self.session_id)
+
+    @property
+    def tokens(self) -> int:
+        """DESIGN.md tokens: uncached input + cache write + cache read + output."""
+        return self.input + self.cache_write + self.cache_read + self.output
+
+    @classmethod
+    def from_models(cls, agent: str, session_id: str, models: Mapping[str, Mapping[str, Any]],
+                    *, since: str | None, until: str | None) -> SessionShare:
+        """Build a share whose totals are the sums of its per-model counts."""
+        totals = {f: sum(int(m.get(f, 0) or 0) for m in models.values()) for f in TOKEN_FIELDS}
+        cost: float | None = 0.0
+        for m in models.values():
+            cost = _add_cost(cost, m.get("cost_usd"))
+        if not models:
+            cost = None
+        return cls(agent=agent, session_id=session_id,
+                   models={k: dict(v) for k, v in sorted(models.items())},
+                   cost_usd=cost, since=since, until=until, **totals)
+
+    def to_dict(self) -> dict[str, Any]:
+        models: dict[str, dict[str, Any]] = {}
+        for name in sorted(self.models):
+            m = self.models[name]
+            entry: dict[str, Any] = {f: int(m.get(f, 0) or 0) for f in (*TOKEN_FIELDS, "responses")}
+            entry["cost_usd"] = m.get("cost_usd")
+            models[name] = entry
+        return {
+            "agent": self.agent, "session_id": self.session_id, "models": models,
+            "input": self.input, "output": self.output, "cache_write": self.cache_write,
+            "cache_read": self.cache_read, "reasoning": self.reasoning,
+            "tokens": self.tokens, "cost_usd": self.cost_usd,
+            "since": self.since, "until": self.until,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SessionShare:
+        if not isinstance(d, Mapping) or not d.get("agent") or not d.get("session_id"):
+            raise ValueError("a session needs 'agent' and 'session_id'")
+        models = d.get("models") or {}
+        if not isinstance(models, Mapping):
+            raise ValueError("session 'models' must be an object")
+        cost = d.get("cost_usd")
+        return cls(
+            agent=str(d["agent"]), session_id=str(d["session_id"]),
+            models={str(k): dict(v) for k, v in models.items()},
+            cost_usd=None if cost is None else float(cost),
+            since=d.get("since"), until=d.get("until"),
+            **{f: int(d.get(f, 0) or 0) for f in TOKEN_FIELDS},
+        )
+
+
+@dataclass(frozen=True)
+class Note:
+    """One commit's attribution.  Totals (tokens, cost, ai_lines) are derived, never stored apart."""
+
+    attribution: str
+    agents: tuple[str, ...] = ()
+    sessions: tuple[SessionShare, ...] = ()
+    lines_added: int = 0
+    ai_ranges: Mapping[str, tuple[Range, ...]] = field(default_factory=dict)
+    markers: tuple[str, ...] = ()
+    source: str = ""
+    minor: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.tokens for s in self.sessions)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Sum of the sessions' costs; None with no session or when any part is unpriced."""
+        if not self.sessions:
+            return None
+        cost: float | None = 0.0
+        for s in self.sessions:
+            cost = _add_cost(cost, s.cost_usd)
+        return cost
+
+    @property
+    def ai_lines(self) -> int:
+        return count_lines(self.ai_ranges)
+
+    @classmethod
+    def build(cls, *, attribution: str, agents: Iterable[str] = (),
+              sessions: Iterable[SessionShare] = (), lines_added: int = 0,
+              ai_ranges: Mapping[str, Iterable[Sequence[int]]] | None = None,
+              markers: Iterable[str] = (), source: str | None = None) -> Note:
+        """A normalised note: agents include every session's agent, all lists sorted."""
+        if attribution not in ATTRIBUTIONS:
+            raise ValueError(f"attribution must be one of {ATTRIBUTIONS}, not {attribution!r}")
+        sess = tuple(sorted(sessions, key=lambda s: s.key))
+        ags = set(agents) | {s.agent for s in sess}
+        ranges = {p: normalise_ranges(rs) for p, rs in (ai_ranges or {}).items()}
+        return cls(attribution=attribution, agents=tuple(sorted(ags)), sessions=sess,
+                   lines_added=lines_added,
+                   ai_ranges={p: ranges[p] for p in sorted(ranges) if ranges[p]},
+                   markers=tuple(sorted(set(markers))), source=source or _source())
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "schema": SCHEMA,
+            "attribution": self.attribution,
+            "agents": list(self.agents),
+            "sessions": [s.to_dict() for s in self.sessions],
+            "tokens": self.tokens,
+            "cost_usd": self.cost_usd,
+            "lines_added": self.lines_added,
+            "ai_lines": self.ai_lines,
+            "ai_ranges": {p: [list(r) for r in rs] for p, rs in self.ai_ranges.items()},
+            "markers": list(self.markers),
+            "source": self.source,
+        }
+        for k in sorted(self.extra):
+            d.setdefault(k, self.extra[k])
+        return d
+
+    def dumps(self) -> str:
+        """Deterministic text: same note, same bytes, same blob id (so equal notes never conflict)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+_KNOWN = {"schema", "attribution", "agents", "sessions", "tokens", "cost_usd", "lines_added",
+          "ai_lines", "ai_ranges", "markers", "source"}
+
+
+def parse(text: str | bytes, *, commit: str = "?") -> Note:
+    """Parse a note; a corrupt one raises GitroiError naming ``commit``."""
+    where = f"the gitroi note on commit {commit[:12]}"
+    hint = f"inspect it with `git notes --ref={NOTES_REF} show {commit[:12]}`; " \
+           f"remove it with `git notes --ref={NOTES_REF} remove {commit[:12]}`"
+    try:
+        raw = text.decode("utf-8") if isinstance(text, bytes) else text
+        d = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GitroiError(f"{where} is not valid JSON: {exc}", hint=hint) from exc
+    if not isinstance(d, dict):
+        raise GitroiError(f"{where} is not a JSON object", hint=hint)
+    schema = d.get("schema")
+    m = _SCHEMA_RE.match(schema) if isinstance(schema, str) else None
+    if m is None:
+        raise GitroiError(f"{where} has an unknown schema {schema!r} (expected {SCHEMA!r})",
+                          hint=hint)
+    if int(m.group(1)) != SCHEMA_MAJOR:
+        raise GitroiError(
+            f"{where} uses schema {schema}, newer than this gitroi reads ({SCHEMA})",
+            hint="upgrade gitroi (pip install -U gitroi)")
+    try:
+        ranges_in = d.get("ai_ranges") or {}
+        if not isinstance(ranges_in, dict):
+            raise ValueError("'ai_ranges' must be an object")
+        ranges = {str(p): normalise_ranges(rs) for p, rs in ranges_in.items()}
+        attribution = d.get("attribution")
+        if attribution not in ATTRIBUTIONS:
+            raise ValueError(f"unknown attribution {attribution!r}")
+        sessions = tuple(sorted((SessionShare.from_dict(s) for s in d.get("sessions") or []),
+                                key=lambda s: s.key))
+        return Note(
+            attribution=str(attribution),
+            agents=tuple(sorted({str(a) for a in d.get("agents") or []} | {s.agent for s in sessions})),
+            sessions=sessions,
+            lines_added=int(d.get("lines_added") or 0),
+            ai_ranges={p: ranges[p] for p in sorted(ranges) if ranges[p]},
+            markers=tuple(sorted({str(x) for x in d.get("markers") or []})),
+            source=str(d.get("source") or ""),
+            minor=int(m.group(2) or 0),
+            extra={k: v for k, v in d.items() if k not in _KNOWN},
+        )
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        raise GitroiError(f"{where} is malformed: {exc}", hint=hint) from exc
+
+
+def merge(a: Note, b: Note) -> Note:
+    """Combine two notes for the same commit; never loses a session or a range.
+
+    * sessions: union by (agent, session_id); the same session in both keeps
+      the larger slice (more tokens, then the later ``until``), never a sum,
+      because both machines saw the same log;
+    * attribution: the stronger kind, line > manual > commit; ranges are the
+      union of the notes of that strongest kind (a commit-level note's
+      "every added line" is an inference the line-level evidence replaces);
+    * agents, markers: union; lines_added: the larger; unknown keys: a's win.
+    """
+    sessions: dict[tuple[str, str], SessionShare] = {s.key: s for s in a.sessions}
+    for s in b.sessions:
+        cur = sessions.get(s.key)
+        if cur is None or (s.tokens, s.until or "") > (cur.tokens, cur.until or ""):
+            sessions[s.key] = s
+    sa, sb = _STRENGTH[a.attribution], _STRENGTH[b.attribution]
+    attribution = a.attribution if sa >= sb else b.attribution
+    ranges: dict[str, list[Range]] = {}
+    for n in (a, b):
+        if n.attribution == attribution:
+            for p, rs in n.ai_ranges.items():
+                ranges.setdefault(p, []).extend(rs)
+    merged = Note.build(
+        attribution=attribution, agents=set(a.agents) | set(b.agents),
+        sessions=sessions.values(), lines_added=max(a.lines_added, b.lines_added),
+        ai_ranges=ranges, markers=set(a.markers) | set(b.markers),
+        source=a.source or b.source)
+    return replace(merged, minor=max(a.minor, b.minor), extra={**b.extra, **a.extra})
+
+
+# --- git I/O -------------------------------------------------------------------------------
+
+
+def read_note(repo: Repo, sha: str, *, ref: str = NOTES_REF) -> Note | None:
+    """The note on ``sha``, or None; GitroiError (naming the commit) when it is corrupt."""
+    proc = repo.git("notes", f"--ref={ref}", "show", sha, check=False)
+    if not proc:
+        return None
+    return parse(proc, commit=sha)
+
+
+def read_note_text(repo: Repo, sha: str, *, ref: str = NOTES_REF) -> bytes | None:
+    out = repo.git("notes", f"--ref={ref}", "show", sha, check=False)
+    return out or None
+
+
+def write_note(repo: Repo, sha: str, note: Note, *, ref: str = NOTES_REF,
+               replace_existing: bool = False) -> Note:
+    """Attach ``note`` to ``sha``, merged with any note already there; returns what was written.
+
+    A corrupt existing note is not silently dropped: the GitroiError from
+    :func:`parse` propagates (the hook turns it into a warning).
+    ``replace_existing`` is for tools that rewrite notes on purpose (post-rewrite
+    re-mapping), never for attribution.
+    """
+    final = note
+    if not replace_existing:
+        old = read_note(repo, sha, ref=ref)
+        if old is not None:
+            final = merge(old, note)
+    _write_raw(repo, sha, final.dumps(), ref=ref)
+    return final
+
+
+def _write_raw(repo: Repo, sha: str, text: str, *, ref: str = NOTES_REF) -> None:
+    repo.git("notes", f"--ref={ref}", "add", "-f", "-F", "-", sha, input=text.encode("utf-8"))
+
+
+def list_notes(repo: Repo, *, ref: str = NOTES_REF) -> dict[str, str]:
+    """Every annotated commit under ``ref``, as {commit sha: note blob id} (one git call)."""
+    out = repo.git("notes", f"--ref={ref}", "list", check=False)
+    notes: dict[str, str] = {}
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            notes[parts[1]] = parts[0]
+    return notes
+
+
+def read_blobs(repo: Repo, blob_ids: Iterable[str]) -> dict[str, bytes]:
+    """Contents of many blobs through one ``git cat-file --batch``."""
+    ids = list(dict.fromkeys(blob_ids))
+    if not ids:
+        return {}
+    out = repo.git("cat-file", "--batch", input=("\n".join(ids) + "\n").encode("ascii"))
+    result: dict[str, bytes] = {}
+    pos = 0
+    for oid in ids:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split()
+        pos = nl + 1
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        size = int(header[2])
+        result[oid] = out[pos:pos + size]
+        pos += size + 1
+    return result
+
+
+def iter_notes(repo: Repo, *, ref: str = NOTES_REF) -> Iterator[tuple[str, Note]]:
+    """(commit sha, note) for every gitroi note; a corrupt note raises GitroiError naming it."""
+    listing = list_notes(repo, ref=ref)
+    blobs = read_blobs(repo, listing.values())
+    for sha, blob in sorted(listing.items()):
+        if blob in blobs:
+            yield sha, parse(blobs[blob], commit=sha)
+
+
+# --- travel: sync and push -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    fetched: int      # notes the remote had
+    added: int        # notes we did not have
+    merged: int       # notes both had, different, merged
+    unchanged: int
+    problems: tuple[str, ...] = ()
+
+
+def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> SyncResult:
+    """Fetch ``remote``'s notes into a temporary ref and merge them note by note with :func:`merge`.
+
+    git's own ``notes merge`` would merge the JSON as text (or pick one side);
+    this keeps every session and range from both sides.  A remote without
+    notes is not an error.  A corrupt note on either side is skipped and named
+    in ``problems``, the rest still merges.
+    """
+    tmp = f"refs/gitroi/sync/{re.sub(r'[^A-Za-z0-9._-]', '_', remote)}"
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    proc = run_git(["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tmp}"], cwd=cwd,
+                   check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    if proc.returncode != 0:
+        # Either the remote has no notes yet (fine), or it is unreachable (an error).
+        ls = run_git(["ls-remote", remote, ref], cwd=cwd, check=False,
+                     env={"GIT_TERMINAL_PROMPT": "0"})
+        if ls.returncode == 0 and not ls.stdout.strip():
+            return SyncResult(0, 0, 0, 0)
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitroiError(f"could not fetch {ref} from {remote}: {err[-1] if err else 'failed'}",
+                          hint=f"check `git fetch {remote} {ref}` by hand")
+    try:
+        theirs = list_notes(repo, ref=tmp)
+        ours = list_notes(repo, ref=ref)
+        need = [b for c, b in theirs.items() if ours.get(c) != b]
+        need += [ours[c] for c, b in theirs.items() if c in ours and ours[c] != b]
+        blobs = read_blobs(repo, need)
+        added = merged = unchanged = 0
+        problems: list[str] = []
+        for commit, blob in sorted(theirs.items()):
+            mine = ours.get(commit)
+            if mine == blob:
+                unchanged += 1
+                continue
+            try:
+                their_note = parse(blobs[blob], commit=commit)
+                if mine is None:
+                    _write_raw(repo, commit, their_note.dumps(), ref=ref)
+                    added += 1
+                    continue
+                final = merge(parse(blobs[mine], commit=commit), their_note)
+                _write_raw(repo, commit, final.dumps(), ref=ref)
+                merged += 1
+            except GitroiError as exc:
+                problems.append(exc.message)
+        return SyncResult(len(theirs), added, merged, unchanged, tuple(problems))
+    finally:
+        repo.git("update-ref", "-d", tmp, check=False)
+
+
+def push(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> tuple[bool, str]:
+    """Push the notes ref; never raises.  Returns (ok, one-line message).
+
+    A rejected push (the remote has notes we lack) is retried once after a
+    :func:`fetch_and_merge`, so notes from two machines end up merged, not lost.
+    """
+    if not repo.git("rev-parse", "--verify", "-q", ref, check=False).strip():
+        return True, "no gitroi notes to push"
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    for attempt in range(2):
+        proc = run_git(["push", "--quiet", "--no-verify", remote, f"{ref}:{ref}"], cwd=cwd,
+                       check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+        if proc.returncode == 0:
+            return True, f"pushed {ref} to {remote}"
+        if attempt == 0:
+            try:
+                fetch_and_merge(repo, remote, ref=ref)
+            except GitroiError as exc:
+                return False, f"could not push {ref} to {remote}: {exc.message}"
+    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return False, f"could not push {ref} to {remote}: {err[-1] if err else 'unknown error'}"
