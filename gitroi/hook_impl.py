@@ -1,0 +1,369 @@
+"""What the installed git hooks run: ``python -m gitroi.hook_impl NAME [ARGS...]``.
+
+Two promises shape this module (DESIGN.md, "Promises"):
+
+* **A hook never blocks or breaks a commit, rebase or push.**  :func:`main`
+  wraps everything: any failure at all (a GitroiError, a locked ledger, a
+  corrupt note, an unreadable log, a full disk, a bug in gitroi) becomes
+  exactly one line ``gitroi: warning: ... (run `...` to catch up)`` on
+  stderr, and the exit code is always 0.  ``GITROI_SKIP=1`` skips gitroi.
+* **Hooks are fast.**  This module imports only ``os`` and ``sys`` at the
+  top; each hook imports what it uses when it runs, and never click,
+  tree-sitter, pygit2 or github3 (``python -X importtime -m gitroi.hook_impl``
+  shows it).  The session importer reads no log it has already read.
+
+Hooks:
+
+``post-commit``
+    attribute the new commit (:func:`gitroi.attribution.attribute_commit`);
+    a cherry-pick instead carries the picked commit's note over
+    (``CHERRY_PICK_HEAD`` exists while its post-commit runs), and the picks of
+    a rebase are left to ``post-rewrite``, which sees them all at once.
+``post-rewrite``
+    carry notes over an amend or a rebase (stdin: ``old new [extra]`` lines),
+    re-mapping AI line ranges onto the new commits (:mod:`gitroi.rewrite`).
+``pre-push``
+    push ``refs/notes/gitroi`` to the same remote, in a detached background
+    process, so a slow or failing notes push never holds up or fails the
+    user's push.  Pushing the notes ref itself does not recurse (the nested
+    push uses ``--no-verify``, and a push of the notes ref is ignored).  A
+    failure of the previous background push is reported as the warning line of
+    the next push.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from gitroi.git import Repo
+
+HOOKS = ("post-commit", "post-rewrite", "pre-push")
+NOTES_REF = "refs/notes/gitroi"   # same as gitroi.notes.NOTES_REF, without importing it
+# How long the hook waits for a ledger another gitroi holds before giving up.
+HOOK_BUSY_TIMEOUT_MS = 1000
+# How long the background notes push may take before it is abandoned.
+PUSH_TIMEOUT_S = 60
+
+
+class HookWarning(Exception):
+    """A problem a hook reports as its one warning line (message already written for the user)."""
+
+    def __init__(self, message: str, catch_up: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.catch_up = catch_up
+
+
+def _today() -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d", time.gmtime())
+
+
+def catch_up_command(name: str) -> str:
+    """The command that redoes what hook ``name`` could not do."""
+    if name == "pre-push":
+        return "gitroi sync"
+    return f"gitroi attribute --since {_today()}"
+
+
+def describe(exc: BaseException) -> str:
+    """One line, written for the user, for any exception a hook may meet."""
+    import errno
+
+    from gitroi.errors import GitroiError
+
+    if isinstance(exc, (HookWarning, GitroiError)):
+        text = exc.message
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        text = f"the disk is full (no space left on device{where})"
+    elif isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        text = f"{exc.strerror or exc}{where}"
+    elif type(exc).__module__ == "sqlite3":
+        text = f"the ledger: {exc}"
+    elif isinstance(exc, KeyboardInterrupt):
+        text = "interrupted"
+    elif isinstance(exc, SystemExit):
+        text = f"exited early (code {exc.code})"
+    else:
+        text = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    text = " ".join(str(text).split())
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def warning_line(name: str, exc: BaseException) -> str:
+    catch_up = exc.catch_up if isinstance(exc, HookWarning) and exc.catch_up else None
+    return (f"gitroi: warning: {name}: {describe(exc)} "
+            f"(run `{catch_up or catch_up_command(name)}` to catch up)")
+
+
+def skipped() -> bool:
+    return os.environ.get("GITROI_SKIP", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one hook; always returns 0.  Anything gitroi prints besides the warning is kept
+    for success only (a failure prints exactly one line)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    name = args[0] if args else "?"
+    if skipped():
+        return 0
+    real_stderr = sys.stderr
+    import io
+
+    captured = io.StringIO()
+    sys.stderr = captured
+    try:
+        if name not in HOOKS and name != "push-notes":
+            raise HookWarning(f"unknown hook {name!r} (gitroi has {', '.join(HOOKS)})")
+        run(name, args[1:])
+    except BaseException as exc:
+        sys.stderr = real_stderr
+        try:
+            real_stderr.write(warning_line(name, exc) + "\n")
+            if os.environ.get("GITROI_DEBUG"):
+                import traceback
+
+                traceback.print_exception(exc, file=real_stderr)
+            real_stderr.flush()
+        except BaseException:
+            pass
+        return 0
+    finally:
+        sys.stderr = real_stderr
+    extra = captured.getvalue()
+    if extra:
+        try:
+            real_stderr.write(extra)
+            real_stderr.flush()
+        except OSError:
+            pass
+    return 0
+
+
+def run(name: str, args: list[str]) -> None:
+    """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
+    from gitroi.git import Repo
+
+    repo = Repo.discover(os.getcwd())
+    if name == "post-commit":
+        post_commit(repo)
+    elif name == "post-rewrite":
+        kind = args[0] if args else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")
+        post_rewrite(repo, kind, _read_stdin())
+    elif name == "pre-push":
+        remote = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME", "")
+        pre_push(repo, remote, _read_stdin())
+    elif name == "push-notes":
+        push_notes(repo, args[0] if args else "origin")
+
+
+def _read_stdin() -> str:
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return ""
+        return sys.stdin.read()
+    except (OSError, ValueError):
+        return ""
+
+
+# --- post-commit ---------------------------------------------------------------------------
+
+
+def ledger_path(repo: Repo) -> str:
+    """The ledger the CLI would use: ``GITROI_DB``, else the common git dir's."""
+    return os.environ.get("GITROI_DB") or str(repo.paths.default_ledger)
+
+
+def _rebasing(repo: Repo) -> bool:
+    gd = repo.paths.git_dir
+    return (gd / "rebase-merge").is_dir() or (gd / "rebase-apply").is_dir()
+
+
+def post_commit(repo: Repo) -> None:
+    sha = repo.head()
+    if sha is None:
+        return
+    pick = repo.paths.git_dir / "CHERRY_PICK_HEAD"
+    if pick.is_file():
+        if _rebasing(repo):
+            return  # post-rewrite maps every pick of the rebase once it ends
+        src = pick.read_text(encoding="ascii", errors="replace").strip()
+        from gitroi.rewrite import remap
+
+        if remap(repo, [src], sha) is not None:
+            return
+    from gitroi.attribution import attribute_commit
+    from gitroi.ledger import open_ledger
+
+    db = open_ledger(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
+    try:
+        attribute_commit(repo, db, sha)
+    finally:
+        db.conn.close()
+
+
+# --- post-rewrite --------------------------------------------------------------------------
+
+
+def parse_rewrite_pairs(text: str) -> dict[str, list[str]]:
+    """git's post-rewrite input, grouped: {new sha: [old shas, in order]}.
+
+    A squash or fixup in ``rebase -i`` maps several old commits to one new one.
+    """
+    groups: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            olds = groups.setdefault(parts[1], [])
+            if parts[0] not in olds:
+                olds.append(parts[0])
+    return groups
+
+
+def _pairs_from_reflog(repo: Repo, kind: str) -> dict[str, list[str]]:
+    """Without stdin (the pre-commit framework does not pass it on), an amend is HEAD@{1} -> HEAD."""
+    if kind != "amend":
+        return {}
+    new = repo.head()
+    old = repo.git("rev-parse", "--verify", "-q", "HEAD@{1}", check=False).decode().strip()
+    return {new: [old]} if new and old and old != new else {}
+
+
+def post_rewrite(repo: Repo, kind: str, stdin_text: str) -> None:
+    from gitroi.errors import GitroiError
+    from gitroi.rewrite import remap
+
+    groups = parse_rewrite_pairs(stdin_text) or _pairs_from_reflog(repo, kind)
+    failed: list[str] = []
+    first: BaseException | None = None
+    for new, olds in groups.items():
+        try:
+            remap(repo, olds, new)
+        except (GitroiError, OSError, ValueError) as exc:
+            failed.append(new)
+            first = first or exc
+    if first is not None:
+        raise HookWarning(
+            f"could not carry the notes over to {len(failed)} of {len(groups)} rewritten "
+            f"commit(s) ({', '.join(s[:12] for s in failed[:3])}): {describe(first)}")
+
+
+# --- pre-push ------------------------------------------------------------------------------
+
+
+def _state_dir(repo: Repo) -> str:
+    return str(repo.paths.common_dir / "gitroi")
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "_"
+
+
+def pre_push(repo: Repo, remote: str, stdin_text: str) -> None:
+    """Start the notes push in the background; report the previous one's failure, if any."""
+    if not remote:
+        return
+    lines = [ln.split() for ln in stdin_text.splitlines() if ln.strip()]
+    remote_refs = {p[2] for p in lines if len(p) >= 4}
+    if remote_refs and remote_refs <= {NOTES_REF}:
+        return  # this push is the notes push itself: no recursion
+    if os.environ.get("PRE_COMMIT_REMOTE_BRANCH") == NOTES_REF:
+        return
+    local = repo.git("rev-parse", "--verify", "-q", NOTES_REF, check=False).decode().strip()
+    if not local:
+        return  # no notes yet
+    state = os.path.join(_state_dir(repo), "push")
+    os.makedirs(state, exist_ok=True)
+    log = os.path.join(state, _safe(remote) + ".log")
+    previous = _previous_failure(log)
+    done = os.path.join(state, _safe(remote) + ".pushed")
+    try:
+        with open(done, encoding="ascii") as f:
+            already = f.read().strip() == local
+    except OSError:
+        already = False
+    if not already:
+        if os.environ.get("GITROI_HOOK_FOREGROUND") == "1":
+            push_notes(repo, remote)
+        else:
+            _spawn_push(repo, remote, log)
+    if previous:
+        raise HookWarning(f"the last background push of {NOTES_REF} to {remote} failed: "
+                          f"{previous}", catch_up=f"gitroi sync {remote}")
+
+
+def _previous_failure(log: str) -> str:
+    """The warning line a finished background push left, consumed so it is reported once."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read().strip()
+    except OSError:
+        return ""
+    with contextlib.suppress(OSError):
+        os.unlink(log)
+    for line in reversed(text.splitlines()):
+        if line.startswith("gitroi: warning: "):
+            msg = line.removeprefix("gitroi: warning: push-notes: ")
+            return msg.split(" (run `", 1)[0]
+    return ""
+
+
+def _spawn_push(repo: Repo, remote: str, log: str) -> None:
+    import subprocess
+
+    from gitroi.git import git_env
+
+    with open(log, "ab") as out:
+        subprocess.Popen(
+            [sys.executable, "-m", "gitroi.hook_impl", "push-notes", remote],
+            cwd=str(repo.paths.workdir or repo.paths.git_dir), stdin=subprocess.DEVNULL,
+            stdout=out, stderr=out, start_new_session=True,
+            env=git_env({"GIT_TERMINAL_PROMPT": "0"}), close_fds=True)
+
+
+def push_notes(repo: Repo, remote: str) -> None:
+    """Push (fetch-merging first when rejected) the notes ref to ``remote``; remember success."""
+    from gitroi.notes import push
+
+    local = repo.git("rev-parse", "--verify", "-q", NOTES_REF, check=False).decode().strip()
+    if not local:
+        return
+    ok, message = _bounded(lambda: push(repo, remote), PUSH_TIMEOUT_S)
+    if not ok:
+        raise HookWarning(message, catch_up=f"gitroi sync {remote}")
+    state = os.path.join(_state_dir(repo), "push")
+    os.makedirs(state, exist_ok=True)
+    after = repo.git("rev-parse", "--verify", "-q", NOTES_REF, check=False).decode().strip()
+    with open(os.path.join(state, _safe(remote) + ".pushed"), "w", encoding="ascii") as f:
+        f.write(after + "\n")
+
+
+def _bounded(fn: object, seconds: float) -> tuple[bool, str]:
+    """Run ``fn`` with an alarm so a hung remote cannot keep the process forever."""
+    import signal
+
+    def _timeout(signum: int, frame: object) -> NoReturn:
+        raise TimeoutError(f"timed out after {seconds:.0f} s")
+
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(int(seconds))
+    try:
+        result = fn()  # type: ignore[operator]
+        assert isinstance(result, tuple)
+        return result
+    except TimeoutError as exc:
+        return False, str(exc)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
