@@ -1,0 +1,1 @@
+"""Survival analysis: follow every attributed line to the tip (H5 owns this package)."""
