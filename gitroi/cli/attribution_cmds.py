@@ -1,3 +1,115 @@
-"""CLI commands (placeholder until implemented)."""
+"""Commands over commit attribution: ``attribute``, ``show``, ``rebuild``, ``sync``."""
 
 from __future__ import annotations
+
+import click
+
+from gitroi.cli import Context, cli, echo_json, pass_ctx
+
+
+@cli.command()
+@click.argument("rev_range", required=False)
+@click.option("--since", help="Without REV-RANGE: only commits newer than this (date or 30d).")
+@click.option("--no-import", is_flag=True, help="Do not read new agent log lines first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_ctx
+def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import: bool,
+              as_json: bool) -> None:
+    """Attribute commits made without the hooks, from logs still on disk, else from markers.
+
+    Without REV-RANGE, every commit reachable from HEAD that has no gitroi note
+    yet.  Existing notes are merged with, never overwritten.
+
+    Example: gitroi attribute main~20..main
+    """
+    from gitroi.attribution import attribute_range
+    from gitroi.timeutil import parse_since
+
+    counts = attribute_range(ctx.repo(), ctx.db(), rev_range, import_logs=not no_import,
+                             since=parse_since(since) if since else None)
+    if as_json:
+        echo_json(counts)
+    else:
+        total = sum(counts.values())
+        click.echo(f"attributed {total} commit(s): {counts['line']} line-level, "
+                   f"{counts['commit']} commit-level, {counts['none']} without AI")
+
+
+def _fmt_cost(cost: float | None) -> str:
+    return "unpriced" if cost is None else f"${cost:.4f}"
+
+
+@cli.command()
+@click.argument("rev", default="HEAD")
+@click.option("--json", "as_json", is_flag=True, help="Print the attribution as JSON.")
+@pass_ctx
+def show(ctx: Context, rev: str, as_json: bool) -> None:
+    """Print a commit's attribution: sessions, tokens, cost and AI-written line ranges.
+
+    Example: gitroi show HEAD --json
+    """
+    from gitroi.attribution import describe
+
+    d = describe(ctx.repo(), rev)
+    if as_json:
+        echo_json(d)
+        return
+    click.echo(f"commit {d['commit']}  {d['subject']}")
+    click.echo(f"attribution: {d['attribution']} ({d['source']})"
+               + (f"  agents: {', '.join(d['agents'])}" if d["agents"] else ""))
+    click.echo(f"lines added: {d['lines_added']}, AI lines: {d['ai_lines']}")
+    if d["sessions"]:
+        click.echo(f"tokens: {d['tokens']:,}  cost: {_fmt_cost(d['cost_usd'])}")
+        for s in d["sessions"]:
+            models = ", ".join(s["models"]) or "-"
+            click.echo(f"  {s['agent']} {s['session_id']}: {s['tokens']:,} tokens, "
+                       f"{_fmt_cost(s['cost_usd'])} ({models})")
+    for path, ranges in d["ai_ranges"].items():
+        spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges)
+        click.echo(f"  {path}: {spans}")
+    if d["markers"]:
+        click.echo(f"markers: {', '.join(d['markers'])}")
+
+
+@cli.command()
+@pass_ctx
+def rebuild(ctx: Context) -> None:
+    """Recreate the ledger's commit attribution from notes (then git-ai, Agent Trace, markers).
+
+    The ledger is derived data; notes are the source of truth.
+    """
+    from gitroi.attribution import rebuild as do_rebuild
+
+    problems: list[str] = []
+    n = do_rebuild(ctx.repo(), ctx.db(), problems=problems)
+    for p in problems:
+        click.echo(f"gitroi: warning: {p}", err=True)
+    click.echo(f"rebuilt attribution of {n} commit(s)")
+
+
+@cli.command()
+@click.argument("remote", default="origin")
+@click.option("--no-push", is_flag=True, help="Only fetch and merge; do not push the merged notes.")
+@pass_ctx
+def sync(ctx: Context, remote: str, no_push: bool) -> None:
+    """Fetch REMOTE's gitroi notes, merge them note by note with ours, and push the result.
+
+    Two machines' notes for one commit are merged (sessions and line ranges
+    united), never overwritten.
+
+    Example: gitroi sync origin
+    """
+    from gitroi.attribution import ensure_ledger
+    from gitroi.notes import fetch_and_merge, push
+
+    repo = ctx.repo()
+    res = fetch_and_merge(repo, remote)
+    for p in res.problems:
+        click.echo(f"gitroi: warning: {p}", err=True)
+    click.echo(f"fetched {res.fetched} note(s) from {remote}: {res.added} new, "
+               f"{res.merged} merged, {res.unchanged} unchanged")
+    if not no_push:
+        ok, msg = push(repo, remote)
+        click.echo(msg, err=not ok)
+    ensure_ledger(repo, ctx.db())
+
