@@ -16,7 +16,6 @@ from sqlite_utils import Database
 
 from gitroi.attribution import (
     attribute_commit,
-    describe,
     ensure_ledger,
     note_blob_id,
     parse_patch,
@@ -24,7 +23,7 @@ from gitroi.attribution import (
 )
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
-from gitroi.ledger.commits import commit_ranges, commit_row, commit_sessions, dump_attribution
+from gitroi.ledger.commits import commit_ranges, commit_row, dump_attribution
 from gitroi.notes import list_notes, read_note
 from gitroi.sessions import hash_lines, session_key
 from tests.conftest import GitRepo, run_gitroi
