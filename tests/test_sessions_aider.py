@@ -1,0 +1,179 @@
+"""Aider reader: a ``.aider.chat.history.md`` written the way aider/io.py appends it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gitroi.sessions import FileEdit, ReadResult, UsageEvent
+from gitroi.sessions.aider import READER, parse_count, session_id, split_tokens
+
+SECRET = "SECRET-AIDER-TEXT"
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Aider writes local time; pin the zone so expected times are exact."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def tool(text: str) -> str:
+    """io.tool_output -> append_chat_history(blockquote=True, linebreak=True)."""
+    return "> " + text.strip() + "  \n"
+
+
+def user(text: str) -> str:
+    return "\n#### " + "  \n#### ".join(text.splitlines()) + "  \n\n"
+
+
+HISTORY = (
+    "\n# aider chat started at 2026-03-04 09:15:02\n\n"
+    + tool("/home/dev/.local/bin/aider --model sonnet")
+    + tool("Aider v0.86.1")
+    + tool("Main model: anthropic/claude-sonnet-4-20250514 with diff edit format, infinite output")
+    + tool("Weak model: anthropic/claude-3-5-haiku-20241022")
+    + tool("Git repo: .git with 12 files")
+    + tool("Repo-map: using 4096 tokens, auto refresh")
+    + user(f"add a function f\n{SECRET} second prompt line")
+    + f"Here is the change. {SECRET}\n\n"
+    + "app.py\n```python\n<<<<<<< SEARCH\n=======\ndef f():\n    return 1\n>>>>>>> REPLACE\n```\n\n"
+    # both cache figures: aider breaks before Cost, and the second line has no "> "
+    + tool("Tokens: 2.4k sent, 1.1k cache write, 800 cache hit, 187 received.\nCost: $0.0071 message, $0.021 session.")
+    + tool("Applied edit to app.py")
+    + tool("Commit 1a2b3c4 feat: add f")
+    + user("/model gpt-4o")
+    + tool("Aider v0.86.1")
+    + tool("Main model: gpt-4o with diff edit format")
+    + user(f"{SECRET} explain")
+    + f"{SECRET} answer\n\n"
+    + tool("Tokens: 12k sent, 350 received. Cost: $0.03 message, $0.05 session.")
+    + tool("Tokens: 1,234 sent, 56 received.")
+    + "\n# aider chat started at 2026-03-05 14:00:00\n\n"
+    + tool("Model: gpt-4-1106-preview with udiff edit format")
+    + tool("Tokens: 900 sent, 12k cache hit, 40 received. Cost: $0.0012 message, $0.0012 session.")
+    + tool("Applied edit to src/util.py")
+)
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str], UsageEvent] = {}
+        self.edits: dict[tuple[str, str], FileEdit] = {}
+
+    def apply(self, r: ReadResult) -> None:
+        for key, ev in r.events:
+            self.events[(key, ev.event_id)] = ev
+        for key, ed in r.edits:
+            self.edits[(key, ed.edit_id)] = ed
+
+
+def write(repo: Path, text: str | bytes) -> Path:
+    repo.mkdir(parents=True, exist_ok=True)
+    p = repo / ".aider.chat.history.md"
+    p.write_bytes(text.encode() if isinstance(text, str) else text)
+    return p
+
+
+def test_counts_and_split() -> None:
+    assert [parse_count(x) for x in ("187", "1,234", "2.4k", "12k", "9.9k")] == [187, 1234, 2400, 12000, 9900]
+    assert split_tokens(2400, 1100, 800) == 500   # prompt includes the hits
+    assert split_tokens(900, 0, 12000) == 900     # hits reported apart (Anthropic style)
+    assert split_tokens(12000, 0, 0) == 12000
+
+
+def test_one_pass(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    path = write(repo, HISTORY)
+    r = READER.read(path, 0, {})
+    assert r.problems == []
+    assert r.offset == len(HISTORY.encode())
+    s1 = "aider:" + session_id(path, "2026-03-04 09:15:02")
+    s2 = "aider:" + session_id(path, "2026-03-05 14:00:00")
+    got = [(k, e.model, e.input, e.cache_write, e.cache_read, e.output, e.logged_cost_usd, e.ts) for k, e in r.events]
+    assert got == [
+        (s1, "anthropic/claude-sonnet-4-20250514", 500, 1100, 800, 187, 0.0071, "2026-03-04T09:15:02.000Z"),
+        (s1, "gpt-4o", 12000, 0, 0, 350, 0.03, "2026-03-04T09:15:02.000Z"),
+        (s1, "gpt-4o", 1234, 0, 0, 56, None, "2026-03-04T09:15:02.000Z"),
+        (s2, "gpt-4-1106-preview", 900, 0, 12000, 40, 0.0012, "2026-03-05T14:00:00.000Z"),
+    ]
+    assert sum(e.tokens for _, e in r.events) == 2587 + 12350 + 1290 + 12940
+    assert len({e.event_id for _, e in r.events}) == 4
+    assert [(k, e.path, e.tool, e.line_hashes, e.ts) for k, e in r.edits] == [
+        (s1, "app.py", "aider", (), "2026-03-04T09:15:02.000Z"),
+        (s2, "src/util.py", "aider", (), "2026-03-05T14:00:00.000Z"),
+    ]
+    assert sorted(r.sessions) == sorted([s1, s2])
+    info = r.sessions[s1]
+    assert (info.cwd, info.started_at, info.ended_at) == (str(repo), "2026-03-04T09:15:02.000Z", "2026-03-04T09:15:02.000Z")
+    assert SECRET not in repr(r) and SECRET not in json.dumps(r.state)
+    # re-read with nothing new
+    again = READER.read(path, r.offset, r.state)
+    assert (again.events, again.edits, again.offset) == ([], [], r.offset)
+
+
+def test_incremental_splits_equal_one_pass(tmp_path: Path) -> None:
+    path = write(tmp_path / "repo", HISTORY)
+    full = path.read_bytes()
+    one = Ledger()
+    one.apply(READER.read(path, 0, {}))
+    for step in (1, 13, 200):
+        led = Ledger()
+        offset, state = 0, {}
+        for cut in [*range(step, len(full), step), len(full)]:
+            path.write_bytes(full[:cut])
+            r = READER.read(path, offset, state)
+            assert not r.problems
+            led.apply(r)
+            offset, state = r.offset, json.loads(json.dumps(r.state))
+        assert led.events == one.events and led.edits == one.edits, step
+
+
+def test_cost_line_arriving_in_the_next_read(tmp_path: Path) -> None:
+    head, tail = HISTORY.split("Cost: $0.0071")
+    path = write(tmp_path / "repo", head)
+    r1 = READER.read(path, 0, {})
+    first = [e for _, e in r1.events]
+    assert [(e.input, e.logged_cost_usd) for e in first] == [(500, None)]
+    path.write_text(head + "Cost: $0.0071" + tail)
+    r2 = READER.read(path, r1.offset, r1.state)
+    assert r2.events[0][1].event_id == first[0].event_id
+    assert r2.events[0][1].logged_cost_usd == 0.0071
+
+
+def test_bad_lines(tmp_path: Path) -> None:
+    text = (
+        tool("Tokens: 5 sent, 1 received.")                      # 1: before any chat start
+        + "\n# aider chat started at 2026-13-45 99:00:00\n"      # 3: impossible date
+        + "\n# aider chat started at 2026-03-04 09:15:02\n\n"
+    ).encode() + b"> Main model: m\xff\xfe with diff\n" + (     # 7: not UTF-8
+        tool("Tokens: lots sent, 3 received.")                   # 8: unrecognised
+        + tool("Tokens: 10 sent, 3 received. Cost: free")        # 9: event kept, cost part unrecognised
+        + tool("Tokens: 10 sent, 4 received.")
+    ).encode()
+    path = write(tmp_path / "repo", text)
+    r = READER.read(path, 0, {})
+    assert [(p.line, p.reason) for p in r.problems] == [
+        (1, "usage line before any chat start"), (3, "bad chat start time"), (7, "not UTF-8"),
+        (8, "unrecognised Tokens line"), (9, "unrecognised Cost part"),
+    ]
+    assert [(e.input, e.output, e.model) for _, e in r.events] == [(10, 3, "unknown"), (10, 4, "unknown")]
+
+
+def test_roots_and_discover(tmp_path: Path) -> None:
+    a = write(tmp_path / "a", HISTORY)
+    b = write(tmp_path / "b", HISTORY)
+    env = {"GITROI_AIDER_HISTORY": f"{a}:{tmp_path / 'b'}:{tmp_path / 'missing'}"}
+    roots = READER.roots(env, tmp_path)
+    assert roots == [a, tmp_path / "b", tmp_path / "missing"]
+    assert list(READER.discover(roots)) == [a, b]
+    assert READER.roots({}, tmp_path) == []
+    assert list(READER.discover(READER.scoped_roots([str(tmp_path / "a"), str(tmp_path / "c")]))) == [a]
+    assert READER.peek_cwd(a) == str(tmp_path / "a")
