@@ -133,6 +133,7 @@ def test_one_pass_totals_dedupe_rewind_and_edits(isolated_env: Path, tmp_path: P
     repo = str(tmp_path / "repo")
     path = write_home(isolated_env, repo, session_records(repo))
     assert list(READER.discover(READER.roots({}, isolated_env))) == [path]
+    assert READER.peek_cwd(path) == repo
     led, r = read_all(path)
     assert r.problems == []
     assert r.offset == path.stat().st_size
@@ -297,6 +298,7 @@ def test_subagent_legacy_json_and_hashed_project_dir(isolated_env: Path, tmp_pat
     migrated.with_suffix(".jsonl").write_text("")
     found = list(READER.discover(READER.roots({}, isolated_env)))
     assert legacy in found and sub in found and migrated not in found
+    assert READER.peek_cwd(legacy) == old_root
     s = READER.read(sub, 0, {})
     assert s.sessions[f"gemini-cli:{sub_id}"].parent_id == SID
     assert s.sessions[f"gemini-cli:{sub_id}"].cwd == repo

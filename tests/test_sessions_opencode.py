@@ -135,6 +135,7 @@ def test_database_usage_edits_and_sessions(isolated_env: Path, tmp_path: Path) -
     assert READER.roots({"XDG_DATA_HOME": str(isolated_env / ".local" / "share")}, isolated_env) == [data_dir]
     assert READER.roots({"OPENCODE_DATA_DIR": "/od"}, isolated_env) == [Path("/od")]
     assert list(READER.discover([data_dir])) == [store.path]
+    assert READER.watermarked(store.path) and not READER.watermarked(data_dir / "storage" / "message" / "s" / "m.json")
     r = READER.read(store.path, 0, {})  # while OpenCode still holds the database open (WAL)
     assert r.problems == []
     ev = {e.event_id: e for _, e in r.events}

@@ -80,6 +80,19 @@ class GeminiReader:
                     continue
                 yield p
 
+    def peek_cwd(self, path: Path) -> str | None:
+        """The project root of a chat file, from its directory and first line (no full parse)."""
+        meta: dict[str, Any] = {}
+        try:
+            with path.open("rb") as fh:
+                head = fh.readline(65536)
+            rec = json.loads(head) if path.suffix == ".jsonl" else None
+        except (OSError, ValueError):
+            rec = None
+        if isinstance(rec, dict):
+            _merge_meta(meta, rec)
+        return project_root(path, meta)
+
     def read(self, path: Path, offset: int, state: Mapping[str, Any]) -> ReadResult:
         if path.suffix == ".json":
             return _read_legacy(path, state)

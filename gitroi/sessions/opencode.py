@@ -54,6 +54,16 @@ class OpenCodeReader:
 
     agent = AGENT
 
+    def watermarked(self, path: Path) -> bool:
+        """Is ``path`` read by row watermark (a database) rather than by byte offset?
+
+        A database holds many sessions and grows through its ``-wal`` file:
+        the importer must not judge it by size, mtime or first page, nor mark
+        it out of scope because one read touched only other repositories'
+        sessions.
+        """
+        return path.suffix == ".db"
+
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
         if env.get("OPENCODE_DATA_DIR"):
             return [Path(env["OPENCODE_DATA_DIR"])]
