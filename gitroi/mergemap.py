@@ -1,0 +1,415 @@
+"""Carry a pull request's notes onto the commits its merge created on the main branch.
+
+Teams merge three ways, and attribution must survive each (DESIGN.md, "Notes
+travel"):
+
+* **merge commit**: the PR's commits themselves become part of the main
+  branch, notes included; nothing to write (``keep``).
+* **squash merge**: one new commit holds the whole PR.  It gets the union of
+  the PR commits' notes (sessions by agent and id, so tokens are counted once),
+  with the AI line ranges re-mapped by content onto the lines the squash
+  commit added: :func:`gitroi.rewrite.remap`.
+* **rebase merge**: one new commit per PR commit, same author, date and
+  message.  Each is paired with its PR commit by ``git patch-id --stable``
+  (then by author, author date and message when a changed context moved the
+  patch id), and gets that commit's note re-mapped onto its own lines.
+
+Notes are written with :func:`gitroi.notes.write_note`, which merges with a
+note already there, so running this twice (the ``push`` event and the
+``pull_request: closed`` event both fire for one merge) changes nothing the
+second time.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from gitroi.errors import GitroiError
+from gitroi.git import Repo, run_git
+from gitroi.notes import Note, merge, read_note, write_note
+
+METHODS = ("auto", "merge", "squash", "rebase")
+_SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
+_MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) ")
+ZERO_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One note written (or that would be written) onto a commit of the main branch."""
+
+    target: str
+    sources: tuple[str, ...]
+    ai_lines: int
+    tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commit": self.target, "from": list(self.sources), "ai_lines": self.ai_lines,
+                "tokens": self.tokens}
+
+
+@dataclass
+class MergeMap:
+    """What one merge mapping did; :meth:`to_dict` is the ``pr map-merge --json`` element."""
+
+    method: str
+    merge_commit: str
+    pr: int | None = None
+    pr_commits: list[str] = field(default_factory=list)
+    mapped: list[Mapped] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pr": self.pr, "method": self.method, "merge_commit": self.merge_commit,
+                "pr_commits": self.pr_commits, "mapped": [m.to_dict() for m in self.mapped],
+                "unmatched": self.unmatched, "message": self.message}
+
+
+# --- git helpers ---------------------------------------------------------------------------
+
+
+def _has_commit(repo: Repo, rev: str) -> bool:
+    return bool(repo.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}",
+                         check=False).strip())
+
+
+def _sha(repo: Repo, rev: str, what: str) -> str:
+    if rev.startswith("-"):
+        raise GitroiError(f"{what} {rev!r} looks like an option, not a revision")
+    out = repo.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}",
+                   check=False).decode().strip()
+    if not out:
+        raise GitroiError(f"{what} {rev} is not a commit in this repository",
+                          hint="fetch it first (`git fetch origin <sha>`, or actions/checkout "
+                               "with `fetch-depth: 0`)")
+    return out
+
+
+def _parents(repo: Repo, sha: str) -> list[str]:
+    return repo.git("rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
+
+
+def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
+
+
+def patch_ids(repo: Repo, shas: Sequence[str]) -> dict[str, str]:
+    """{commit: stable patch id} for commits that change something (one git call each way)."""
+    if not shas:
+        return {}
+    diff = repo.git("show", "--no-color", "--no-ext-diff", "-p", "--first-parent",
+                    "--format=commit %H", *shas)
+    out = repo.git("patch-id", "--stable", input=diff).decode().split()
+    return {out[i + 1]: out[i] for i in range(0, len(out) - 1, 2)}
+
+
+def _identity(repo: Repo, shas: Sequence[str]) -> dict[str, str]:
+    """{commit: author, author date and message}: what a rebase keeps when the patch changes."""
+    if not shas:
+        return {}
+    out = repo.git("show", "-s", "--format=%H%x00%an <%ae> %at%x00%B%x01", *shas).decode(
+        "utf-8", "replace")
+    ident: dict[str, str] = {}
+    for rec in out.split("\x01"):
+        rec = rec.strip("\n")
+        if rec:
+            sha, who, body = rec.split("\x00", 2)
+            ident[sha] = f"{who}\n{body.strip()}"
+    return ident
+
+
+# --- re-mapping notes ----------------------------------------------------------------------
+
+
+def _remap(repo: Repo, old: Sequence[str], new: str) -> Note | None:
+    """The notes of ``old`` combined and re-mapped onto ``new``'s added lines.
+
+    Delegates to :func:`gitroi.rewrite.remap` (post-rewrite's re-mapping, the
+    same problem as a squash); :func:`remap_by_content` is the stand-in when
+    this build has no ``gitroi.rewrite``.
+    """
+    try:
+        from gitroi.rewrite import remap  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return remap_by_content(repo, list(old), new)
+    result: Note | None = remap(repo, list(old), new)
+    return result
+
+
+def remap_by_content(repo: Repo, old: list[str], new: str) -> Note | None:
+    """Union of the notes of ``old``; each AI line found again by its text among ``new``'s added lines.
+
+    Lines are compared stripped (a re-indent in review keeps its attribution),
+    as a multiset: two identical AI lines claim two added lines, not more.  A
+    same-path match wins over a match in another file (renames in the PR).
+    """
+    from gitroi.pranalysis import added_ranges
+
+    notes = [n for n in (read_note(repo, s) for s in old) if n is not None]
+    if not notes:
+        return None
+    combined = reduce(merge, notes)
+    want_by_path: dict[str, Counter[str]] = {}
+    want_any: Counter[str] = Counter()
+    for sha in old:
+        note = read_note(repo, sha)
+        if note is None:
+            continue
+        if note.attribution == "commit" and not note.ai_ranges:
+            continue  # commit-level: "every added line", which the new commit states itself
+        for path, rs in note.ai_ranges.items():
+            text = _file_lines(repo, sha, path)
+            for a, b in rs:
+                for n in range(a, b + 1):
+                    if 0 < n <= len(text):
+                        line = text[n - 1].strip()
+                        want_by_path.setdefault(path, Counter())[line] += 1
+                        want_any[line] += 1
+    added = added_ranges(repo, new)
+    hits: dict[str, list[int]] = {}
+    deferred: list[tuple[str, int, str]] = []
+    for path, new_rs in sorted(added.items()):
+        text = _file_lines(repo, new, path)
+        own = want_by_path.get(path, Counter())
+        for a, b in new_rs:
+            for n in range(a, b + 1):
+                line = text[n - 1].strip() if n <= len(text) else ""
+                if own[line] > 0 and want_any[line] > 0:
+                    own[line] -= 1
+                    want_any[line] -= 1
+                    hits.setdefault(path, []).append(n)
+                else:
+                    deferred.append((path, n, line))
+    for path, n, line in deferred:  # lines that moved to another file in the PR
+        if want_any[line] > 0:
+            for counter in want_by_path.values():
+                if counter[line] > 0:
+                    counter[line] -= 1
+                    break
+            want_any[line] -= 1
+            hits.setdefault(path, []).append(n)
+    lines_added = sum(b - a + 1 for rs in added.values() for a, b in rs)
+    return Note.build(attribution=combined.attribution, agents=combined.agents,
+                      sessions=combined.sessions, lines_added=lines_added,
+                      ai_ranges={p: [(n, n) for n in ns] for p, ns in hits.items()},
+                      markers=combined.markers)
+
+
+def _file_lines(repo: Repo, sha: str, path: str) -> list[str]:
+    blob = repo.git("cat-file", "-p", f"{sha}:{path}", check=False)
+    return blob.decode("utf-8", "replace").splitlines()
+
+
+def _write(repo: Repo, target: str, sources: Sequence[str], note: Note | None,
+           out: MergeMap, *, write: bool) -> None:
+    if note is None:
+        return
+    final = write_note(repo, target, note) if write else note
+    out.mapped.append(Mapped(target, tuple(sources), final.ai_lines, final.tokens))
+
+
+# --- the three methods ---------------------------------------------------------------------
+
+
+def detect(repo: Repo, *, merge_commit: str, pr_head: str) -> tuple[str, list[str], list[str]]:
+    """(method, PR commits oldest first, new commits on the main branch oldest first)."""
+    if _is_ancestor(repo, pr_head, merge_commit):
+        return "merge", [], [merge_commit]
+    pr_commits = repo.git("rev-list", "--reverse", "--topo-order", "--no-merges", pr_head,
+                          f"^{merge_commit}").decode().split()
+    if not pr_commits:
+        return "merge", [], [merge_commit]
+    chain = repo.git("rev-list", "--first-parent", f"--max-count={len(pr_commits)}",
+                     merge_commit).decode().split()
+    pids = patch_ids(repo, pr_commits + chain)
+    idents = _identity(repo, pr_commits + chain)
+    pr_keys = {pids.get(c) for c in pr_commits} - {None}
+    pr_idents = {idents.get(c) for c in pr_commits} - {None}
+    rebased: list[str] = []
+    for c in chain:  # newest first, walking back while commits look like the PR's
+        if pids.get(c) in pr_keys or idents.get(c) in pr_idents:
+            rebased.append(c)
+        else:
+            break
+    if len(rebased) > 1 or (rebased and len(pr_commits) == 1):
+        return "rebase", pr_commits, list(reversed(rebased))
+    return "squash", pr_commits, [merge_commit]
+
+
+def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "auto",
+              pr: int | None = None, write: bool = True) -> MergeMap:
+    """Map the notes of the PR ending at ``pr_head`` onto what ``merge_commit`` brought."""
+    if method not in METHODS:
+        raise GitroiError(f"unknown merge method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    m_sha = _sha(repo, merge_commit, "merge commit")
+    h_sha = _sha(repo, pr_head, "pull request head")
+    found, pr_commits, new = detect(repo, merge_commit=m_sha, pr_head=h_sha)
+    chosen = found if method == "auto" else method
+    out = MergeMap(method=chosen, merge_commit=m_sha, pr=pr, pr_commits=pr_commits)
+    if chosen == "merge" or not pr_commits:
+        out.method = "merge"
+        out.message = "merge commit: the pull request's commits and their notes are on the branch"
+        return out
+    if chosen == "squash" or found != "rebase":
+        if chosen == "rebase":
+            out.message = "asked for a rebase mapping but the commits do not match; mapped as a squash"
+            out.method = "squash"
+        _write(repo, m_sha, pr_commits, _remap(repo, pr_commits, m_sha), out, write=write)
+        if not out.message:
+            out.message = f"squash: {len(pr_commits)} commit(s) mapped onto {m_sha[:12]}"
+        return out
+    pids = patch_ids(repo, pr_commits + new)
+    idents = _identity(repo, pr_commits + new)
+    free = list(pr_commits)
+    for target in new:
+        match = next((p for p in free if pids.get(p) and pids.get(p) == pids.get(target)), None)
+        if match is None:
+            match = next((p for p in free if idents.get(p) == idents.get(target)), None)
+        if match is None:
+            out.unmatched.append(target)
+            continue
+        free.remove(match)
+        _write(repo, target, [match], _remap(repo, [match], target), out, write=write)
+    out.message = f"rebase: {len(new) - len(out.unmatched)} of {len(new)} commit(s) paired by patch id"
+    return out
+
+
+def pr_number_from_subject(subject: str) -> int | None:
+    """``Title (#12)`` (squash) or ``Merge pull request #12 from …`` -> 12."""
+    m = _SQUASH_SUBJECT.search(subject) or _MERGE_SUBJECT.match(subject)
+    return int(m.group(1)) if m else None
+
+
+def fetch_pr_head(repo: Repo, remote: str, number: int) -> str | None:
+    """Fetch ``refs/pull/N/head`` (GitHub keeps it after the branch is deleted); its SHA or None."""
+    local = f"refs/remotes/{remote}/pull/{number}/head"
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    run_git(["fetch", "--quiet", "--no-tags", remote, f"+refs/pull/{number}/head:{local}"],
+            cwd=cwd, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
+    out = repo.git("rev-parse", "-q", "--verify", local, check=False).decode().strip()
+    return out or None
+
+
+def new_commits(repo: Repo, before: str, after: str) -> list[str]:
+    """First-parent commits a push added, oldest first (a new branch: just its tip)."""
+    a = _sha(repo, after, "pushed commit")
+    if not before or set(before) == {"0"} or not _has_commit(repo, before):
+        return [a]
+    return repo.git("rev-list", "--reverse", "--first-parent", a, f"^{before}").decode().split()
+
+
+def map_push(repo: Repo, *, before: str, after: str, remote: str = "origin",
+             find_pr: Iterable[tuple[str, int]] = (), write: bool = True) -> list[MergeMap]:
+    """Map notes for every pull request a push to the main branch merged.
+
+    Each new first-parent commit is looked at once: a merge commit keeps its
+    notes; a commit that already has a note is left alone; otherwise its PR
+    number comes from its subject (``(#N)``) or from ``find_pr`` ((sha, N)
+    pairs the caller found through the API, for rebase merges), the PR's head
+    is fetched from ``refs/pull/N/head`` and mapped.  Several new commits of
+    one rebase merge are mapped once, together.
+    """
+    hints = dict(find_pr)
+    results: list[MergeMap] = []
+    done: set[int] = set()
+    commits = new_commits(repo, before, after)
+    for sha in commits:
+        if len(_parents(repo, sha)) > 1:
+            subject = repo.git("show", "-s", "--format=%s", sha).decode("utf-8", "replace")
+            results.append(MergeMap(method="merge", merge_commit=sha,
+                                    pr=pr_number_from_subject(subject),
+                                    message="merge commit: notes stay on the PR's commits"))
+            continue
+        if read_note(repo, sha) is not None:
+            continue
+        subject = repo.git("show", "-s", "--format=%s", sha).decode("utf-8", "replace")
+        number = hints.get(sha) or pr_number_from_subject(subject)
+        if number is None or number in done:
+            continue
+        head = fetch_pr_head(repo, remote, number)
+        if head is None:
+            results.append(MergeMap(method="unknown", merge_commit=sha, pr=number,
+                                    message=f"refs/pull/{number}/head could not be fetched from {remote}"))
+            continue
+        # A rebase merge: this and the following new commits that match the PR's commits.
+        pr_commits = repo.git("rev-list", "--no-merges", head, f"^{sha}").decode().split()
+        rest = commits[commits.index(sha):]
+        pids = patch_ids(repo, pr_commits + rest)
+        idents = _identity(repo, pr_commits + rest)
+        keys = {pids.get(c) for c in pr_commits} | {idents.get(c) for c in pr_commits}
+        target = sha
+        for later in rest:
+            if pids.get(later) in keys or idents.get(later) in keys:
+                target = later
+            else:
+                break
+        results.append(map_merge(repo, merge_commit=target, pr_head=head, pr=number, write=write))
+        done.add(number)
+    return results
+
+
+def ensure_commit(repo: Repo, remote: str, sha: str) -> bool:
+    """Fetch ``sha`` from ``remote`` when it is not here (GitHub serves reachable commits by id)."""
+    if _has_commit(repo, sha):
+        return True
+    if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
+        return False
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    run_git(["fetch", "--quiet", "--no-tags", remote, sha], cwd=cwd, check=False,
+            env={"GIT_TERMINAL_PROMPT": "0"})
+    return _has_commit(repo, sha)
+
+
+def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str | None = None,
+                  number: int | None = None, before: str | None = None, after: str | None = None,
+                  method: str = "auto", remote: str = "origin", push: bool = False,
+                  write: bool = True) -> dict[str, Any]:
+    """``gitroi pr map-merge``: one merge (commit + head) or a whole push, then push the notes.
+
+    The push never raises: a read-only token (a fork's pull request, no
+    ``contents: write``) comes back as ``{"ok": false, "message": ...}``.
+    """
+    from gitroi.notes import fetch_and_merge
+    from gitroi.notes import push as push_notes
+
+    if remote.startswith("-"):
+        raise GitroiError(f"--remote {remote!r} looks like an option")
+    if write:
+        try:  # start from the remote's notes, so the push is a fast-forward
+            fetch_and_merge(repo, remote)
+        except GitroiError as exc:
+            print(f"gitroi: warning: {exc.message}", file=sys.stderr)
+    merges: list[MergeMap]
+    if before is not None or after is not None:
+        if not after:
+            raise GitroiError("--before needs --after (the pushed tip)")
+        merges = map_push(repo, before=before or "", after=after, remote=remote, write=write)
+    else:
+        if not merge_commit:
+            raise GitroiError("give --merge-commit (with --pr-head or --pr), or --before/--after")
+        ensure_commit(repo, remote, merge_commit)
+        head = pr_head
+        if head is not None and not ensure_commit(repo, remote, head) and number is not None:
+            head = fetch_pr_head(repo, remote, number) or head
+        if head is None:
+            if number is None:
+                raise GitroiError("--merge-commit needs --pr-head or --pr")
+            head = fetch_pr_head(repo, remote, number)
+            if head is None:
+                raise GitroiError(f"could not fetch refs/pull/{number}/head from {remote}",
+                                  hint="pass --pr-head SHA")
+        merges = [map_merge(repo, merge_commit=merge_commit, pr_head=head, method=method,
+                            pr=number, write=write)]
+    pushed: dict[str, Any] | None = None
+    if push and any(m.mapped for m in merges):
+        ok, message = push_notes(repo, remote)
+        pushed = {"ok": ok, "message": message}
+    return {"merges": [m.to_dict() for m in merges], "push": pushed}

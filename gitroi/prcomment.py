@@ -1,0 +1,108 @@
+"""The pull request report as compact Markdown: the PR comment and the job summary.
+
+Input is the ``gitroi.pr/1`` dict of :mod:`gitroi.pranalysis`; output is one
+string that starts with the hidden marker :data:`gitroi.github.COMMENT_MARKER`
+(so the next run finds and edits this comment instead of adding a second) and
+fits on one screen: a headline sentence, tokens and cost by agent and model, a
+Mermaid pie GitHub renders (AI lines that reached the head vs. churned in
+review), and the files and symbols with the most rework, folded.  No prompt
+text exists in the input, so none can reach the comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gitroi.github import COMMENT_MARKER
+
+MAX_MODEL_ROWS = 8
+MAX_REWORK_ROWS = 8
+
+
+def _n(value: int | float | None) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if 0 < value < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.1f}%"
+
+
+def _cell(text: str) -> str:
+    """A value safe inside a Markdown table cell (paths may hold | or backticks)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def render_markdown(data: Mapping[str, Any], *, title: str | None = None,
+                    note: str | None = None) -> str:
+    """The report comment.  ``note`` adds one italic line (e.g. why the comment was not posted)."""
+    from gitroi import __version__
+
+    lines: list[str] = [COMMENT_MARKER, f"### {title or 'gitroi: what the tokens bought in this pull request'}", ""]
+    if note:
+        lines += [f"_{note}_", ""]
+    ai = int(data.get("ai_lines") or 0)
+    commits = int(data.get("commits") or 0)
+    if not data.get("attributed_commits"):
+        lines += [f"No AI attribution found on the {commits} commit{'s' if commits != 1 else ''} "
+                  "of this pull request.", "",
+                  "Agents' work is recorded by `gitroi install` (git hooks) on the machine where "
+                  "the agent runs; notes travel under `refs/notes/gitroi`."]
+    else:
+        churned = int(data.get("churned") or 0) + int(data.get("deleted_later") or 0)
+        lines += [
+            f"**{_n(data.get('tokens'))} tokens** · **{_usd(data.get('cost_usd'))}** → "
+            f"**{_n(ai)} AI lines** of {_n(data.get('lines_added'))} added · "
+            f"**{_n(data.get('surviving'))} reached the head** · "
+            f"**{_n(churned)} churned in review ({_pct(data.get('review_churn'))})** · "
+            f"**{_n(data.get('tokens_per_surviving_line'))} tokens / surviving line**"
+            + (f" ({_usd(data.get('cost_per_surviving_line'))})"
+               if data.get("cost_per_surviving_line") is not None else ""),
+            "",
+        ]
+        rows = list(data.get("by_model") or [])
+        if rows:
+            lines += ["| agent | model | tokens | input | cache write | cache read | output | cost |",
+                      "|---|---|--:|--:|--:|--:|--:|--:|"]
+            for r in rows[:MAX_MODEL_ROWS]:
+                lines.append(
+                    f"| {_cell(str(r['agent']))} | `{_cell(str(r['model']))}` | {_n(r['tokens'])} "
+                    f"| {_n(r['input'])} | {_n(r['cache_write'])} | {_n(r['cache_read'])} "
+                    f"| {_n(r['output'])} | {_usd(r['cost_usd'])} |")
+            if len(rows) > MAX_MODEL_ROWS:
+                lines.append(f"| … | {len(rows) - MAX_MODEL_ROWS} more | | | | | | |")
+            lines.append("")
+        unpriced = data.get("unpriced_models") or []
+        if unpriced:
+            lines += [f"Not in the price table (no cost): {', '.join(f'`{m}`' for m in unpriced)}.", ""]
+        if ai:
+            lines += ["```mermaid", "pie showData title AI lines in this pull request",
+                      f'    "reached the head" : {int(data.get("surviving") or 0)}',
+                      f'    "churned in review" : {churned}', "```", ""]
+        rework = list(data.get("rework") or [])
+        if rework:
+            lines += ["<details><summary>Most rework (AI lines churned in review)</summary>", "",
+                      "| file | symbol | churned | of AI lines |", "|---|---|--:|--:|"]
+            for r in rework[:MAX_REWORK_ROWS]:
+                sym = f"`{_cell(r['symbol'])}`" if r.get("symbol") else "·"
+                lines.append(f"| `{_cell(r['path'])}` | {sym} | {_n(r['churned'])} | {_n(r['ai_lines'])} |")
+            lines += ["", "</details>", ""]
+    kinds = data.get("attribution") or {}
+    how = ", ".join(f"{v} {k}-level" for k, v in kinds.items())
+    base, head = str(data.get("base") or "")[:7], str(data.get("head") or "")[:7]
+    lines.append(f"<sub>{commits} commit{'s' if commits != 1 else ''}"
+                 + (f" ({how})" if how else "")
+                 + f" · base `{base}` · head `{head}` · gitroi {__version__}</sub>")
+    return "\n".join(lines) + "\n"
