@@ -177,3 +177,8 @@ def test_roots_and_discover(tmp_path: Path) -> None:
     assert READER.roots({}, tmp_path) == []
     assert list(READER.discover(READER.scoped_roots([str(tmp_path / "a"), str(tmp_path / "c")]))) == [a]
     assert READER.peek_cwd(a) == str(tmp_path / "a")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / "sub" / "deeper").mkdir(parents=True)
+    assert READER.scoped_roots([str(tmp_path / "a" / "sub" / "deeper")]) == [
+        tmp_path / "a" / "sub" / "deeper", tmp_path / "a" / "sub", tmp_path / "a"]
+    assert READER.scoped_roots([str(tmp_path / "b")]) == [tmp_path / "b"]

@@ -103,8 +103,29 @@ class AiderReader:
         return [Path(p).expanduser() for p in (env.get(ENV_VAR) or "").split(os.pathsep) if p.strip()]
 
     def scoped_roots(self, worktrees: Iterable[str]) -> list[Path]:
-        """The work trees of the repository: where Aider writes its history."""
-        return [Path(w) for w in worktrees]
+        """Where Aider writes its history for these directories.
+
+        Each given directory, and its parents up to the work tree's top (the
+        first one holding ``.git``): the importer passes the repository's
+        work trees, or the current directory when it has no repository.
+        """
+        out: list[Path] = []
+        for w in worktrees:
+            d = Path(w)
+            chain = [d]
+            for cand in (d, *d.parents):
+                if cand != d:
+                    chain.append(cand)
+                try:
+                    if (cand / ".git").exists():
+                        break
+                except OSError:
+                    chain = [d]
+                    break
+            else:
+                chain = [d]  # not inside a work tree: only the directory itself
+            out.extend(c for c in chain if c not in out)
+        return out
 
     def discover(self, roots: Iterable[Path]) -> Iterator[Path]:
         seen: set[Path] = set()

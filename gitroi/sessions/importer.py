@@ -195,6 +195,10 @@ def import_sessions(
     for reader in readers:
         scan = summary.agents.setdefault(reader.agent, AgentScan(reader.agent))
         roots = reader.roots(env, home)
+        tree_roots = getattr(reader, "scoped_roots", None)
+        if tree_roots is not None:  # Aider keeps its history inside the work trees themselves
+            trees = scopes if scopes is not None else (repo_scopes(repo) if repo is not None else [os.getcwd()])
+            roots = [*roots, *tree_roots(trees)]
         scan.roots = [str(r) for r in roots]
         scan.roots_found = [str(r) for r in roots if r.exists()]
         scoped = getattr(reader, "discover_scoped", None)
@@ -226,6 +230,9 @@ def import_sessions(
                         summary.files_out_of_scope += 1
                         scan.out_of_scope += 1
                         continue
+                elif (getattr(reader, "watermarked", None) is not None and reader.watermarked(path)  # type: ignore[attr-defined]
+                      and row.inode == st.st_ino and row.dev == st.st_dev):
+                    start, state = row.offset, row.state  # a database (OpenCode): its state says what is new
                 elif (row.inode == st.st_ino and row.dev == st.st_dev and row.size == st.st_size
                       and row.mtime == st.st_mtime):
                     summary.files_unchanged += 1
@@ -289,7 +296,8 @@ def _import_one(db: Database, job: _Job, scopes: Sequence[str] | None,
     summary.bytes_read += max(0, res.offset - job.start)
     keep = {k for k, s in res.sessions.items() if in_scope(s.cwd, scopes)}
     state = dict(res.state)
-    if scopes is not None and res.sessions and not keep:
+    many = getattr(reader, "watermarked", None) is not None and reader.watermarked(path)  # type: ignore[attr-defined]
+    if scopes is not None and res.sessions and not keep and not many:
         cwd = next(iter(res.sessions.values())).cwd
         if cwd is not None:
             summary.files_out_of_scope += 1
