@@ -47,7 +47,12 @@ _JS_COMMON = """
 (pair key: (_) @name value: [(arrow_function) (function_expression) (generator_function)]) @def
 """
 
-_JS_QUERY = _JS_COMMON + """
+# A JSX child holding only a comment (``{/* note */}``) is a comment line.
+_JSX = """
+(jsx_expression . (comment) .) @doc
+"""
+
+_JS_QUERY = _JS_COMMON + _JSX + """
 (field_definition property: (_) @name value: [(arrow_function) (function_expression)]) @def
 """
 
@@ -173,7 +178,7 @@ GRAMMARS: dict[str, Grammar] = {
             _JS_STRINGS, _C, _JS_STRINGS_RE,
         ),
         Grammar(
-            "tsx", "tree_sitter_typescript", "language_tsx", _TS_QUERY,
+            "tsx", "tree_sitter_typescript", "language_tsx", _TS_QUERY + _JSX,
             _JS_STRINGS, _C, _JS_STRINGS_RE,
         ),
         Grammar(

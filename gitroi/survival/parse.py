@@ -321,8 +321,9 @@ def _fill_symbols(symbol: list[str], defs: list[tuple[int, int, int, int, str]])
 _STRING_RE = rb"\"(?:[^\"\\\n]|\\.)*\"|(?<![\w\x80-\xff])'(?:[^'\\\n]|\\.)*'"
 _OPS_RE = (
     rb">>>=|<<=|>>=|\*\*=|//=|\.\.\.|\.\.=|===|!==|>>>|\?\?=|&&=|\|\|=|->|=>|::|:="
-    rb"|\+\+|--|&&|\|\||\?\?|<<|>>|\*\*|//|\.\.|[-+*/%&|^!=<>@]="
+    rb"|\+\+|--|&&|\|\||\?\?|<<|>>|\*\*|//|\.\.|</|/>|[-+*/%&|^!=<>@]="
 )
+_PY_OPS_RE = rb"\*\*=|//=|>>=|<<=|\.\.\.|->|:=|\*\*|//|<<|>>|<>|[-+*/%&|^!=<>@]="
 _NUMBER_RE = rb"(?:\d\w*(?:\.(?!\.)\w*)?|\.\d\w*)(?:(?<=[eE])[-+]\d\w*)?"
 _WORD_RE = rb"[\w\x80-\xff]+"
 _PUNCT_RE = rb"[^\s\w\x80-\xff]"
@@ -346,6 +347,7 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
         style, strings = grammar.style, grammar.strings
     else:
         style, strings = key, _STRING_RE
+    ops = _PY_OPS_RE if key == "python" else _OPS_RE
     comments: list[bytes] = []
     for open_, close in style.blocks:
         comments.append(re.escape(open_.encode()) + rb"(?s:.*?)" + re.escape(close.encode()))
@@ -354,10 +356,12 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
         if style.hash_like:
             marker = rb"(?:(?<=\s)|^)" + marker
         comments.append(marker + rb"[^\n]*")
-    comment = b"(?P<c>" + b"|".join(comments) + b")|" if comments else b"(?P<c>(?!))|"
+    # a backslash ending a line only continues it (Python, C macros, shell): layout
+    comments.append(rb"\\(?=\r?\n)")
+    comment = b"(?P<c>" + b"|".join(comments) + b")|"
     skeleton = re.compile(comment + strings, re.MULTILINE)
     lexer = re.compile(
-        comment + strings + b"|" + _NUMBER_RE + b"|" + _OPS_RE + b"|" + _WORD_RE + b"|" + _PUNCT_RE,
+        comment + strings + b"|" + _NUMBER_RE + b"|" + ops + b"|" + _WORD_RE + b"|" + _PUNCT_RE,
         re.MULTILINE,
     )
     _LEXERS[key] = (skeleton, lexer)
@@ -432,6 +436,7 @@ _OPENERS = {b"(": b")", b"[": b"]", b"{": b"}"}
 _CLOSERS = frozenset(_OPENERS.values())
 _WORDLIKE = re.compile(rb"[\w\x80-\xff]+")
 _WS = re.compile(rb"\S+")
+_CONTINUATION = re.compile(rb"\\\r?\n.?", re.DOTALL)
 
 
 def tokenize_lines(path: str, lines: Sequence[str]) -> list[tuple[str, ...]]:
@@ -511,8 +516,13 @@ def _tree_tokens(language: str, data: bytes) -> list[tuple[int, bytes]]:
     cursor = tree.walk()
 
     def gap(upto: int) -> None:
+        # text no leaf covers; a line continuation there is layout, as in _lex
         if upto > pos:
-            out.extend((pos + m.start(), m.group()) for m in _WS.finditer(data[pos:upto]))
+            out.extend(
+                (pos + m.start(), m.group())
+                for m in _WS.finditer(data[pos:upto])
+                if not _CONTINUATION.fullmatch(m.group() + data[pos + m.end() : pos + m.end() + 2])
+            )
 
     while True:
         node = cursor.node

@@ -1,0 +1,659 @@
+"""Syntax awareness with the real grammars: exact code/non-code and symbol arrays per
+language, reformat-insensitive tokens, fragments, bad bytes, and the text fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitroi.survival import parse
+from gitroi.survival.parse import (
+    FileSyntax,
+    classify,
+    is_blank_or_comment,
+    language_for_path,
+    same_tokens,
+    tokenize_lines,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    parse.clear_cache()
+
+
+def table(result: FileSyntax) -> list[str]:
+    """One "C symbol" / "- symbol" entry per line: C for code, - for non-code."""
+    return [
+        f"{'C' if code else '-'} {sym}" for code, sym in zip(result.is_code, result.symbol, strict=True)
+    ]
+
+
+PYTHON_SRC = """\
+\"\"\"Module docstring.\"\"\"
+import os  # trailing comment
+
+# comment only
+
+
+class Greeter(Base):
+    \"\"\"Class docstring,
+    on two lines.\"\"\"
+
+    greeting = "# not a comment"
+
+    @staticmethod
+    def hello(name: str) -> str:
+        # explain
+        def shout(s):
+            return s.upper()
+
+        text = \"\"\"
+# inside a string
+\"\"\"
+        return shout(name) + text
+
+
+def main():
+    return Greeter.hello("x")
+"""
+
+PYTHON_EXPECTED = [
+    "- ",
+    "C ",
+    "- ",
+    "- ",
+    "- ",
+    "- ",
+    "C Greeter",
+    "- Greeter",
+    "- Greeter",
+    "- Greeter",
+    "C Greeter",
+    "- Greeter",
+    "C Greeter.hello",
+    "C Greeter.hello",
+    "- Greeter.hello",
+    "C Greeter.hello.shout",
+    "C Greeter.hello.shout",
+    "- Greeter.hello",
+    "C Greeter.hello",
+    "C Greeter.hello",
+    "C Greeter.hello",
+    "C Greeter.hello",
+    "- ",
+    "- ",
+    "C main",
+    "C main",
+]
+
+JAVASCRIPT_SRC = """\
+// leading comment
+import x from "y";
+
+/* block
+   comment */
+function top(a, b) {
+  const s = "// not a comment";
+  return a + b; // trailing
+}
+
+class Widget extends Base {
+  constructor() {
+    super();
+  }
+  render() {
+    const inner = () => {
+      return 1;
+    };
+    return inner();
+  }
+  handler = () => 2;
+}
+
+const arrow = (n) =>
+  n * 2;
+module.exports.helper = function () {
+  return `multi
+line`;
+};
+"""
+
+JAVASCRIPT_EXPECTED = [
+    "- ",
+    "C ",
+    "- ",
+    "- ",
+    "- ",
+    "C top",
+    "C top",
+    "C top",
+    "C top",
+    "- ",
+    "C Widget",
+    "C Widget.constructor",
+    "C Widget.constructor",
+    "C Widget.constructor",
+    "C Widget.render",
+    "C Widget.render.inner",
+    "C Widget.render.inner",
+    "C Widget.render.inner",
+    "C Widget.render",
+    "C Widget.render",
+    "C Widget.handler",
+    "C Widget",
+    "- ",
+    "C arrow",
+    "C arrow",
+    "C helper",
+    "C helper",
+    "C helper",
+    "C helper",
+]
+
+TYPESCRIPT_SRC = """\
+interface Shape {
+  area(): number;
+}
+
+/** Docs. */
+export abstract class Base implements Shape {
+  abstract area(): number;
+  describe(): string {
+    // explain
+    return "base";
+  }
+}
+
+enum Color {
+  Red,
+}
+
+namespace Geo {
+  export function dist(p: number): number {
+    return p;
+  }
+}
+export const make = <T,>(v: T): T => v;
+"""
+
+TYPESCRIPT_EXPECTED = [
+    "C Shape",
+    "C Shape.area",
+    "C Shape",
+    "- ",
+    "- ",
+    "C Base",
+    "C Base.area",
+    "C Base.describe",
+    "- Base.describe",
+    "C Base.describe",
+    "C Base.describe",
+    "C Base",
+    "- ",
+    "C Color",
+    "C Color",
+    "C Color",
+    "- ",
+    "C Geo",
+    "C Geo.dist",
+    "C Geo.dist",
+    "C Geo.dist",
+    "C Geo",
+    "C make",
+]
+
+TSX_SRC = """\
+import React from "react";
+
+// A component
+export function Card({ title }: { title: string }) {
+  return (
+    <div className="card">
+      {/* jsx comment */}
+      <h1>{title}</h1>
+    </div>
+  );
+}
+
+export class Panel extends React.Component<{}> {
+  render() {
+    return <Card title="x" />;
+  }
+}
+"""
+
+TSX_EXPECTED = [
+    "C ",
+    "- ",
+    "- ",
+    "C Card",
+    "C Card",
+    "C Card",
+    "- Card",
+    "C Card",
+    "C Card",
+    "C Card",
+    "C Card",
+    "- ",
+    "C Panel",
+    "C Panel.render",
+    "C Panel.render",
+    "C Panel.render",
+    "C Panel",
+]
+
+GO_SRC = """\
+// Package p does things.
+package p
+
+import "fmt"
+
+// Server serves.
+type Server struct {
+	name string // inline
+}
+
+/* block
+comment */
+func (s *Server) Run(n int) error {
+	f := func() int {
+		return 1
+	}
+	return fmt.Errorf("%d", n+f())
+}
+
+func helper() string {
+	return `raw
+// not comment`
+}
+"""
+
+GO_EXPECTED = [
+    "- ",
+    "C ",
+    "- ",
+    "C ",
+    "- ",
+    "- ",
+    "C Server",
+    "C Server",
+    "C Server",
+    "- ",
+    "- ",
+    "- ",
+    "C Server.Run",
+    "C Server.Run",
+    "C Server.Run",
+    "C Server.Run",
+    "C Server.Run",
+    "C Server.Run",
+    "- ",
+    "C helper",
+    "C helper",
+    "C helper",
+    "C helper",
+]
+
+RUST_SRC = """\
+//! Crate docs.
+use std::fmt;
+
+/// A point.
+struct Point {
+    x: i32,
+}
+
+impl<T> fmt::Display for Wrapper<T> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        /* block */
+        write!(f, "{}", 1)
+    }
+}
+
+mod inner {
+    pub fn go() {
+        let s = r#"// raw"#;
+    }
+}
+
+trait Speak {
+    fn speak(&self);
+}
+"""
+
+RUST_EXPECTED = [
+    "- ",
+    "C ",
+    "- ",
+    "- ",
+    "C Point",
+    "C Point",
+    "C Point",
+    "- ",
+    "C Wrapper",
+    "C Wrapper.fmt",
+    "- Wrapper.fmt",
+    "C Wrapper.fmt",
+    "C Wrapper.fmt",
+    "C Wrapper",
+    "- ",
+    "C inner",
+    "C inner.go",
+    "C inner.go",
+    "C inner.go",
+    "C inner",
+    "- ",
+    "C Speak",
+    "C Speak.speak",
+    "C Speak",
+]
+
+JAVA_SRC = """\
+package p;
+
+/**
+ * A class.
+ */
+public class Main {
+    // field
+    private int x = 1;
+
+    public Main() {
+        x = 2;
+    }
+
+    @Override
+    public String toString() {
+        return "/* not */";
+    }
+
+    interface Inner {
+        void run();
+    }
+
+    enum Kind { A, B }
+}
+"""
+
+JAVA_EXPECTED = [
+    "C ",
+    "- ",
+    "- ",
+    "- ",
+    "- ",
+    "C Main",
+    "- Main",
+    "C Main",
+    "- Main",
+    "C Main.Main",
+    "C Main.Main",
+    "C Main.Main",
+    "- Main",
+    "C Main.toString",
+    "C Main.toString",
+    "C Main.toString",
+    "C Main.toString",
+    "- Main",
+    "C Main.Inner",
+    "C Main.Inner.run",
+    "C Main.Inner",
+    "- Main",
+    "C Main.Kind",
+    "C Main",
+]
+
+CASES = [
+    ("pkg/mod.py", PYTHON_SRC, PYTHON_EXPECTED),
+    ("web/app.js", JAVASCRIPT_SRC, JAVASCRIPT_EXPECTED),
+    ("src/shape.ts", TYPESCRIPT_SRC, TYPESCRIPT_EXPECTED),
+    ("ui/Card.tsx", TSX_SRC, TSX_EXPECTED),
+    ("server.go", GO_SRC, GO_EXPECTED),
+    ("src/lib.rs", RUST_SRC, RUST_EXPECTED),
+    ("Main.java", JAVA_SRC, JAVA_EXPECTED),
+]
+
+
+@pytest.mark.parametrize(("path", "src", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_classify_exact_per_language(path: str, src: str, expected: list[str]) -> None:
+    result = classify(path, src.encode())
+    assert result.parsed is True
+    assert result.language == language_for_path(path)
+    assert len(result.is_code) == len(src.encode().splitlines())
+    assert table(result) == expected
+
+
+@pytest.mark.parametrize(("path", "src", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_lexer_tokens_equal_tree_sitter_leaves(path: str, src: str, expected: list[str]) -> None:
+    """The fast lexer behind tokenize_lines gives exactly tree-sitter's leaves."""
+    language = language_for_path(path)
+    assert language is not None
+    data = src.encode()
+    assert parse._lex(language, data) == parse._tree_tokens(language, data)
+
+
+def test_lexer_matches_tree_sitter_on_gitroi_sources() -> None:
+    """Every Python file of this repository that tree-sitter parses without error
+    (its error recovery may keep a stray line continuation as a token)."""
+    files = sorted((ROOT / "gitroi").rglob("*.py")) + sorted((ROOT / "tests").glob("*.py"))
+    loaded = parse._load("python")
+    assert loaded is not None
+    checked = 0
+    for file in files:
+        data = file.read_bytes()
+        if loaded.parser.parse(data).root_node.has_error:
+            continue
+        checked += 1
+        assert parse._lex("python", data) == parse._tree_tokens("python", data), file
+    assert checked > 10
+
+
+def test_language_for_path() -> None:
+    expected = {
+        "a.py": "python", "a.pyi": "python", "x/a.js": "javascript", "a.mjs": "javascript",
+        "a.cjs": "javascript", "a.jsx": "javascript", "a.ts": "typescript",
+        "a.mts": "typescript", "a.cts": "typescript", "a.tsx": "tsx", "a.go": "go",
+        "a.rs": "rust", "A.JAVA": "java", "a.c": None, "README.md": None, "Makefile": None,
+        "py": None, ".py.bak": None,
+    }
+    assert {p: language_for_path(p) for p in expected} == expected
+
+
+# ------------------------------------------------------------------ tokens / reformat
+
+
+def test_python_black_reflow_is_same_tokens() -> None:
+    old = ["x=f(a,b)"]
+    new = ["x = f(", "    a,", "    b,", ")"]
+    assert same_tokens("m.py", old, new)
+    assert tokenize_lines("m.py", old) == [("x", "=", "f", "(", "a", ",", "b", ")")]
+    assert tokenize_lines("m.py", new) == [("x", "=", "f", "("), ("a", ","), ("b",), (")",)]
+
+
+def test_changed_identifier_is_not_same_tokens() -> None:
+    assert not same_tokens("m.py", ["x = f(a, b)"], ["x = f(a, c)"])
+    assert not same_tokens("m.py", ["x = f(a, b)"], ["x = f(ab)"])
+    assert not same_tokens("m.go", ["return a+b"], ["return a-b"])
+
+
+def test_comment_only_change_is_same_tokens() -> None:
+    assert same_tokens("m.py", ["x = 1  # old note"], ["x = 1  # new note"])
+    assert same_tokens("m.py", ["# a", "y = 2"], ["y = 2", "# b"])
+    assert same_tokens("a.ts", ["let a = 1; /* x */"], ["let a = 1; // y"])
+    assert same_tokens("a.rs", ["let a = 1; /* x */"], ["/* y */ let a = 1;"])
+
+
+def test_strings_are_one_token_and_quote_style_matters() -> None:
+    assert tokenize_lines("m.py", ['s = "a  b # c"']) == [("s", "=", '"a  b # c"')]
+    assert not same_tokens("m.py", ["s = 'a'"], ['s = "a"'])
+    assert not same_tokens("m.py", ['s = "a b"'], ['s = "a  b"'])
+    assert tokenize_lines("a.go", ["s := `x // y`"]) == [("s", ":=", "`x // y`")]
+    assert tokenize_lines("a.rs", ['let s = r#"a "// b"#;']) == [
+        ("let", "s", "=", 'r#"a "// b"#', ";")
+    ]
+    assert tokenize_lines("a.java", ['String s = "/* no */";']) == [
+        ("String", "s", "=", '"/* no */"', ";")
+    ]
+
+
+def test_multiline_string_token_belongs_to_its_first_line() -> None:
+    lines = ['doc = """', "  keep   spacing", '"""', "y = 1"]
+    assert tokenize_lines("m.py", lines) == [
+        ("doc", "=", '"""\n  keep   spacing\n"""'), (), (), ("y", "=", "1"),
+    ]
+
+
+def test_trailing_commas() -> None:
+    # magic trailing commas (black, prettier, rustfmt, gofmt) do not count
+    assert same_tokens("m.py", ["f(a)"], ["f(", "    a,", ")"])
+    assert same_tokens("m.py", ["xs = [1, 2]"], ["xs = [", "    1,", "    2,", "]"])
+    assert same_tokens("a.js", ["const o = {a: 1};"], ["const o = {", "  a: 1,", "};"])
+    assert same_tokens("a.go", ["x := T{A: 1}"], ["x := T{", "\tA: 1,", "}"])
+    # ... but a one-element tuple's comma does
+    assert not same_tokens("m.py", ["t = (a,)"], ["t = (a)"])
+    assert not same_tokens("a.rs", ["let t = (a,);"], ["let t = (a);"])
+    assert not same_tokens("m.py", ["v = x[a,]"], ["v = x[a]"])
+    assert same_tokens("m.py", ["t = (a, b,)"], ["t = (a, b)"])
+
+
+def test_reindent_and_line_join_split() -> None:
+    old = ["if x:", "    return compute(a, b, c)"]
+    new = ["if x:", "        return compute(", "            a, b, c", "        )"]
+    assert same_tokens("m.py", old, new)
+    assert same_tokens(
+        "a.java",
+        ["int f() { return 1; }"],
+        ["int f() {", "    return 1;", "}"],
+    )
+
+
+def test_fragments_that_do_not_parse() -> None:
+    # a hunk from the middle of a call, and one opening a string it never closes
+    assert tokenize_lines("m.py", ["    b,", ")"]) == [("b",), (")",)]
+    assert tokenize_lines("m.py", ['x = """abc', "def"]) == [("x", "=", '"""abc\ndef'), ()]
+    assert tokenize_lines("a.ts", ["  }", "}, [deps]);"]) == [("}",), ("}", ",", "[", "deps", "]", ")", ";")]
+    assert tokenize_lines("a.java", ["/* open", "comment"]) == [("/", "*", "open"), ("comment",)]
+    assert tokenize_lines("m.py", []) == []
+    assert tokenize_lines("m.py", ["", "   "]) == [(), ()]
+
+
+def test_lines_with_terminators() -> None:
+    assert tokenize_lines("m.py", ["a = 1\n", "b = 2\r\n"]) == [("a", "=", "1"), ("b", "=", "2")]
+
+
+def test_non_utf8_tokens_round_trip() -> None:
+    raw = b's = "caf\xe9"  # \xff'
+    line = raw.decode("utf-8", "surrogateescape")
+    tokens = tokenize_lines("m.py", [line])
+    assert tokens == [("s", "=", '"caf\udce9"')]
+    assert tokens[0][2].encode("utf-8", "surrogateescape") == b'"caf\xe9"'
+
+
+def test_unknown_language_fallback_tokens() -> None:
+    # shell: '#' starts a comment only after whitespace or at line start
+    assert tokenize_lines("run.sh", ['echo "a # b" $# x  # note']) == [
+        ("echo", '"a # b"', "$", "#", "x")
+    ]
+    # C: both comment kinds, strings kept whole
+    assert tokenize_lines("a.c", ['int x = 1; // c', 'char *s = "/*"; /* c */']) == [
+        ("int", "x", "=", "1", ";"), ("char", "*", "s", "=", '"/*"', ";"),
+    ]
+    # no comment syntax known: nothing is dropped
+    assert tokenize_lines("notes.txt", ["# Title", "don't stop"]) == [
+        ("#", "Title"), ("don", "'", "t", "stop")
+    ]
+    assert same_tokens("README.md", ["a long line of", "prose"], ["a long line", "of prose"])
+
+
+# ------------------------------------------------------------------ classify edge cases
+
+
+def test_crlf_and_lone_cr_line_numbering() -> None:
+    data = b"def f():\r\n    # c\r\n    return 1\rx = 2\n"
+    result = classify("m.py", data)
+    assert len(data.splitlines()) == 4
+    assert table(result) == ["C f", "- f", "C f", "C "]
+
+
+def test_no_trailing_newline_and_empty() -> None:
+    assert table(classify("m.py", b"x = 1\n\n# end")) == ["C ", "- ", "- "]
+    assert classify("m.py", b"").is_code == []
+    assert classify("a.sh", b"").symbol == []
+
+
+def test_non_utf8_content_never_raises() -> None:
+    data = b"def f():\n    s = '\xff\xfe'  # \xe9\n    # \x80\n    return s\n"
+    assert table(classify("m.py", data)) == ["C f", "C f", "- f", "C f"]
+    bad_name = b"def caf\xe9():\n    pass\n"
+    assert len(classify("m.py", bad_name).symbol) == 2
+
+
+def test_python_docstrings_and_bare_strings_are_non_code() -> None:
+    src = b'def f():\n    """One."""\n    x = 1\n    "note"\n    y = ("a"\n         "b")\n'
+    assert table(classify("m.py", src)) == ["C f", "- f", "C f", "- f", "C f", "C f"]
+
+
+def test_one_line_definitions_and_decorators() -> None:
+    src = b"@dataclass\nclass P: x: int = 0\ndef g(): return 1\n"
+    assert table(classify("m.py", src)) == ["C P", "C P", "C g"]
+
+
+def test_broken_source_still_classified() -> None:
+    src = b"def f(:\n    # c\n    return )\n\nclass C:\n    def m(self):\n        pass\n"
+    result = classify("m.py", src)
+    assert result.is_code == [True, False, True, False, True, True, True]
+    assert result.symbol[4:] == ["C", "C.m", "C.m"]
+
+
+def test_text_fallback_comment_styles() -> None:
+    sh = b"#!/bin/sh\n# comment\necho $# # tail\n\nx='# in string'\n"
+    result = classify("run.sh", sh)
+    assert result.parsed is False and result.language is None
+    assert result.is_code == [False, False, True, False, True]
+    c = b"/* multi\n   line */ int x;\n/* a */ /* b */\n// c\nint y; /*\n */\n"
+    assert classify("a.c", c).is_code == [False, True, False, False, True, False]
+    md = b"# Title\n\ntext\n<!-- hidden\n-->\n"
+    assert classify("README.md", md).is_code == [True, False, True, False, False]
+    assert classify("data.json", b'{\n  "a": 1\n}\n').is_code == [True, True, True]
+    assert classify("Dockerfile", b"# base\nFROM x\n").is_code == [False, True]
+
+
+def test_binary_and_huge_input_use_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = b"\x00\x01def f():\n\x00\n\n"
+    result = classify("m.py", binary)
+    assert result.parsed is False and result.is_code == [True, True, False]
+    monkeypatch.setattr(parse, "MAX_PARSE_BYTES", 20)
+    big = b'x = 1\n# c\ns = """\n# not c\n"""\n'
+    result = classify("m.py", big)
+    assert result.parsed is False
+    assert result.is_code == [True, False, True, True, True]
+    assert result.symbol == [""] * 5
+
+
+def test_cache_by_blob_and_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"def f():\n    return 1\n"
+    first = classify("a.py", data, cache_key="blob1")
+    assert classify("b/other.py", data, cache_key="blob1") is first
+    as_text = classify("a.txt", data, cache_key="blob1")
+    assert as_text is not first and as_text.parsed is False
+    assert parse.cache_info() == (2, 4)
+    assert classify("a.py", data) is not first  # no key, no cache
+    monkeypatch.setattr(parse, "CACHE_ENTRIES", 2)
+    classify("c.py", b"x\n", cache_key="blob2")
+    assert parse.cache_info() == (2, 3)  # the least recently used entry went
+    assert classify("a.py", data, cache_key="blob1") is not first
+
+
+def test_is_blank_or_comment() -> None:
+    cases = {
+        ("m.py", ""): True, ("m.py", "   \t"): True, ("m.py", "  # x"): True,
+        ("m.py", "x = 1  # y"): False, ("m.py", '"""Doc."""'): False,
+        ("a.go", "// x"): True, ("a.go", "/* x */"): True, ("a.go", "/* a */ b /* c */"): False,
+        ("a.go", "*p = 1"): False, ("a.rs", "/// doc"): True, ("a.java", " * middle"): False,
+        ("run.sh", "# x"): True, ("a.sql", "-- x"): True, ("a.c", "// x"): True,
+        ("notes.txt", "# x"): False, ("a.md", "<!-- x -->"): True,
+    }
+    assert {k: is_blank_or_comment(*k) for k in cases} == cases
