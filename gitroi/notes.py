@@ -400,7 +400,8 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
     notes is not an error.  A corrupt note on either side is skipped and named
     in ``problems``, the rest still merges.
     """
-    tmp = f"refs/gitroi/sync/{re.sub(r'[^A-Za-z0-9._-]', '_', remote)}"
+    # Under refs/notes/: `git notes --ref` prefixes anything else with it.
+    tmp = f"refs/notes/gitroi-sync/{re.sub(r'[^A-Za-z0-9._-]', '_', remote)}"
     cwd = repo.paths.workdir or repo.paths.git_dir
     proc = run_git(["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tmp}"], cwd=cwd,
                    check=False, env={"GIT_TERMINAL_PROMPT": "0"})
@@ -437,9 +438,30 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
                 merged += 1
             except GitroiError as exc:
                 problems.append(exc.message)
+        _tie_histories(repo, ref, tmp)
         return SyncResult(len(theirs), added, merged, unchanged, tuple(problems))
     finally:
         repo.git("update-ref", "-d", tmp, check=False)
+
+
+def _tie_histories(repo: Repo, ref: str, theirs_ref: str) -> None:
+    """Record the remote's notes commit as a parent of ours, so our next push fast-forwards.
+
+    The tree is ours (already holding every merged note); the merge commit only
+    tells git that the remote's history is included.
+    """
+    ours = repo.git_text("rev-parse", "--verify", "-q", ref) if \
+        repo.git("rev-parse", "--verify", "-q", ref, check=False).strip() else ""
+    theirs = repo.git_text("rev-parse", "--verify", "-q", theirs_ref)
+    if not ours or ours == theirs:
+        return
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    if run_git(["merge-base", "--is-ancestor", theirs, ours], cwd=cwd, check=False).returncode == 0:
+        return
+    tree = repo.git_text("rev-parse", f"{ref}^{{tree}}")
+    new = repo.git_text("commit-tree", tree, "-p", ours, "-p", theirs,
+                        "-m", "Notes merged by 'gitroi sync'")
+    repo.git("update-ref", ref, new, ours)
 
 
 def push(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> tuple[bool, str]:
