@@ -74,7 +74,7 @@ def test_newer_minor_reads_and_keeps_unknown_keys_newer_major_refuses() -> None:
     assert n.minor == 3 and n.extra == {"review": {"by": "bot"}}
     assert json.loads(n.dumps())["review"] == {"by": "bot"}
     d["schema"] = "gitroi.note/2"
-    with pytest.raises(GitroiError, match="c0ffeec0ffee uses schema gitroi.note/2"):
+    with pytest.raises(GitroiError, match=r"c0ffeec0ffee uses schema gitroi\.note/2"):
         parse(json.dumps(d), commit="c0ffee" * 7)
     d["schema"] = "something/1"
     with pytest.raises(GitroiError, match="unknown schema"):
