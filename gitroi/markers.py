@@ -47,7 +47,7 @@ def _identity_markers(role: str, name: str, email: str) -> list[Marker]:
         out.append(Marker("aider", f"{role}:aider"))
     if "copilot-swe-agent" in n or "copilot-swe-agent" in e:
         out.append(Marker("copilot", f"{role}:copilot-swe-agent[bot]"))
-    elif role == "co-author" and n == "copilot" and "copilot" in e:
+    elif n == "copilot" and "copilot" in e:
         out.append(Marker("copilot", f"{role}:copilot"))
     if e == "cursoragent@cursor.com":
         out.append(Marker("cursor", f"{role}:cursoragent"))
