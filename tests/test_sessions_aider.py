@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,31 @@ def test_roots_and_discover(tmp_path: Path) -> None:
     assert READER.scoped_roots([str(tmp_path / "a" / "sub" / "deeper")]) == [
         tmp_path / "a" / "sub" / "deeper", tmp_path / "a" / "sub", tmp_path / "a"]
     assert READER.scoped_roots([str(tmp_path / "b")]) == [tmp_path / "b"]
+
+
+def test_end_to_end_import_and_list(repo: Any) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"app.py": "x = 0\n"}, "init")
+    path = write(repo.path, HISTORY)
+    out = run_gitroi("sessions", "import", cwd=repo.path).stdout
+    assert out.startswith("Imported 4 responses and 2 edits of 2 session(s) from 1 log file(s)")
+    rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
+    assert [(r["agent"], r["session_id"], r["cwd"], r["started_at"], r["tokens"]) for r in rows] == [
+        ("aider", session_id(path, "2026-03-04 09:15:02"), str(repo.path), "2026-03-04T09:15:02.000Z", 16227),
+        ("aider", session_id(path, "2026-03-05 14:00:00"), str(repo.path), "2026-03-05T14:00:00.000Z", 12940),
+    ]
+    first = rows[0]["models"]
+    assert sorted(first) == ["anthropic/claude-sonnet-4-20250514", "gpt-4o"]
+    assert {k: first["gpt-4o"][k] for k in ("input", "output", "cache_write", "cache_read", "responses")} == {
+        "input": 13234, "output": 406, "cache_write": 0, "cache_read": 0, "responses": 2}
+    ledger = b"".join(p.read_bytes() for p in (repo.path / ".git" / "gitroi").glob("ledger.db*"))
+    assert SECRET.encode() not in ledger
+    # aider appends a new exchange; the re-import reads only that
+    with path.open("a") as fh:
+        fh.write(tool("Tokens: 3.1k sent, 90 received. Cost: $0.0089 message, $0.0101 session."))
+    out = run_gitroi("sessions", "import", cwd=repo.path).stdout
+    assert out.startswith("Imported 1 responses and 0 edits of 1 session(s)")
+    rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
+    assert rows[1]["tokens"] == 12940 + 3190
+    assert rows[1]["models"]["gpt-4-1106-preview"]["responses"] == 2

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
 from gitroi.sessions.gemini import READER, usage_from_tokens
 
@@ -321,3 +323,38 @@ def test_subagent_legacy_json_and_hashed_project_dir(isolated_env: Path, tmp_pat
 def test_gemini_cli_home_root(isolated_env: Path) -> None:
     assert READER.roots({"GEMINI_CLI_HOME": "/x/y"}, isolated_env) == [Path("/x/y/.gemini")]
     assert READER.roots({}, isolated_env) == [isolated_env / ".gemini"]
+
+
+def _ledger_bytes(repo_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in (repo_path / ".git" / "gitroi").glob("ledger.db*"))
+
+
+def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"a.py": "x = 0\n"}, "init")
+    root = str(repo.path)
+    path = write_home(isolated_env, root, session_records(root))
+    out = run_gitroi("sessions", "import", cwd=repo.path).stdout
+    assert out.startswith("Imported 3 responses and 2 edits of 1 session(s) from 1 log file(s)")
+    rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["agent"], row["session_id"], row["cwd"]) == ("gemini-cli", SID, root)
+    assert (row["started_at"], row["ended_at"]) == ("2026-03-02T10:00:00.000Z", "2026-03-02T10:03:06.000Z")
+    pro, flash = row["models"]["gemini-2.5-pro"], row["models"]["gemini-2.5-flash"]
+    assert {k: pro[k] for k in ("input", "output", "cache_write", "cache_read", "reasoning", "responses")} == {
+        "input": 910, "output": 350, "cache_write": 0, "cache_read": 2100, "reasoning": 50, "responses": 2}
+    assert {k: flash[k] for k in ("input", "output", "cache_read", "reasoning", "responses")} == {
+        "input": 500, "output": 47, "cache_read": 0, "reasoning": 7, "responses": 1}
+    assert row["tokens"] == 3907
+    # gemini-2.5-pro: 1.25e-6 in, 1.25e-7 cached, 1e-5 out; flash: 3e-7 in, 2.5e-6 out
+    assert pro["cost_usd"] == pytest.approx(0.0049, abs=1e-6)
+    assert row["cost_usd"] == pytest.approx(0.0051675, abs=1e-6)
+    assert SECRET.encode() not in _ledger_bytes(repo.path)
+    # the user rewinds to u2 after the import: g2 and g4 (and b.py's write) are withdrawn
+    with path.open("a") as fh:
+        fh.write(json.dumps({"$rewindTo": "u2"}) + "\n")
+    run_gitroi("sessions", "import", cwd=repo.path)
+    row = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)[0]
+    assert (row["tokens"], sorted(row["models"]), row["edits"]) == (1250, ["gemini-2.5-pro"], 1)

@@ -276,3 +276,43 @@ def test_patch_additions() -> None:
     patch = ("*** Begin Patch\n*** Update File: src/a.py\n*** Move to: src/b.py\n@@ class A:\n"
              " ctx\n-old\n+new1\n+new2\n*** End of File\n*** Add File: c.txt\n+hello\n*** End Patch\n")
     assert patch_additions(patch) == [("src/b.py", "new1\nnew2"), ("c.txt", "hello")]
+
+
+def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
+    import pytest
+
+    from tests.conftest import run_gitroi
+
+    repo.commit({"a.py": "x = 0\n"}, "init")
+    root = str(repo.path)
+    store = build(isolated_env / ".local" / "share" / "opencode", root)
+    store.conn.execute("INSERT INTO session (id, project_id, slug, directory, title, version, time_created,"
+                       " time_updated) VALUES ('ses_X', 'prj1', 's', '/elsewhere', 't', '1', ?, ?)", (T0, T0))
+    store.message("msg_x1", "ses_X", T0 + 70000, assistant(T0 + 70000, "gpt-5", "openai", "/elsewhere", inp=5, out=5))
+    out = run_gitroi("sessions", "import", cwd=repo.path).stdout
+    assert out.startswith("Imported 3 responses and 5 edits of 2 session(s) from 1 log file(s)")
+    rows = {r["session_id"]: r for r in json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)}
+    assert sorted(rows) == ["ses_A", "ses_B"]
+    a, b = rows["ses_A"], rows["ses_B"]
+    assert (a["agent"], a["cwd"], a["started_at"], b["parent"]) == ("opencode", root, "2026-01-01T10:00:00.000Z", "ses_A")
+    sonnet = a["models"]["claude-sonnet-4-5"]
+    assert {k: sonnet[k] for k in ("input", "output", "cache_write", "cache_read", "reasoning", "responses")} == {
+        "input": 1200, "output": 300, "cache_write": 800, "cache_read": 5000, "reasoning": 0, "responses": 1}
+    assert (a["tokens"], b["tokens"]) == (8950, 170)
+    # priced by gitroi: sonnet 3e-6/3.75e-6/3e-7/1.5e-5, gpt-5 1.25e-6/1.25e-7/1e-5, haiku 1e-6/5e-6
+    assert sonnet["cost_usd"] == pytest.approx(0.0126, abs=1e-6)
+    assert a["cost_usd"] == pytest.approx(0.015725, abs=1e-6)
+    assert b["cost_usd"] == pytest.approx(0.00045, abs=1e-6)
+    ledger = b"".join(p.read_bytes() for p in (repo.path / ".git" / "gitroi").glob("ledger.db*"))
+    assert SECRET.encode() not in ledger
+    # OpenCode keeps running: rows land in its -wal file, the main file does not change.
+    size, mtime = store.path.stat().st_size, store.path.stat().st_mtime_ns
+    store.message("msg_x2", "ses_X", T0 + 80000, assistant(T0 + 80000, "gpt-5", "openai", "/elsewhere", inp=5, out=5))
+    run_gitroi("sessions", "import", cwd=repo.path)  # only another repository's session changed
+    store.message("msg_a5", "ses_A", T0 + 95000, assistant(T0 + 95000, "claude-sonnet-4-5", "anthropic", root,
+                                                           inp=20, out=6))
+    assert (store.path.stat().st_size, store.path.stat().st_mtime_ns) == (size, mtime)
+    run_gitroi("sessions", "import", cwd=repo.path)
+    rows = {r["session_id"]: r for r in json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)}
+    assert rows["ses_A"]["tokens"] == 8950 + 26 and sorted(rows) == ["ses_A", "ses_B"]
+    store.conn.close()
