@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
 from gitroi.sessions.opencode import READER, patch_additions
 
@@ -279,8 +281,6 @@ def test_patch_additions() -> None:
 
 
 def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
-    import pytest
-
     from tests.conftest import run_gitroi
 
     repo.commit({"a.py": "x = 0\n"}, "init")
