@@ -199,14 +199,71 @@ def post_commit(repo: Repo) -> None:
 
         if remap(repo, [src], sha) is not None:
             return
+    defer_sqlite_utils()
     from gitroi.attribution import attribute_commit
-    from gitroi.ledger import open_ledger
+    from gitroi.ledger.fast import open_fast
 
-    db = open_ledger(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
+    db = open_fast(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
     try:
         attribute_commit(repo, db, sha)
     finally:
         db.conn.close()
+
+
+def defer_sqlite_utils() -> None:
+    """Make ``import sqlite_utils`` free until something really uses it (hook processes only).
+
+    The ledger modules import ``Database`` from sqlite-utils for their type
+    hints; the hook talks to the ledger through :class:`gitroi.ledger.fast.FastLedger`
+    and needs the real package only on a first run (schema creation) or for an
+    API the shortcut lacks.  This puts a stand-in module in ``sys.modules``:
+    ``Database`` and ``Migrations`` are proxies that load the real package when
+    called (or asked anything), any other attribute loads it at once, and
+    submodules import normally.  Loading replaces the stand-in for good.
+    """
+    if "sqlite_utils" in sys.modules:
+        return
+    import importlib
+    import importlib.util
+    import types
+    from typing import Any
+
+    spec = importlib.util.find_spec("sqlite_utils")
+    if spec is None:
+        return
+    loaded: list[types.ModuleType] = []
+
+    def load() -> Any:
+        if not loaded:
+            if isinstance(sys.modules.get("sqlite_utils"), _Stub):
+                del sys.modules["sqlite_utils"]
+            loaded.append(importlib.import_module("sqlite_utils"))
+        return loaded[0]
+
+    class _Proxy(type):
+        def __call__(cls, *a: Any, **k: Any) -> Any:
+            return getattr(load(), cls.__name__)(*a, **k)
+
+        def __getattr__(cls, name: str) -> Any:
+            return getattr(getattr(load(), cls.__name__), name)
+
+        def __instancecheck__(cls, obj: Any) -> bool:
+            return isinstance(obj, getattr(load(), cls.__name__))
+
+    class _Stub(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            if name in ("Database", "Migrations"):
+                proxy = _Proxy(name, (), {})
+                setattr(self, name, proxy)
+                return proxy
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return getattr(load(), name)
+
+    stub = _Stub("sqlite_utils")
+    stub.__path__ = list(spec.submodule_search_locations or [])
+    stub.__spec__ = spec
+    sys.modules["sqlite_utils"] = stub
 
 
 # --- post-rewrite --------------------------------------------------------------------------
