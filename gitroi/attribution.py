@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
@@ -198,36 +198,34 @@ def _trivial(text: str) -> bool:
     return not any(c.isalnum() for c in text)
 
 
-def _roots(repo: Repo) -> list[Path]:
-    roots: list[Path] = []
+def _roots(repo: Repo) -> list[str]:
+    """Every work tree of the repository, as given and with symlinks resolved."""
+    roots: list[str] = []
     for wt in repo.paths.worktrees() or [repo.workdir]:
-        for p in (wt, wt.resolve()):
+        for p in (str(wt).rstrip("/"), os.path.realpath(wt)):
             if p not in roots:
                 roots.append(p)
     return roots
 
 
-def _relative(path: str, cwd: str | None, roots: Sequence[Path]) -> str | None:
-    """An edit's path (absolute, or relative to the session cwd) as a path in the work tree."""
-    p = Path(path)
-    if not p.is_absolute():
+def _relative(path: str, cwd: str | None, roots: Sequence[str]) -> str | None:
+    """An edit's path (absolute, or relative to the session cwd) as a path in the work tree.
+
+    String work, not pathlib: a long session has thousands of edits and this
+    runs in the post-commit hook.
+    """
+    if not path.startswith("/"):
         if not cwd:
             return path
-        p = Path(cwd) / p
+        path = cwd.rstrip("/") + "/" + path
+    path = os.path.normpath(path)
     for root in roots:
-        try:
-            return p.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    try:
-        rp = p.resolve()
-    except OSError:
-        return None
+        if path.startswith(root + "/"):
+            return path[len(root) + 1:]
+    real = os.path.realpath(path)
     for root in roots:
-        try:
-            return rp.relative_to(root).as_posix()
-        except ValueError:
-            continue
+        if real.startswith(root + "/"):
+            return real[len(root) + 1:]
     return None
 
 
@@ -273,18 +271,28 @@ def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]]) -> Mat
 
 
 def _edits_index(db: Database, sessions: Sequence[dict[str, Any]], until: str,
-                 roots: Sequence[Path]) -> dict[str, dict[str, set[str]]]:
+                 roots: Sequence[str], added: AddedLines) -> dict[str, dict[str, set[str]]]:
+    """{path: {line hash: session keys}}, only for paths and hashes this commit added."""
     from gitroi.ledger.commits import session_edits
 
     cwd_of = {s["key"]: s["cwd"] for s in sessions}
+    wanted = {p: {line_hash(t) for _, t in ls} for p, ls in added.by_path.items()}
+    paths = list(wanted) if len(wanted) <= 200 else None
     index: dict[str, dict[str, set[str]]] = {}
-    for key, path, hashes in session_edits(db, list(cwd_of), until):
-        rel = _relative(path, cwd_of.get(key), roots)
-        if rel is None:
+    rel_cache: dict[tuple[str, str | None], str | None] = {}
+    for key, path, hashes in session_edits(db, list(cwd_of), until, paths):
+        cwd = cwd_of.get(key)
+        ck = (path, cwd)
+        if ck not in rel_cache:
+            rel_cache[ck] = _relative(path, cwd, roots)
+        rel = rel_cache[ck]
+        want = wanted.get(rel) if rel is not None else None
+        if not want:
             continue
-        slot = index.setdefault(rel, {})
+        slot = index.setdefault(rel, {})  # type: ignore[arg-type]
         for h in hashes.split():
-            slot.setdefault(h, set()).add(key)
+            if h in want:
+                slot.setdefault(h, set()).add(key)
     return index
 
 
@@ -292,10 +300,13 @@ def _edits_index(db: Database, sessions: Sequence[dict[str, Any]], until: str,
 
 
 def _share(db: Database, session: dict[str, Any], sha: str, until: str) -> SessionShare:
-    from gitroi.ledger.commits import last_until, usage_by_model
+    from gitroi.ledger.commits import covered_by_later, last_until, usage_by_model
 
     since = last_until(db, session["key"], before=until, exclude_commit=sha)
-    models = usage_by_model(db, session["key"], since, until)
+    if covered_by_later(db, session["key"], until, sha):
+        models: dict[str, dict[str, Any]] = {}
+    else:
+        models = usage_by_model(db, session["key"], since, until)
     return SessionShare.from_models(session["agent"], session["session_id"], models,
                                     since=since or session.get("started_at"), until=until)
 
@@ -332,9 +343,9 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     marker_agents = {m.agent for m in markers}
 
     roots = _roots(repo) if repo.paths.workdir is not None else []
-    sessions = candidate_sessions(db, [str(r) for r in roots], until)
+    sessions = candidate_sessions(db, roots, until)
     by_key = {s["key"]: s for s in sessions}
-    match = match_lines(added, _edits_index(db, sessions, until, roots)) if sessions else \
+    match = match_lines(added, _edits_index(db, sessions, until, roots, added)) if sessions else \
         Match(ranges={}, sessions=set())
 
     shares: list[SessionShare] = []
@@ -350,8 +361,7 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
         shares = [_share(db, s, meta.sha, until) for s in running]
     else:
         return None
-    note = Note.build(attribution=attribution, agents=marker_agents if attribution == "commit"
-                      else set(), sessions=shares, lines_added=added.count, ai_ranges=ranges,
+    note = Note.build(attribution=attribution, agents=marker_agents, sessions=shares, lines_added=added.count, ai_ranges=ranges,
                       markers=[m.evidence for m in markers])
     written = write_note(repo, meta.sha, note)
     from gitroi.ledger.commits import write_commits

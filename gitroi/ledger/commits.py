@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from gitroi.ledger import transaction
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 _COMMIT_COLUMNS = ("sha", "author_name", "author_email", "authored_at", "committed_at", "subject",
                    "parents", "attribution", "agents", "lines_added", "ai_lines", "tokens",
@@ -35,7 +36,8 @@ class CommitRecord:
 def write_commits(db: Database, records: Iterable[CommitRecord]) -> int:
     """Replace the rows of each commit, all in one transaction; returns how many commits.
 
-    Batched (executemany / insert_all), so loading a 3k-commit history stays fast.
+    Plain batched SQL (no sqlite-utils table machinery), so loading a 3k-commit
+    history stays fast and the post-commit hook's lightweight ledger handle works.
     """
     recs = list(records)
     if not recs:
@@ -44,19 +46,24 @@ def write_commits(db: Database, records: Iterable[CommitRecord]) -> int:
     sessions = [{**s, "commit_sha": r.row["sha"]} for r in recs for s in r.sessions]
     ranges = [{"commit_sha": r.row["sha"], "path": p, "start": a, "end": b}
               for r in recs for p, rs in (r.ranges or {}).items() for a, b in rs]
+    scols = ("commit_sha", "session_key", "agent", "session_id", "models", "input", "output",
+             "cache_write", "cache_read", "reasoning", "tokens", "cost_usd", "since_ts", "until_ts")
     with transaction(db):
-        db.conn.executemany("DELETE FROM commit_sessions WHERE commit_sha = ?", shas)
-        db.conn.executemany("DELETE FROM ai_ranges WHERE commit_sha = ?", shas)
-        db.table("commits").insert_all(
-            [{k: r.row.get(k) for k in _COMMIT_COLUMNS} for r in recs], pk="sha", replace=True,
-            batch_size=500)
-        if sessions:
-            db.table("commit_sessions").insert_all(
-                sessions, pk=("commit_sha", "session_key"), replace=True, batch_size=500)
-        if ranges:
-            db.table("ai_ranges").insert_all(
-                ranges, pk=("commit_sha", "path", "start"), replace=True, batch_size=500)
+        conn = db.conn
+        conn.executemany("DELETE FROM commit_sessions WHERE commit_sha = ?", shas)
+        conn.executemany("DELETE FROM ai_ranges WHERE commit_sha = ?", shas)
+        conn.executemany(_insert("commits", _COMMIT_COLUMNS),
+                         [[r.row.get(k) for k in _COMMIT_COLUMNS] for r in recs])
+        conn.executemany(_insert("commit_sessions", scols),
+                         [[s.get(k) for k in scols] for s in sessions])
+        conn.executemany("INSERT OR REPLACE INTO ai_ranges (commit_sha, path, start, end) "
+                         "VALUES (:commit_sha, :path, :start, :end)", ranges)
     return len(recs)
+
+
+def _insert(table: str, cols: Sequence[str]) -> str:
+    return (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))})")
 
 
 def known_sources(db: Database) -> dict[str, str | None]:
@@ -129,26 +136,54 @@ def candidate_sessions(db: Database, roots: Sequence[str], until: str) -> list[d
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def session_edits(db: Database, keys: Sequence[str], until: str) -> list[tuple[str, str, str]]:
-    """(session key, path as logged, space-separated line hashes) of edits made by ``until``."""
+def session_edits(db: Database, keys: Sequence[str], until: str,
+                  paths: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
+    """(session key, path as logged, space-separated line hashes) of edits made by ``until``.
+
+    With ``paths`` (work-tree relative), only edits whose logged path is
+    relative or ends in ``/<path>``: the hook reads the edits that can match,
+    not a whole long session's.
+    """
     if not keys:
         return []
     marks = ",".join("?" * len(keys))
-    return [tuple(r) for r in db.execute(  # type: ignore[misc]
-        f"SELECT session_key, path, line_hashes FROM edits WHERE session_key IN ({marks}) "
-        f"AND ts <= ? ORDER BY ts, edit_id", [*keys, until]).fetchall()]
+    sql = (f"SELECT session_key, path, line_hashes FROM edits WHERE session_key IN ({marks}) "
+           f"AND ts <= ?")
+    params: list[Any] = [*keys, until]
+    if paths is not None:
+        if not paths:
+            return []
+        # Relative paths (to the session's cwd) are resolved by the caller: keep them all.
+        sql += (" AND (substr(path, 1, 1) != '/' OR "
+                + " OR ".join(["path = ? OR substr(path, ?) = ?"] * len(paths)) + ")")
+        for p in paths:
+            params += [p, -(len(p) + 1), "/" + p]
+    return [(r[0], r[1], r[2]) for r in db.execute(sql + " ORDER BY ts, edit_id",
+                                                    params).fetchall()]
 
 
 def last_until(db: Database, session_key: str, *, before: str, exclude_commit: str) -> str | None:
-    """Where the session's previous slice (ending before ``before``) ended.
+    """Where the session's previous slice (ending at or before ``before``) ended.
 
     Usage after it and up to this commit is this commit's; usage after this
     commit waits for the next commit where the session's edits land.
     """
     r = db.execute("SELECT max(until_ts) FROM commit_sessions WHERE session_key = ? "
-                   "AND until_ts < ? AND commit_sha != ?",
+                   "AND until_ts <= ? AND commit_sha != ?",
                    [session_key, before, exclude_commit]).fetchone()
     return r[0] if r else None
+
+
+def covered_by_later(db: Database, session_key: str, until: str, exclude_commit: str) -> bool:
+    """True when a later commit's slice already holds this session's usage up to ``until``.
+
+    Happens when commits are attributed out of order (catching up on an
+    older commit after a newer one): the tokens were given once already.
+    """
+    r = db.execute("SELECT 1 FROM commit_sessions WHERE session_key = ? AND commit_sha != ? "
+                   "AND until_ts > ? AND (since_ts IS NULL OR since_ts < ?) LIMIT 1",
+                   [session_key, exclude_commit, until, until]).fetchone()
+    return r is not None
 
 
 def usage_by_model(db: Database, session_key: str, since: str | None,
