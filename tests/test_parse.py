@@ -657,3 +657,26 @@ def test_is_blank_or_comment() -> None:
         ("notes.txt", "# x"): False, ("a.md", "<!-- x -->"): True,
     }
     assert {k: is_blank_or_comment(*k) for k in cases} == cases
+
+
+@pytest.mark.parametrize(("path", "src", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_same_tokens_fast_path_agrees_with_tokenize(
+    path: str, src: str, expected: list[str]
+) -> None:
+    """same_tokens rejects most pairs without lexing; it must agree with comparing
+    tokenize_lines on every pair of lines and of two-line blocks of each sample."""
+    lines = src.splitlines()
+
+    def flat(block: list[str]) -> list[str]:
+        return [t for line in tokenize_lines(path, block) for t in line]
+
+    blocks = [[line] for line in lines] + [lines[i : i + 2] for i in range(len(lines) - 1)]
+    blocks += [[line.replace(" ", "")] for line in lines] + [[line + " ,"] for line in lines]
+    flats = [flat(block) for block in blocks]
+    reformats = 0
+    for a, fa in zip(blocks, flats, strict=True):
+        for b, fb in zip(blocks, flats, strict=True):
+            same = same_tokens(path, a, b)
+            assert same == (fa == fb), (a, b)
+            reformats += same
+    assert reformats > len(blocks)  # not only each block with itself

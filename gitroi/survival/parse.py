@@ -472,11 +472,42 @@ def tokenize_lines(path: str, lines: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def same_tokens(path: str, old: Sequence[str], new: Sequence[str]) -> bool:
-    """Whether two blocks of lines hold the same code (a reformat, not a change)."""
+    """Whether two blocks of lines hold the same code (a reformat, not a change).
+
+    Equal to comparing the concatenated ``tokenize_lines`` of both blocks, but most
+    real modifications are rejected without lexing: tokens keep every non-blank
+    byte except comments, line continuations and commas, so when neither block
+    can hold a comment or a continuation, blocks that differ once whitespace and
+    commas are removed cannot have equal tokens.
+    """
+    a = _encode(_join(old))
+    b = _encode(_join(new))
+    if a == b:
+        return True
     key: str | CommentStyle = language_for_path(path) or comment_style_for_path(path)
-    a = [t for _, t in _lex(key, _encode(_join(old)))]
-    b = [t for _, t in _lex(key, _encode(_join(new)))]
-    return a == b
+    if a.translate(None, _LAYOUT) != b.translate(None, _LAYOUT):
+        markers = _markers(key)
+        if not any(m in a or m in b for m in markers):
+            return False
+    return [t for _, t in _lex(key, a)] == [t for _, t in _lex(key, b)]
+
+
+_LAYOUT = b" \t\r\n\x0b\x0c,"
+_MARKERS: dict[object, tuple[bytes, ...]] = {}
+
+
+def _markers(key: str | CommentStyle) -> tuple[bytes, ...]:
+    """Bytes whose presence means the lexer may drop more than layout and commas."""
+    found = _MARKERS.get(key)
+    if found is None:
+        style = GRAMMARS[key].style if isinstance(key, str) else key
+        found = tuple(
+            {b"\\"}
+            | {p.encode() for p in style.line}
+            | {o.encode() for o, _ in style.blocks}
+        )
+        _MARKERS[key] = found
+    return found
 
 
 def _join(lines: Sequence[str]) -> str:
