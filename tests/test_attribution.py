@@ -319,3 +319,61 @@ def test_parse_patch_plain_merge_binary_and_quoted() -> None:
     assert added.by_path == {"x.py": [(1, "a"), (2, "b"), (10, "new")],
                              "sp aceé.txt": [(1, "q")], "m.py": [(5, "resolved")]}
     assert added.count == 5
+
+
+def test_root_commit_binary_file_and_merge(repo: GitRepo, ledger: Database) -> None:
+    s = add_session(ledger, "r", repo.path, "2026-01-01T00:00:00.000Z", "2026-01-01T05:00:00.000Z")
+    add_edit(ledger, s, "w", "2026-01-01T00:00:10.000Z", repo.path / "a.py", "A = 1\nB = 2",
+             tool="Write")
+    add_usage(ledger, s, "u", "2026-01-01T00:00:10.000Z", input=1, output=1)
+    root = repo.commit({"a.py": "A = 1\nB = 2\n", "logo.png": b"\x89PNG\x00\x01\x02"}, "root",
+                       date="2026-01-01T00:01:00Z")
+    r = Repo.discover(repo.path)
+    note = attribute_commit(r, ledger, root, import_logs=False)
+    assert note is not None
+    assert (dict(note.ai_ranges), note.lines_added, note.tokens) == ({"a.py": ((1, 2),)}, 2, 2)
+    # A branch adds lines; the merge resolves by adding one more line the agent wrote.
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"a.py": "A = 1\nB = 2\nSIDE = 3\n"}, "side", date="2026-01-01T00:02:00Z")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"a.py": "MAIN = 0\nA = 1\nB = 2\n"}, "main", date="2026-01-01T00:03:00Z")
+    add_edit(ledger, s, "m", "2026-01-01T00:03:30.000Z", repo.path / "a.py", "RESOLVED = 4")
+    repo.git("merge", "-q", "--no-commit", "side", env={"GIT_COMMITTER_DATE": "2026-01-01T00:04:00Z"})
+    repo.write("a.py", "MAIN = 0\nA = 1\nB = 2\nSIDE = 3\nRESOLVED = 4\n")
+    merge = repo.commit({"a.py": "MAIN = 0\nA = 1\nB = 2\nSIDE = 3\nRESOLVED = 4\n"}, "merge",
+                        date="2026-01-01T00:04:00Z")
+    assert len(repo.git("log", "-1", "--format=%P", merge).split()) == 2
+    note = attribute_commit(r, ledger, merge, import_logs=False)
+    assert note is not None
+    # Only the line new against both parents is the merge's own.
+    assert (dict(note.ai_ranges), note.lines_added) == ({"a.py": ((5, 5),)}, 1)
+
+
+def test_commits_in_one_second_and_out_of_order(repo: GitRepo, ledger: Database) -> None:
+    s = add_session(ledger, "q", repo.path, "2026-01-01T00:00:00.000Z", "2026-01-01T05:00:00.000Z")
+    for i in range(3):
+        add_edit(ledger, s, f"e{i}", "2026-01-01T00:00:10.000Z", repo.path / f"f{i}.py",
+                 f"value_{i} = {i}")
+    add_usage(ledger, s, "u1", "2026-01-01T00:00:10.000Z", input=10)
+    add_usage(ledger, s, "u2", "2026-01-01T00:10:10.000Z", input=20)
+    a = repo.commit({"f0.py": "value_0 = 0\n"}, "a", date="2026-01-01T00:01:00Z")
+    b = repo.commit({"f1.py": "value_1 = 1\n"}, "b", date="2026-01-01T00:01:00Z")
+    c = repo.commit({"f2.py": "value_2 = 2\n"}, "c", date="2026-01-01T00:20:00Z")
+    r = Repo.discover(repo.path)
+    # Catching up newest first must not give the same tokens twice.
+    assert [attribute_commit(r, ledger, x, import_logs=False).tokens  # type: ignore[union-attr]
+            for x in (c, a, b)] == [30, 0, 0]
+    assert ledger.execute("SELECT sum(tokens) FROM commit_sessions").fetchone()[0] == 30
+
+
+def test_same_second_commits_in_order(repo: GitRepo, ledger: Database) -> None:
+    s = add_session(ledger, "q", repo.path, "2026-01-01T00:00:00.000Z", "2026-01-01T05:00:00.000Z")
+    for i in range(2):
+        add_edit(ledger, s, f"e{i}", "2026-01-01T00:00:10.000Z", repo.path / f"f{i}.py",
+                 f"value_{i} = {i}")
+    add_usage(ledger, s, "u1", "2026-01-01T00:00:10.000Z", input=10)
+    a = repo.commit({"f0.py": "value_0 = 0\n"}, "a", date="2026-01-01T00:01:00Z")
+    b = repo.commit({"f1.py": "value_1 = 1\n"}, "b", date="2026-01-01T00:01:00Z")
+    r = Repo.discover(repo.path)
+    assert [attribute_commit(r, ledger, x, import_logs=False).tokens  # type: ignore[union-attr]
+            for x in (a, b)] == [10, 0]
