@@ -129,19 +129,28 @@ def _identity(repo: Repo, shas: Sequence[str]) -> dict[str, str]:
 # --- re-mapping notes ----------------------------------------------------------------------
 
 
-def _remap(repo: Repo, old: Sequence[str], new: str) -> Note | None:
-    """The notes of ``old`` combined and re-mapped onto ``new``'s added lines.
+def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, write: bool) -> None:
+    """Give ``target`` the notes of ``sources`` re-mapped onto its own added lines.
 
-    Delegates to :func:`gitroi.rewrite.remap` (post-rewrite's re-mapping, the
-    same problem as a squash); :func:`remap_by_content` is the stand-in when
-    this build has no ``gitroi.rewrite``.
+    Writing goes through :func:`gitroi.rewrite.remap` (post-rewrite's
+    re-mapping: the same problem as a squash, and it merges with a note the
+    target already has).  A dry run, or a build without ``gitroi.rewrite``,
+    uses :func:`remap_by_content`.
     """
-    try:
-        from gitroi.rewrite import remap  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return remap_by_content(repo, list(old), new)
-    result: Note | None = remap(repo, list(old), new)
-    return result
+    note: Note | None
+    if write:
+        try:
+            from gitroi.rewrite import remap
+        except ImportError:  # pragma: no cover - rewrite ships with gitroi
+            note = remap_by_content(repo, list(sources), target)
+            if note is not None:
+                note = write_note(repo, target, note)
+        else:
+            note = remap(repo, list(sources), target)
+    else:
+        note = remap_by_content(repo, list(sources), target)
+    if note is not None:
+        out.mapped.append(Mapped(target, tuple(sources), note.ai_lines, note.tokens))
 
 
 def remap_by_content(repo: Repo, old: list[str], new: str) -> Note | None:
@@ -208,14 +217,6 @@ def _file_lines(repo: Repo, sha: str, path: str) -> list[str]:
     return blob.decode("utf-8", "replace").splitlines()
 
 
-def _write(repo: Repo, target: str, sources: Sequence[str], note: Note | None,
-           out: MergeMap, *, write: bool) -> None:
-    if note is None:
-        return
-    final = write_note(repo, target, note) if write else note
-    out.mapped.append(Mapped(target, tuple(sources), final.ai_lines, final.tokens))
-
-
 # --- the three methods ---------------------------------------------------------------------
 
 
@@ -262,7 +263,7 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
         if chosen == "rebase":
             out.message = "asked for a rebase mapping but the commits do not match; mapped as a squash"
             out.method = "squash"
-        _write(repo, m_sha, pr_commits, _remap(repo, pr_commits, m_sha), out, write=write)
+        _apply(repo, m_sha, pr_commits, out, write=write)
         if not out.message:
             out.message = f"squash: {len(pr_commits)} commit(s) mapped onto {m_sha[:12]}"
         return out
@@ -277,7 +278,7 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
             out.unmatched.append(target)
             continue
         free.remove(match)
-        _write(repo, target, [match], _remap(repo, [match], target), out, write=write)
+        _apply(repo, target, [match], out, write=write)
     out.message = f"rebase: {len(new) - len(out.unmatched)} of {len(new)} commit(s) paired by patch id"
     return out
 
