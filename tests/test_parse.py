@@ -680,3 +680,16 @@ def test_same_tokens_fast_path_agrees_with_tokenize(
             assert same == (fa == fb), (a, b)
             reformats += same
     assert reformats > len(blocks)  # not only each block with itself
+
+
+def test_async_defs_and_object_literal_methods() -> None:
+    py = b"async def f():\n    await x\n\nclass A:\n    async def g(self):\n        pass\n"
+    assert classify("a.py", py).symbol == ["f", "f", "", "A", "A.g", "A.g"]
+    js = (
+        b"const api = {\n  get() {\n    return 1;\n  },\n  post: async () => {\n"
+        b"    return 2;\n  },\n};\nexport default function () {\n  return 3;\n}\n"
+    )
+    expected = ["api", "api.get", "api.get", "api.get", "api.post", "api.post", "api.post",
+                "api", "", "", ""]
+    for path in ("a.js", "a.ts", "a.tsx"):
+        assert classify(path, js).symbol == expected, path

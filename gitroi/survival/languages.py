@@ -45,6 +45,7 @@ _JS_COMMON = """
 (assignment_expression left: (member_expression property: (_) @name)
   right: [(arrow_function) (function_expression) (generator_function) (class)]) @def
 (pair key: (_) @name value: [(arrow_function) (function_expression) (generator_function)]) @def
+(variable_declarator name: (identifier) @name value: (object)) @def
 """
 
 # A JSX child holding only a comment (``{/* note */}``) is a comment line.
