@@ -138,7 +138,7 @@ def test_fork_pull_request_writes_summary_only(pr: tuple[Runner, dict[str, str]]
 def test_read_only_token_degrades_to_summary(pr: tuple[Runner, dict[str, str]], tmp_path: Path) -> None:
     runner, shas = pr
     runner.fake.state.read_only = True
-    rc, outputs, summary, log = runner.run("pull_request", opened(tmp_path, shas))
+    rc, _, summary, log = runner.run("pull_request", opened(tmp_path, shas))
     assert rc == 0, log
     assert runner.fake.comments_on(REPO, 2) == []
     assert "The report comment was not posted: the token is read-only: GitHub refused access: 403" in summary
