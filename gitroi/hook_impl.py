@@ -86,7 +86,8 @@ def describe(exc: BaseException) -> str:
         where = f": {exc.filename}" if exc.filename else ""
         text = f"{exc.strerror or exc}{where}"
     elif type(exc).__module__ == "sqlite3":
-        text = f"the ledger: {exc}"
+        text = (f"the disk is full (the ledger: {exc})" if "full" in str(exc)
+                else f"the ledger: {exc}")
     elif isinstance(exc, KeyboardInterrupt):
         text = "interrupted"
     elif isinstance(exc, SystemExit):
@@ -205,9 +206,25 @@ def post_commit(repo: Repo) -> None:
 
     db = open_fast(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
     try:
-        attribute_commit(repo, db, sha)
+        problems = import_logs(repo, db)
+        attribute_commit(repo, db, sha, import_logs=False)
     finally:
         db.conn.close()
+    if problems:
+        # The commit is attributed from what could be read; say what could not.
+        raise HookWarning(problems)
+
+
+def import_logs(repo: Repo, db: object) -> str | None:
+    """Read this repository's new session log bytes (the importer's stat-only path when
+    nothing changed); returns the one-line summary of what could not be read, if anything."""
+    try:
+        from gitroi.sessions.importer import import_sessions
+    except ImportError:  # pragma: no cover - the importer ships with gitroi
+        return None
+    summary = import_sessions(db, repo=repo)  # type: ignore[arg-type]
+    line = summary.problem_line()
+    return line.removeprefix("gitroi: ") if line else None
 
 
 def defer_sqlite_utils() -> None:
