@@ -650,9 +650,12 @@ def test_cache_by_blob_and_language(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_is_blank_or_comment() -> None:
     cases = {
         ("m.py", ""): True, ("m.py", "   \t"): True, ("m.py", "  # x"): True,
-        ("m.py", "x = 1  # y"): False, ("m.py", '"""Doc."""'): False,
+        ("m.py", "x = 1  # y"): False, ("m.py", '"""Doc."""'): True, ("m.py", "'''D.'''"): True,
+        ("m.py", '"""a""" + """b"""'): False, ("m.py", '"""open'): False, ("m.py", '"s"'): False,
+        ("a.java", " */"): True, ("a.ts", "*"): True, ("a.js", "*[Symbol.iterator]() {"): False,
+        ("a.rs", "* x"): False,
         ("a.go", "// x"): True, ("a.go", "/* x */"): True, ("a.go", "/* a */ b /* c */"): False,
-        ("a.go", "*p = 1"): False, ("a.rs", "/// doc"): True, ("a.java", " * middle"): False,
+        ("a.go", "*p = 1"): False, ("a.rs", "/// doc"): True, ("a.java", " * middle"): True,
         ("run.sh", "# x"): True, ("a.sql", "-- x"): True, ("a.c", "// x"): True,
         ("notes.txt", "# x"): False, ("a.md", "<!-- x -->"): True,
     }

@@ -408,8 +408,12 @@ def is_blank_or_comment(path: str, line: str) -> bool:
 
     For lines whose file version is not parsed. It sees one line, so it cannot
     know about block comments or docstrings spanning lines: a line inside them
-    reads as code (the conservative side). A line holding a whole ``/* ... */``
-    comment, or starting with a line-comment marker, is a comment.
+    reads as code (the conservative side), with two exceptions that are safe to
+    guess: a ``*``/``*/`` doc-comment body line in Java, JavaScript and TypeScript
+    (no unary ``*`` there, unlike Go and Rust), and a whole one-line triple-quoted
+    string in Python (a docstring, as ``classify`` counts it). A line holding a
+    whole ``/* ... */`` comment, or starting with a line-comment marker, is a
+    comment.
     """
     text = line.strip()
     if not text:
@@ -423,7 +427,18 @@ def is_blank_or_comment(path: str, line: str) -> bool:
             inner = text[len(open_) : len(text) - len(close)]
             if close not in inner:
                 return True
+    if language in _STAR_DOC and (text == "*" or text.startswith(("* ", "*/"))):
+        return True
+    if language == "python":
+        return _PY_DOCLINE.fullmatch(text) is not None
     return False
+
+
+_STAR_DOC = frozenset({"java", "javascript", "typescript", "tsx"})
+_TQ = '"' * 3
+_PY_DOCLINE = re.compile(
+    rf"[rRuU]?(?:{_TQ}(?:(?!{_TQ}).)*{_TQ}|'''(?:(?!''').)*''')"
+)
 
 
 # --------------------------------------------------------------------------- tokens
