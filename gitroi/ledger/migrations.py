@@ -194,3 +194,58 @@ def m002_attribution_commit_source(db: Database) -> None:
         ALTER TABLE commits ADD COLUMN markers TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def m010_report_views(db: Database) -> None:
+    """Report support: the analysed branch's commits, PR review figures, indexes and views.
+
+    ``branch_commits`` is the default scope of ``gitroi report`` (commits of the
+    analysed branch, so work on unmerged branches is not counted); ``pr_figures``
+    keeps what a PR's review did to its AI lines (computed once per merged PR);
+    the ``report_*`` views give the headline figures by agent, model, week, PR,
+    path and symbol to Datasette and SQL users (``gitroi.ledger.reports``).
+    """
+    from gitroi.ledger.reports import create_views
+
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS branch_commits (
+            sha TEXT PRIMARY KEY,
+            branch TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS pr_figures (
+            pr INTEGER PRIMARY KEY,
+            ai_written INTEGER,              -- AI lines written in the PR's commits (before merge)
+            ai_merged INTEGER,               -- of those, the ones that reached the merge
+            review_churn INTEGER,            -- ai_written - ai_merged
+            note TEXT                        -- why a figure is missing or approximate
+        );
+        CREATE INDEX IF NOT EXISTS line_outcomes_report
+            ON line_outcomes(commit_sha, ai, outcome, path, symbol, lines);
+        CREATE INDEX IF NOT EXISTS pr_commits_commit ON pr_commits(commit_sha, reached_merge);
+        CREATE INDEX IF NOT EXISTS commit_sessions_slice
+            ON commit_sessions(session_key, since_ts, until_ts);
+        """
+    )
+    create_views(db)
+
+
+@migrations()
+def m011_attribution_checks(db: Database) -> None:
+    """Commits ``gitroi attribute`` looked at and found no AI line in, with the edits seen then.
+
+    Catching up (``attribute`` without a range, the report's pipeline) re-checks
+    such a commit only when new edits were imported since (``edits_seen`` is
+    the largest ``edits`` rowid at the time), so repeated runs cost nothing.
+    Not derived from notes: losing it only costs one re-check.
+    """
+    db.executescript(
+        """
+        CREATE TABLE attribution_checks (
+            sha TEXT PRIMARY KEY,
+            edits_seen INTEGER NOT NULL,
+            checked_at TEXT NOT NULL
+        );
+        """
+    )
