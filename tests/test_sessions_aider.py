@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gitroi.sessions import FileEdit, ReadResult, UsageEvent
+from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
 from gitroi.sessions.aider import READER, parse_count, session_id, split_tokens
 
 SECRET = "SECRET-AIDER-TEXT"
@@ -59,8 +59,16 @@ HISTORY = (
     + tool("Tokens: 1,234 sent, 56 received.")
     + "\n# aider chat started at 2026-03-05 14:00:00\n\n"
     + tool("Model: gpt-4-1106-preview with udiff edit format")
+    + user(f"{SECRET} fix util")
+    # udiff, whole (with lines that look like headings and quotes) and diff-fenced replies
+    + f"I will fix it. {SECRET}\n\n```diff\n--- src/util.py\n+++ src/util.py\n@@ ... @@\n"
+      "-def g():\n-    return 0\n+def g():\n+    return 2\n```\n\n"
+    + "docs/x.md\n```\n# Title\n> quoted\nbody\n```\n\n"
+    + "```\nlib/h.py\n<<<<<<< SEARCH\nold_h = 0\n=======\nnew_h = 1\n>>>>>>> REPLACE\n```\n\n"
     + tool("Tokens: 900 sent, 12k cache hit, 40 received. Cost: $0.0012 message, $0.0012 session.")
     + tool("Applied edit to src/util.py")
+    + tool("Applied edit to docs/x.md")
+    + tool("Applied edit to lib/h.py")
 )
 
 
@@ -108,8 +116,10 @@ def test_one_pass(tmp_path: Path) -> None:
     assert sum(e.tokens for _, e in r.events) == 2587 + 12350 + 1290 + 12940
     assert len({e.event_id for _, e in r.events}) == 4
     assert [(k, e.path, e.tool, e.line_hashes, e.ts) for k, e in r.edits] == [
-        (s1, "app.py", "aider", (), "2026-03-04T09:15:02.000Z"),
-        (s2, "src/util.py", "aider", (), "2026-03-05T14:00:00.000Z"),
+        (s1, "app.py", "aider", hash_lines("def f():\n    return 1"), "2026-03-04T09:15:02.000Z"),
+        (s2, "src/util.py", "aider", hash_lines("def g():\n    return 2"), "2026-03-05T14:00:00.000Z"),
+        (s2, "docs/x.md", "aider", hash_lines("# Title\n> quoted\nbody"), "2026-03-05T14:00:00.000Z"),
+        (s2, "lib/h.py", "aider", hash_lines("new_h = 1"), "2026-03-05T14:00:00.000Z"),
     ]
     assert sorted(r.sessions) == sorted([s1, s2])
     info = r.sessions[s1]
@@ -191,7 +201,7 @@ def test_end_to_end_import_and_list(repo: Any) -> None:
     repo.commit({"app.py": "x = 0\n"}, "init")
     path = write(repo.path, HISTORY)
     out = run_gitroi("sessions", "import", cwd=repo.path).stdout
-    assert out.startswith("Imported 4 responses and 2 edits of 2 session(s) from 1 log file(s)")
+    assert out.startswith("Imported 4 responses and 4 edits of 2 session(s) from 1 log file(s)")
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
     assert [(r["agent"], r["session_id"], r["cwd"], r["started_at"], r["tokens"]) for r in rows] == [
         ("aider", session_id(path, "2026-03-04 09:15:02"), str(repo.path), "2026-03-04T09:15:02.000Z", 16227),

@@ -18,10 +18,13 @@ directory it runs in (the repository root, usually).  What gitroi reads of it
   incremental read, which then re-emits the same event with its cost.
   Counts are printed lossily (``<1000`` exact, ``<10000`` one decimal of
   ``k``, else whole ``k``): ``2.4k`` is read as 2400.
-* ``> Applied edit to <file>``: Aider edited that file.  The history holds no
-  line content, so the edit is recorded with an empty list of line hashes:
-  it ties the session to the file (and Aider's own ``(aider)`` commits are
-  attributed at commit level), but never claims a line.
+* ``> Applied edit to <file>``: Aider applied the reply's edit to that file.
+  The lines it wrote are in the reply just above, in Aider's edit formats
+  (SEARCH/REPLACE blocks, unified diffs, whole files): the reader hashes the
+  new lines of the blocks that name that file (see :class:`_Replies`) and
+  keeps nothing else of the reply.  A file whose block it cannot find gets
+  an edit with no line hashes: it ties the session to the file without
+  claiming a line.
 
 Token split: Aider's ``sent`` is the prompt plus cache writes; whether the
 prompt includes cache hits depends on the provider (OpenAI-style prompts do,
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from gitroi import timeutil
-from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, session_key
+from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
 from gitroi.sessions._lines import decode, read_whole_lines
 
 AGENT = "aider"
@@ -166,6 +169,7 @@ class AiderReader:
 
         if sid and start and lines:
             touch(sid, start)
+        scan = _Replies(state.get("scan") or {})
         for line in lines:
             text = decode(line.raw)
             if text is None:
@@ -182,10 +186,9 @@ class AiderReader:
                     pending = None
                     continue
                 pending = None
-            if not text.startswith(("#", ">")):
-                continue  # prompts' continuation lines and the model's replies: never read
             m = _START.match(text)
             if m:
+                scan.reset()
                 try:
                     start = chat_start(m.group(1))
                 except ValueError:
@@ -196,8 +199,15 @@ class AiderReader:
                 model = None
                 touch(sid, start)
                 continue
-            if not text.startswith("> "):
+            if text.startswith("#### "):
+                scan.reset()  # a user prompt: the previous reply is over
                 continue
+            # Aider's own output lines end in two spaces (a Markdown line break); a "> "
+            # line inside a code block of the reply is code.
+            if not text.startswith("> ") or (scan.fence and not text.endswith("  ")):
+                scan.feed(text)
+                continue
+            scan.end_reply()
             if text.startswith("> Tokens:"):
                 if sid is None or start is None:
                     result.problems.append(Problem(str(path), line.number, "usage line before any chat start"))
@@ -235,14 +245,119 @@ class AiderReader:
             ap = _APPLIED.match(text)
             if ap and sid is not None and start is not None:
                 edits.append((session_key(AGENT, sid), FileEdit(
-                    edit_id=f"o{line.start}", ts=start, tool="aider", path=ap.group(1), line_hashes=())))
+                    edit_id=f"o{line.start}", ts=start, tool="aider", path=ap.group(1),
+                    line_hashes=scan.take(ap.group(1)))))
         for s, eid in order:
             result.events.append((session_key(AGENT, s), events[eid]))
         result.edits.extend(edits)
         result.offset = end
         result.state = {"line": int(state.get("line", 0)) + len(lines), "sid": sid, "start": start,
-                        "model": model, "pending": pending}
+                        "model": model, "pending": pending, "scan": scan.state()}
         return result
+
+
+class _Replies:
+    """Finds what the model's replies wrote to each file, keeping only line hashes.
+
+    Aider applies the edits of a reply and then prints ``> Applied edit to
+    <file>``.  The reply holds the edit in Aider's edit formats:
+
+    * ``diff``: ``<file>`` line, a fence, ``<<<<<<< SEARCH`` … ``=======``
+      <new lines> ``>>>>>>> REPLACE``, fence close (``diff-fenced`` puts the
+      file name as the first line inside the fence);
+    * ``udiff``: a fence with ``--- <file>`` / ``+++ <file>`` and ``+`` lines;
+    * ``whole``: ``<file>`` line, a fence with the whole new content.
+
+    The scanner sees every reply line but keeps only SHA-1s (of the written
+    lines, and of the candidate file names, compared by hash with the
+    ``Applied edit`` line), so nothing of the reply reaches the state or the
+    ledger.  Its state carries over incremental reads.
+    """
+
+    def __init__(self, st: Mapping[str, Any]) -> None:
+        self.fence = bool(st.get("fence"))
+        self.hdr: str | None = st.get("hdr")        # the line before the open fence
+        self.first: str | None = st.get("first")    # the first line inside it
+        self.prev: str | None = st.get("prev")      # the last non-blank line outside fences
+        self.sr: str | None = st.get("sr")          # None | "search" | "replace"
+        self.sr_file: str | None = st.get("srf")
+        self.ud: str | None = st.get("ud")          # the file of a udiff hunk
+        self.clean = bool(st.get("clean", True))    # the open fence has no edit markers (yet)
+        self.plain: list[str] = list(st.get("plain", []))
+        self.cur: list[str] = list(st.get("cur", []))
+        self.blocks: dict[str, list[str]] = {k: list(v) for k, v in dict(st.get("blocks", {})).items()}
+
+    def state(self) -> dict[str, Any]:
+        return {"fence": self.fence, "hdr": self.hdr, "first": self.first, "prev": self.prev,
+                "sr": self.sr, "srf": self.sr_file, "ud": self.ud, "clean": self.clean,
+                "plain": self.plain, "cur": self.cur, "blocks": self.blocks}
+
+    def reset(self) -> None:
+        self.__init__({})  # type: ignore[misc]
+
+    def end_reply(self) -> None:
+        """Aider printed something: any block left open by the reply is over (keep what was found)."""
+        blocks = self.blocks
+        self.reset()
+        self.blocks = blocks
+
+    def take(self, file: str) -> tuple[str, ...]:
+        return tuple(self.blocks.pop(line_hash(file), []))
+
+    def _add(self, key: str | None, hashes: list[str]) -> None:
+        if key is not None and hashes:
+            self.blocks.setdefault(key, []).extend(hashes)
+
+    def feed(self, text: str) -> None:
+        s = text.strip()
+        h = line_hash(text)
+        if s.startswith("<<<<<<<") and s.endswith("SEARCH"):
+            self.sr = "search"
+            self.clean = False
+            if not self.fence:
+                self.sr_file = self.prev
+            elif self.first is not None and self.first != h:
+                self.sr_file = self.first  # diff-fenced: the name is inside the fence
+            else:
+                self.sr_file = self.hdr
+            self.cur = []
+            return
+        if self.sr == "search":
+            if s.startswith("=======") and s.strip("=") == "":
+                self.sr = "replace"
+            return
+        if self.sr == "replace":
+            if s.startswith(">>>>>>>") and s.endswith("REPLACE"):
+                self._add(self.sr_file, self.cur)
+                self.cur = []
+                self.sr = None
+            else:
+                self.cur.append(h)
+            return
+        if s.startswith("```"):
+            if not self.fence:
+                self.fence, self.hdr, self.first, self.plain, self.clean, self.ud = True, self.prev, None, [], True, None
+            else:
+                if self.clean:
+                    self.blocks[self.hdr or ""] = self.plain  # whole: the block is the file
+                    self.blocks.pop("", None)
+                self.fence, self.plain, self.ud = False, [], None
+            return
+        if not self.fence:
+            if s:
+                self.prev = h
+            return
+        if self.first is None:
+            self.first = h
+        if text.startswith("+++ "):
+            self.ud = line_hash(text[4:])
+            self.clean = False
+        elif text.startswith("--- ") or text.startswith("@@"):
+            self.clean = self.clean and not text.startswith("--- ")
+        elif self.ud is not None and text.startswith("+"):
+            self._add(self.ud, [line_hash(text[1:])])
+        elif self.clean:
+            self.plain.append(h)
 
 
 def _event_from(fields: Mapping[str, Any], cost: float | None) -> UsageEvent:
