@@ -1,3 +1,109 @@
-"""CLI commands (placeholder until implemented)."""
+"""``gitroi report``: what did the tokens buy?  The main job in one command."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gitroi.cli import Context, cli, pass_ctx
+
+NO_EVIDENCE = (
+    "No AI evidence in {where}: no agent sessions for this repository, no gitroi notes and no "
+    "AI trailers (Co-Authored-By: Claude, (aider), ...) on {branch}.\n"
+    "To start: run `gitroi install` here; from then on every commit records which lines an "
+    "agent wrote and what the tokens cost, and `gitroi report` shows what they bought."
+)
+
+
+@cli.command()
+@click.option("--by", "by", multiple=True,
+              type=click.Choice(["repo", "agent", "model", "week", "pr", "path", "symbol", "author"]),
+              help="Group rows by these keys (repeatable). author only when asked for.")
+@click.option("--since", help="Only commits at or after this time (ISO date/time, or 30d).")
+@click.option("--until", help="Only commits before this time (ISO date/time, or 30d).")
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "json", "csv", "markdown", "html"]))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.option("--branch", help="Branch to analyse (default: the main branch).")
+@click.option("--no-update", is_flag=True,
+              help="Report what the ledger holds; do not import, attribute or analyse first.")
+@click.option("--datasette-metadata", "datasette", is_flag=True,
+              help="Write Datasette metadata (table and column descriptions) for the ledger.")
+@pass_ctx
+def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | None, fmt: str,
+           output: Path | None, branch: str | None, no_update: bool, datasette: bool) -> None:
+    """What did the tokens buy?  Tokens, cost, AI lines, survival, PRs.
+
+    Runs what is missing first (session import, attribution, survival
+    analysis, PRs from history), incrementally, then prints the headline.
+    """
+    from gitroi import timeutil
+    from gitroi.errors import GitroiError
+
+    db = ctx.db()
+    if datasette:
+        import json
+
+        from gitroi.report.metadata import datasette_metadata
+
+        meta = datasette_metadata(db, database=ctx.ledger_path().stem)
+        _emit(json.dumps(meta, indent=2) + "\n", output)
+        return
+    try:
+        since_iso = timeutil.parse_since(since) if since else None
+        until_iso = timeutil.parse_since(until) if until else None
+    except ValueError as exc:
+        raise GitroiError(str(exc), hint="e.g. --since 2026-01-01 or --since 30d") from exc
+    repo = ctx.maybe_repo()
+    roots: list[str] | None = None
+    repo_name = ctx.ledger_path().stem
+    branch_name = branch or "the branch"
+    if repo is not None:
+        repo_name = (repo.paths.workdir or repo.paths.common_dir).name
+        from gitroi.report.pipeline import prepare
+
+        progress = None
+        if sys.stderr.isatty() and fmt == "table":
+            def progress(msg: str) -> None:
+                click.echo(f"gitroi: {msg}…", err=True)
+        prep = prepare(repo, db, branch=branch, import_logs=not no_update,
+                       attribute=not no_update, analyse=not no_update, prs=not no_update,
+                       prices_path=ctx.prices_path, progress=progress)
+        roots = prep.roots
+        branch_name = prep.branch or branch_name
+        for p in prep.problems:
+            click.echo(f"warning: {p}", err=True)
+    from gitroi.report.figures import chart_data, compute, normalise_by
+
+    keys = normalise_by(by)
+    if fmt == "html":
+        data = chart_data(db, since=since_iso, until=until_iso, repo_name=repo_name, roots=roots)
+        if keys:
+            data.update(compute(db, by=keys, since=since_iso, until=until_iso,
+                                repo_name=repo_name, roots=roots))
+    else:
+        data = compute(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
+                       roots=roots)
+    h = data["headline"]
+    if not (h["tokens"] or h["ai_lines"] or h["exploration_tokens"]):
+        where = repo.paths.workdir if repo is not None else ctx.ledger_path()
+        msg = NO_EVIDENCE.format(where=where, branch=branch_name)
+        if fmt == "table" and output is None:
+            click.echo(msg)
+            return
+        click.echo(msg, err=True)
+    from gitroi.report.render import render
+
+    _emit(render(data, fmt), output)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

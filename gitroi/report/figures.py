@@ -1,0 +1,189 @@
+"""The report's data: headline and grouped rows, as the ``gitroi.report/1`` JSON contract.
+
+:func:`compute` reads the ledger only (no git, no network), so the GitHub
+Action can call it on any ledger and :mod:`gitroi.report.render` can turn its
+result into a table, CSV, Markdown or HTML.  Definitions are DESIGN.md's:
+``tokens`` are attributed tokens (input + cache write + cache read + output);
+exploration is shown beside them, never inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gitroi.errors import GitroiError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+SCHEMA = "gitroi.report/1"
+BY_CHOICES = ("repo", "agent", "model", "week", "pr", "path", "symbol", "author")
+TOKEN_SPLIT = ("input", "cache_write", "cache_read", "output", "reasoning")
+FIGURES = ("tokens", *TOKEN_SPLIT, "cost_usd", "ai_lines", "surviving", "churned", "reverted",
+           "deleted_later", "unanalysed", "rework_rate", "tokens_per_surviving_line",
+           "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "commits")
+
+PER_PERSON_NOTE = ("Per-person figures were requested explicitly (--by author); gitroi never "
+                   "shows them by default and they measure outcomes, not people.")
+
+
+def _r6(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
+
+
+def _int(x: Any) -> int:
+    return round(float(x)) if x is not None else 0
+
+
+def finish(raw: dict[str, Any]) -> dict[str, Any]:
+    """Ratios and rounding for one group of summed facts."""
+    out: dict[str, Any] = {}
+    for k in ("tokens", *TOKEN_SPLIT):
+        out[k] = _int(raw.get(k))
+    out["cost_usd"] = _r6(raw.get("cost_usd"))
+    for k in ("ai_lines", "surviving", "churned", "reverted", "deleted_later", "unanalysed"):
+        out[k] = _int(raw.get(k))
+    ai, surv = out["ai_lines"], out["surviving"]
+    # Shares are of the AI lines that have an outcome (all of them once the analysis ran).
+    known = ai - out["unanalysed"]
+    out["surviving_share"] = round(surv / known, 4) if known > 0 else None
+    out["rework_rate"] = (round((out["churned"] + out["reverted"]) / known, 4)
+                          if known > 0 else None)
+    tokens = float(raw.get("tokens") or 0)
+    out["tokens_per_surviving_line"] = round(tokens / surv, 2) if surv else None
+    cost = raw.get("cost_usd")
+    out["cost_per_surviving_line"] = _r6(cost / surv) if surv and cost is not None else None
+    prs = int(raw.get("merged_prs") or 0)
+    out["merged_prs"] = prs
+    pr_cost = raw.get("pr_cost_usd")
+    out["cost_per_merged_pr"] = _r6(pr_cost / prs) if prs and pr_cost is not None else None
+    out["tokens_per_merged_pr"] = round(float(raw.get("pr_tokens") or 0) / prs, 1) if prs else None
+    out["commits"] = int(raw.get("commits") or 0)
+    return out
+
+
+def normalise_by(by: Sequence[str]) -> list[str]:
+    """Validated, de-duplicated keys in a stable order; ``symbol`` implies ``path``."""
+    keys: list[str] = []
+    for k in by:
+        if k not in BY_CHOICES:
+            raise GitroiError(f"unknown --by key {k!r}", hint="use one of " + ", ".join(BY_CHOICES))
+        if k == "symbol" and "path" not in keys:
+            keys.append("path")
+        if k not in keys:
+            keys.append(k)
+    return keys
+
+
+def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
+            until: str | None = None, commits: Sequence[str] | None = None,
+            repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
+    """Headline and rows (one per group of ``by``) of the report; the ``gitroi.report/1`` JSON.
+
+    ``commits`` restricts the report to those commits (a PR's, for example)
+    instead of the analysed branch; ``since``/``until`` bound the commit time
+    (and the exploration events' time); ``roots`` are the repository's work
+    trees, to tell its sessions from others for exploration tokens.
+    """
+    from gitroi.ledger.reports import (
+        Scope,
+        exploration_tokens,
+        group_figures,
+        pr_rows,
+        unpriced_models,
+    )
+
+    keys = normalise_by(by)
+    scope = Scope(since=since, until=until, commits=commits)
+    head_raw = group_figures(db, [], scope, repo_name)[0]
+    headline = finish(head_raw)
+    if commits is None:
+        explo = exploration_tokens(db, roots=roots, since=since, until=until)
+    else:
+        explo = {"tokens": 0, "sessions": 0}
+    headline["exploration_tokens"] = explo["tokens"]
+    headline["exploration_sessions"] = explo["sessions"]
+    headline["ai_lines_line_level"] = _int(head_raw.get("ai_lines_line_level"))
+    headline["ai_lines_commit_level"] = _int(head_raw.get("ai_lines_commit_level"))
+    prs = pr_rows(db, scope)
+    headline["prs_in_history"] = len(prs)
+    headline["review_churn"] = sum(int(p["review_churn"] or 0) for p in prs)
+    unpriced = unpriced_models(db, scope)
+    headline["unpriced_models"] = unpriced
+    priced = float(head_raw.get("priced_tokens") or 0)
+    headline["unpriced_tokens"] = max(0, headline["tokens"] - _int(priced))
+
+    rows: list[dict[str, Any]] = []
+    if keys:
+        pr_info = {p["pr"]: p for p in prs}
+        for raw in group_figures(db, keys, scope, repo_name):
+            row: dict[str, Any] = {k: raw[k] for k in keys}
+            row.update(finish(raw))
+            if "pr" in keys:
+                info = pr_info.get(raw["pr"], {})
+                row["title"] = info.get("title")
+                row["method"] = info.get("method")
+                row["merged_at"] = info.get("merged_at")
+                row["ai_lines_written"] = info.get("ai_written")
+                row["ai_lines_merged"] = info.get("ai_merged")
+                row["review_churn"] = info.get("review_churn")
+                if info.get("note"):
+                    row["note"] = info["note"]
+            rows.append(row)
+        rows.sort(key=lambda r: tuple((r[k] is None, str(r[k]) if k != "pr" else (r[k] or 0))
+                                      for k in keys))
+
+    notes: list[str] = []
+    if headline["ai_lines_commit_level"]:
+        notes.append(
+            f"{headline['ai_lines_commit_level']} of {headline['ai_lines']} AI lines are counted "
+            "at commit level (no transcript: every line added by an AI-attributed commit counts); "
+            f"{headline['ai_lines_line_level']} at line level.")
+    if headline["unanalysed"]:
+        notes.append(f"{headline['unanalysed']} AI lines are not analysed yet (no survival "
+                     "outcome): run `gitroi analyze`.")
+    if unpriced:
+        notes.append("No price for model(s) " + ", ".join(unpriced)
+                     + ": their tokens are counted, their cost is not.")
+    if "author" in keys:
+        notes.append(PER_PERSON_NOTE)
+    return {
+        "schema": SCHEMA,
+        "repo": repo_name,
+        "by": keys,
+        "since": since,
+        "until": until,
+        "per_person": "author" in keys,
+        "headline": headline,
+        "rows": rows,
+        "notes": notes,
+    }
+
+
+def chart_data(db: Database, *, since: str | None = None, until: str | None = None,
+               repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
+    """Everything the HTML report draws: weekly cohorts, rework by agent/model, top PRs and paths."""
+    from gitroi.ledger.reports import Scope, top_rework
+
+    base = compute(db, since=since, until=until, repo_name=repo_name, roots=roots)
+    scope = Scope(since=since, until=until)
+    weeks = compute(db, by=["week"], since=since, until=until, repo_name=repo_name,
+                    roots=roots)["rows"]
+    agents = compute(db, by=["agent"], since=since, until=until, repo_name=repo_name,
+                     roots=roots)["rows"]
+    models = compute(db, by=["model"], since=since, until=until, repo_name=repo_name,
+                     roots=roots)["rows"]
+    prs = compute(db, by=["pr"], since=since, until=until, repo_name=repo_name,
+                  roots=roots)["rows"]
+    prs = [p for p in prs if p["pr"] is not None]
+    top_prs = sorted(prs, key=lambda p: (-(p.get("review_churn") or 0), p["pr"]))[:10]
+    return {
+        **base,
+        "weeks": weeks,
+        "agents": agents,
+        "models": models,
+        "prs": top_prs,
+        "paths": top_rework(db, scope, "path"),
+        "symbols": top_rework(db, scope, "symbol"),
+    }

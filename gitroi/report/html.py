@@ -1,0 +1,225 @@
+"""The HTML report: one self-contained file (inline CSS, SVG drawn by inline JS, no network).
+
+The data is embedded as JSON and drawn by a small script into SVG, so the file
+opens anywhere, offline, and a headless browser test can check that every
+chart was drawn (each chart container gets ``data-rendered="1"`` and an
+``<svg>``).  Charts: survival of AI lines by the week they were written (a
+cohort view), tokens and cost per surviving line over time, rework by agent
+and model, the PRs with the most review churn, the paths and symbols with the
+most AI rework.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from gitroi.report.render import compact, headline_lines, key_label, money, pct
+
+_CSS = """
+:root{--fg:#1f2328;--mut:#59636e;--bg:#fff;--card:#f6f8fa;--bd:#d1d9e0;
+--surv:#2da44e;--churn:#e16f24;--rev:#cf222e;--del:#8c959f;--un:#d0d7de;--tok:#0969da;--cost:#8250df}
+*{box-sizing:border-box}body{font:14px/1.45 -apple-system,"Segoe UI",Helvetica,Arial,sans-serif;
+color:var(--fg);background:var(--bg);margin:0;padding:24px 32px;max-width:1200px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 8px}
+.sub{color:var(--mut);margin-bottom:18px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:10px;margin-bottom:18px}
+.kpi{background:var(--card);border:1px solid var(--bd);border-radius:8px;padding:10px 12px}
+.kpi .v{font-size:22px;font-weight:600}.kpi .l{color:var(--mut);font-size:12px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
+.card{border:1px solid var(--bd);border-radius:8px;padding:14px 16px;background:#fff}
+.card p.d{color:var(--mut);font-size:12px;margin:0 0 8px}
+.chart svg{width:100%;height:auto;display:block}.empty{color:var(--mut);font-style:italic}
+.legend span{display:inline-block;margin-right:12px;font-size:12px;color:var(--mut)}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+table{border-collapse:collapse;width:100%;font-size:13px;margin-top:6px}
+th,td{padding:4px 8px;border-bottom:1px solid var(--bd);text-align:right}
+th:first-child,td:first-child{text-align:left}th{color:var(--mut);font-weight:600}
+.notes{color:var(--mut);font-size:13px;margin:8px 0 18px;padding-left:18px}
+svg text{font-size:11px;fill:var(--mut)}svg .lbl{fill:var(--fg)}
+"""
+
+_JS = r"""
+(function(){
+"use strict";
+var D = JSON.parse(document.getElementById("gitroi-data").textContent);
+var NS = "http://www.w3.org/2000/svg";
+function el(tag, attrs, parent){var e=document.createElementNS(NS,tag);
+  for(var k in attrs){e.setAttribute(k,attrs[k]);} if(parent){parent.appendChild(e);} return e;}
+function txt(parent,x,y,s,anchor,cls){var t=el("text",{x:x,y:y,"text-anchor":anchor||"start"},parent);
+  if(cls){t.setAttribute("class",cls);} t.textContent=s; return t;}
+function svg(box,w,h){var s=el("svg",{viewBox:"0 0 "+w+" "+h,role:"img"});box.appendChild(s);return s;}
+function num(n){if(n===null||n===undefined){return "-";} var a=Math.abs(n);
+  if(a>=1e9){return (n/1e9).toFixed(1)+"B";} if(a>=1e6){return (n/1e6).toFixed(1)+"M";}
+  if(a>=1e4){return (n/1e3).toFixed(0)+"k";} return (Math.round(n*10)/10).toLocaleString("en-US");}
+function usd(n){if(n===null||n===undefined){return "-";} return n<1?"$"+n.toFixed(4):"$"+n.toFixed(2);}
+function pct(n){return (n===null||n===undefined)?"-":(n*100).toFixed(1)+"%";}
+function done(box){box.setAttribute("data-rendered","1");}
+function empty(box,msg){var p=document.createElement("p");p.className="empty";p.textContent=msg;
+  box.appendChild(p);done(box);}
+function legend(box,items){var d=document.createElement("div");d.className="legend";
+  items.forEach(function(it){var s=document.createElement("span");var i=document.createElement("i");
+  i.style.background=it[1];s.appendChild(i);s.appendChild(document.createTextNode(it[0]));d.appendChild(s);});
+  box.appendChild(d);}
+
+/* Stacked 100% bars per week cohort, with the surviving share as a line on top. */
+function cohort(box, weeks){
+  var rows=weeks.filter(function(w){return w.ai_lines>0;});
+  if(!rows.length){return empty(box,"No AI lines in this period.");}
+  var parts=[["surviving","var(--surv)"],["deleted_later","var(--del)"],["churned","var(--churn)"],
+             ["reverted","var(--rev)"],["unanalysed","var(--un)"]];
+  var W=560,H=240,L=40,R=10,T=10,B=40,pw=W-L-R,ph=H-T-B,s=svg(box,W,H);
+  [0,0.25,0.5,0.75,1].forEach(function(f){var y=T+ph*(1-f);
+    el("line",{x1:L,x2:W-R,y1:y,y2:y,stroke:"#eaeef2"},s);txt(s,L-4,y+4,(f*100)+"%","end");});
+  var bw=pw/rows.length, pts=[];
+  rows.forEach(function(w,i){var y=T+ph,x=L+i*bw;
+    parts.forEach(function(p){var v=w[p[0]]||0; if(!v){return;} var h=ph*v/w.ai_lines; y-=h;
+      var r=el("rect",{x:x+bw*0.15,y:y,width:Math.max(1,bw*0.7),height:h,fill:p[1]},s);
+      var t=el("title",{},r); t.textContent=w.week+": "+p[0].replace("_"," ")+" "+v+" of "+w.ai_lines;});
+    pts.push((x+bw/2)+","+(T+ph*(1-(w.surviving||0)/w.ai_lines)));
+    if(rows.length<=16||i%Math.ceil(rows.length/12)===0){txt(s,x+bw/2,H-B+14,w.week.slice(5),"middle");}
+  });
+  el("polyline",{points:pts.join(" "),fill:"none",stroke:"#116329","stroke-width":2},s);
+  txt(s,L,H-6,"week written (Monday) · bar = AI lines of that week's commits, by fate at the tip");
+  legend(box,parts.map(function(p){return [p[0].replace("_"," "),p[1]];}));
+  done(box);
+}
+
+/* One line per series over weeks; each series scaled to its own maximum. */
+function lines(box, weeks, series){
+  var rows=weeks.filter(function(w){return series.some(function(sr){return w[sr[0]]!==null&&w[sr[0]]!==undefined;});});
+  if(!rows.length){return empty(box,"No surviving AI lines yet, so no per-line figures.");}
+  var W=560,H=240,L=50,R=50,T=14,B=34,pw=W-L-R,ph=H-T-B,s=svg(box,W,H);
+  el("line",{x1:L,x2:W-R,y1:T+ph,y2:T+ph,stroke:"#d1d9e0"},s);
+  var step=rows.length>1?pw/(rows.length-1):0;
+  series.forEach(function(sr,si){
+    var vals=rows.map(function(w){return w[sr[0]];}), mx=Math.max.apply(null,vals.filter(function(v){return v!==null;}).concat([0]));
+    if(mx<=0){mx=1;}
+    var pts=[]; rows.forEach(function(w,i){var v=w[sr[0]]; if(v===null||v===undefined){return;}
+      var x=L+(rows.length>1?i*step:pw/2), y=T+ph*(1-v/mx); pts.push(x+","+y);
+      var c=el("circle",{cx:x,cy:y,r:3,fill:sr[1]},s); var t=el("title",{},c);
+      t.textContent=w.week+": "+sr[2]+" "+sr[3](v);});
+    el("polyline",{points:pts.join(" "),fill:"none",stroke:sr[1],"stroke-width":2},s);
+    txt(s,si===0?L-4:W-R+4,T+8,sr[3](mx),si===0?"end":"start");
+    txt(s,si===0?L-4:W-R+4,T+ph,"0",si===0?"end":"start");
+  });
+  rows.forEach(function(w,i){if(rows.length<=12||i%Math.ceil(rows.length/10)===0){
+    txt(s,L+(rows.length>1?i*step:pw/2),H-B+14,w.week.slice(5),"middle");}});
+  legend(box,series.map(function(sr){return [sr[2],sr[1]];}));
+  done(box);
+}
+
+/* Horizontal bars: items [{label, value, note}], value in [0, max]. */
+function hbars(box, items, color, fmt, what){
+  if(!items.length){return empty(box,"Nothing to show: no "+what+".");}
+  var W=560,rowh=24,L=210,R=120,H=items.length*rowh+8,s=svg(box,W,H),pw=W-L-R;
+  var mx=Math.max.apply(null,items.map(function(i){return i.value;}).concat([0]))||1;
+  items.forEach(function(it,i){var y=4+i*rowh; var lab=it.label.length>34?it.label.slice(0,15)+"…"+it.label.slice(-18):it.label;
+    txt(s,L-6,y+15,lab,"end","lbl");
+    var r=el("rect",{x:L,y:y+4,width:Math.max(2,pw*it.value/mx),height:rowh-10,rx:2,fill:color},s);
+    var t=el("title",{},r); t.textContent=it.label+": "+fmt(it.value)+(it.note?" · "+it.note:"");
+    txt(s,L+Math.max(2,pw*it.value/mx)+6,y+15,fmt(it.value)+(it.note?"  "+it.note:""));});
+  done(box);
+}
+
+cohort(document.getElementById("chart-cohort"), D.weeks);
+lines(document.getElementById("chart-per-line"), D.weeks, [
+  ["tokens_per_surviving_line","var(--tok)","tokens per surviving line",num],
+  ["cost_per_surviving_line","var(--cost)","cost per surviving line",usd]]);
+function rework(rows,key){return rows.filter(function(r){return r.ai_lines>0;}).map(function(r){
+  return {label:(r[key]||"(no session)"),value:r.rework_rate||0,note:(r.churned+r.reverted)+" of "+r.ai_lines+" lines"};});}
+hbars(document.getElementById("chart-agent"), rework(D.agents,"agent"), "var(--churn)", pct, "AI lines by agent");
+hbars(document.getElementById("chart-model"), rework(D.models,"model"), "var(--churn)", pct, "AI lines by model");
+hbars(document.getElementById("chart-prs"), D.prs.filter(function(p){return p.review_churn>0;}).map(function(p){
+  return {label:"#"+p.pr+" "+(p.title||""),value:p.review_churn,note:"of "+(p.ai_lines_written||0)+" written"};}),
+  "var(--rev)", num, "pull requests with review churn");
+hbars(document.getElementById("chart-paths"), D.paths.map(function(p){
+  return {label:p.path,value:p.churned+p.reverted,note:"of "+p.ai_lines};}), "var(--churn)", num, "reworked AI lines by path");
+hbars(document.getElementById("chart-symbols"), D.symbols.map(function(p){
+  return {label:p.symbol+" · "+p.path,value:p.churned+p.reverted,note:"of "+p.ai_lines};}), "var(--churn)", num, "reworked AI lines in functions or classes");
+document.body.setAttribute("data-charts-ready","1");
+})();
+"""
+
+
+def _kpis(data: dict[str, Any]) -> str:
+    h = data["headline"]
+    cards = [
+        (compact(h["tokens"]), "tokens attributed"),
+        (money(h["cost_usd"]), "cost"),
+        (compact(h["ai_lines"]), "AI lines"),
+        (pct(h["surviving_share"]), "of AI lines surviving"),
+        (pct(h["rework_rate"]), "rework (churned + reverted)"),
+        (compact(h["tokens_per_surviving_line"]), "tokens per surviving line"),
+        (money(h["cost_per_surviving_line"], small=True), "cost per surviving line"),
+        (money(h["cost_per_merged_pr"]), f"per merged PR ({h['merged_prs']} PRs)"),
+        (compact(h["exploration_tokens"]), "exploration tokens (no commit)"),
+    ]
+    return "".join(f'<div class="kpi"><div class="v">{html.escape(v)}</div>'
+                   f'<div class="l">{html.escape(label)}</div></div>' for v, label in cards)
+
+
+def _rows_table(data: dict[str, Any]) -> str:
+    keys = data.get("by") or []
+    rows = data.get("rows") or []
+    if not keys or not rows:
+        return ""
+    head = ["tokens", "cost", "AI lines", "surviving", "rework", "tokens/surv. line", "cost/surv. line"]
+    out = ['<div class="card" style="margin-top:16px"><h2>By ' + html.escape(" · ".join(keys))
+           + "</h2><table><tr><th>" + html.escape(" · ".join(keys)) + "</th>"
+           + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    for r in rows[:200]:
+        cells = [compact(r["tokens"]), money(r["cost_usd"]), compact(r["ai_lines"]),
+                 pct(r["surviving_share"]), pct(r["rework_rate"]),
+                 compact(r["tokens_per_surviving_line"]),
+                 money(r["cost_per_surviving_line"], small=True)]
+        out.append("<tr><td>" + html.escape(key_label(r, keys)) + "</td>"
+                   + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table></div>")
+    return "".join(out)
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The self-contained HTML page for ``data`` (:func:`gitroi.report.figures.chart_data`)."""
+    payload = {k: data.get(k) or [] for k in ("weeks", "agents", "models", "prs", "paths", "symbols")}
+    blob = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
+    title = f"gitroi report · {data.get('repo', '')}"
+    summary = " · ".join(f"{label}: {text}" for label, text in headline_lines(data)[:1])
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.get("notes") or [])
+
+    def card(cid: str, heading: str, desc: str) -> str:
+        return (f'<div class="card"><h2>{html.escape(heading)}</h2><p class="d">{html.escape(desc)}'
+                f'</p><div class="chart" id="{cid}"></div></div>')
+
+    charts = "".join([
+        card("chart-cohort", "Survival of AI lines by week written",
+             "Each bar is the AI lines committed that week; colours show what became of them at "
+             "the analysed tip. The line is the surviving share."),
+        card("chart-per-line", "Tokens and cost per surviving line over time",
+             "Attributed tokens (and cost) of each week's commits divided by their AI lines "
+             "still alive; each series on its own scale."),
+        card("chart-agent", "Rework by agent", "Share of AI lines churned or reverted."),
+        card("chart-model", "Rework by model", "Share of AI lines churned or reverted."),
+        card("chart-prs", "Pull requests with the most review churn",
+             "AI lines written in the PR's commits that did not reach the merge."),
+        card("chart-paths", "Paths with the most AI rework", "AI lines churned or reverted."),
+        card("chart-symbols", "Functions and classes with the most AI rework",
+             "AI lines churned or reverted, by enclosing symbol."),
+    ])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>{html.escape(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<div class="sub">What did the tokens buy? {html.escape(summary)}</div>
+<div class="kpis">{_kpis(data)}</div>
+{f'<ul class="notes">{notes}</ul>' if notes else ""}
+<div class="grid">{charts}</div>
+{_rows_table(data)}
+<script type="application/json" id="gitroi-data">{blob}</script>
+<script>{_JS}</script>
+</body></html>
+"""

@@ -1,0 +1,174 @@
+"""The main job: bring the ledger up to date for a report, doing only what is missing.
+
+``gitroi report`` and the GitHub Action both call :func:`prepare` before
+:func:`gitroi.report.figures.compute`.  Each step is incremental on its own
+(the importer reads appended log bytes only, ``ensure_ledger`` skips commits
+whose note did not change, the survival analysis resumes from its cached tip,
+PRs already recorded are skipped), so a second run costs little.  A step
+whose module is missing or fails is recorded in ``problems`` and the report
+goes on with what the ledger has: a report with a gap beats no report.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` did, for the CLI's one-line summary and the Action's log."""
+
+    branch: str | None = None
+    tip: str | None = None
+    sessions_imported: int = 0
+    commits_loaded: int = 0
+    commits_attributed: int = 0
+    analysed: bool = False
+    prs_recorded: int = 0
+    steps: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"branch": self.branch, "tip": self.tip,
+                "sessions_imported": self.sessions_imported,
+                "commits_loaded": self.commits_loaded,
+                "commits_attributed": self.commits_attributed, "analysed": self.analysed,
+                "prs_recorded": self.prs_recorded, "steps": self.steps,
+                "problems": self.problems}
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with the keyword arguments it accepts (the other modules evolve in parallel)."""
+    params = inspect.signature(fn).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    return fn(*args, **kwargs)
+
+
+def _problem(out: Prepared, step: str, exc: BaseException) -> None:
+    msg = exc.message if isinstance(exc, GitroiError) else f"{type(exc).__name__}: {exc}"
+    out.problems.append(f"{step}: {msg}")
+
+
+def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs: bool = True,
+            attribute: bool = True, analyse: bool = True, prs: bool = True,
+            prices_path: Path | None = None, progress: Progress | None = None) -> Prepared:
+    """Import sessions, load attribution, analyse survival and find PRs for ``branch``.
+
+    ``branch`` defaults to the repository's main branch.  Never raises for a
+    failing step (see ``problems``); raises :class:`GitroiError` only when the
+    branch does not exist.
+    """
+    from gitroi.ledger.reports import set_branch_commits
+
+    out = Prepared()
+    say = progress or (lambda _msg: None)
+    if repo.head() is None:
+        out.steps.append("empty repository: nothing to do")
+        return out
+    branch = branch or repo.main_branch()
+    tip_proc = repo.git("rev-parse", "--verify", "-q", f"{branch}^{{commit}}", check=False)
+    tip = tip_proc.decode().strip()
+    if not tip:
+        raise GitroiError(f"branch {branch!r} does not exist in {repo.paths.workdir or repo.paths.git_dir}",
+                          hint="pass --branch NAME")
+    out.branch, out.tip = branch, tip
+    try:
+        from gitroi.sessions.importer import repo_scopes
+
+        out.roots = repo_scopes(repo)
+    except Exception:
+        out.roots = [str(p) for p in repo.paths.worktrees()]
+
+    if import_logs:
+        say("importing agent sessions")
+        try:
+            from gitroi.sessions.importer import import_sessions
+
+            prices = None
+            if prices_path is not None:
+                from gitroi.pricing import PriceTable
+
+                prices = PriceTable.load(prices_path)
+            summary = _call(import_sessions, db, repo=repo, prices=prices)
+            out.sessions_imported = int(getattr(summary, "sessions", 0) or 0)
+            out.steps.append("import")
+        except ImportError:
+            out.problems.append("import: the session importer is not available")
+        except Exception as exc:
+            _problem(out, "import", exc)
+
+    from gitroi.report.prs import head_refs
+
+    refs = head_refs(repo) if prs else []
+    if attribute:
+        say("loading attribution")
+        try:
+            from gitroi import attribution
+
+            if import_logs and _has_sessions(db, out.roots):
+                since = _first_session(db, out.roots)
+                counts = _call(attribution.attribute_range, repo, db, None, import_logs=False,
+                               since=since)
+                out.commits_attributed = int(sum(v for k, v in counts.items() if k != "none"))
+            out.commits_loaded = int(_call(attribution.ensure_ledger, repo, db, [branch, *refs]))
+            out.steps.append("attribution")
+        except ImportError:
+            out.problems.append("attribution: not available")
+        except Exception as exc:
+            _problem(out, "attribution", exc)
+
+    if analyse:
+        say("analysing survival")
+        try:
+            import importlib
+
+            survival = importlib.import_module("gitroi.survival.analyze")
+            fn = getattr(survival, "analyze", None) or getattr(survival, "analyse", None)
+            if fn is None:
+                raise ImportError("gitroi.survival.analyze has no analyze()")
+            _call(fn, repo, db, branch=branch)
+            out.analysed = True
+            out.steps.append("analysis")
+        except ImportError:
+            out.problems.append("analysis: the survival analyser is not available; "
+                                "AI lines are reported without outcomes")
+        except Exception as exc:
+            _problem(out, "analysis", exc)
+
+    if prs:
+        say("finding pull requests")
+        try:
+            from gitroi.report.prs import record
+
+            out.prs_recorded = record(repo, db, branch)
+            out.steps.append("prs")
+        except Exception as exc:
+            _problem(out, "prs", exc)
+
+    shas = repo.git_text("rev-list", branch).split()
+    set_branch_commits(db, branch, shas)
+    return out
+
+
+def _has_sessions(db: Database, roots: list[str]) -> bool:
+    return _first_session(db, roots) is not None
+
+
+def _first_session(db: Database, roots: list[str]) -> str | None:
+    from gitroi.ledger.reports import first_session_start
+
+    return first_session_start(db, roots)

@@ -1,0 +1,271 @@
+"""Pull requests from git history alone: merge commits, squash merges and rebase merges.
+
+GitHub leaves three shapes on the main branch, and each is recognisable
+offline:
+
+* **merge**: a merge commit whose subject is ``Merge pull request #N from
+  owner/branch`` (its body's first line is the PR title).  The PR's commits
+  are those reachable from the second parent and not from the first.
+* **squash**: a single-parent commit whose subject ends ``(#N)``.  The commit
+  itself is what reached the branch; the pre-squash commits are known only
+  when ``refs/pull/N/head`` has been fetched.
+* **rebase**: commits on the main branch whose ``git patch-id --stable``
+  equals that of a commit of a fetched ``refs/pull/N/head`` (a rebase gives
+  new shas but the same patches).
+
+Review churn is the AI lines written in the PR's commits that did not reach
+the merge.  It is read with ``git blame -w -M -C BASE..HEAD`` of the PR head
+(the second parent, or the fetched PR ref): an AI line reached the merge when
+the head still carries it, whitespace changes and moves included.  Without a
+PR head (a squash whose ref was not fetched) the figure is 0 with a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitroi import timeutil
+from gitroi.git import Repo
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+MERGE_RE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
+SQUASH_RE = re.compile(r"\(#(\d+)\)\s*$")
+_PULL_REF = re.compile(r"^refs/(?:pull/(\d+)/head|remotes/[^/]+/(?:pr|pull)/(\d+)(?:/head)?)$")
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+NOT_FETCHED = ("pre-squash commits unknown: fetch them with "
+               "git fetch origin '+refs/pull/*/head:refs/pull/*/head'")
+
+
+@dataclass
+class FoundPR:
+    """A PR recognised in history, before its review figures are worked out."""
+
+    number: int
+    method: str                      # merge | squash | rebase
+    merge_commit: str
+    merged_at: str
+    title: str
+    head: str | None                 # the PR's head commit (second parent / fetched ref)
+    base: str | None                 # the commit it merged into (first parent)
+    head_ref: str = ""
+    merged: list[str] = field(default_factory=list)      # commits on the branch
+    originals: list[str] = field(default_factory=list)   # pre-squash/pre-rebase commits
+
+
+def pull_refs(repo: Repo) -> dict[int, str]:
+    """PR number -> head sha of every fetched PR ref (refs/pull/N/head, refs/remotes/*/pr/N)."""
+    out: dict[int, str] = {}
+    text = repo.git_text("for-each-ref", "--format=%(refname) %(objectname)",
+                         "refs/pull/", "refs/remotes/")
+    for line in text.splitlines():
+        name, _, sha = line.partition(" ")
+        m = _PULL_REF.match(name)
+        if m:
+            out[int(m.group(1) or m.group(2))] = sha
+    return out
+
+
+def _rev_list(repo: Repo, *args: str) -> list[str]:
+    return repo.git_text("rev-list", "--reverse", "--topo-order", *args).split()
+
+
+def detect(repo: Repo, branch: str, *, skip: Iterable[int] = ()) -> list[FoundPR]:
+    """Every PR merged into ``branch`` that its history shows (``skip``: numbers already known)."""
+    if repo.head() is None:
+        return []
+    skipped = set(skip)
+    out = repo.git("log", "--first-parent", "--no-color",
+                   "--format=%x01%H%x00%P%x00%cI%x00%s%x00%b", branch, "--")
+    refs = pull_refs(repo)
+    found: dict[int, FoundPR] = {}
+    for chunk in out.split(b"\x01")[1:]:
+        parts = chunk.decode("utf-8", "replace").split("\x00")
+        if len(parts) < 5:
+            continue
+        sha, parents, when, subject, body = parts[0], parts[1].split(), parts[2], parts[3], parts[4]
+        m = MERGE_RE.match(subject)
+        if m and len(parents) >= 2:
+            n = int(m.group(1))
+            if n in found or n in skipped:
+                continue
+            title = next((ln.strip() for ln in body.splitlines() if ln.strip()), subject)
+            found[n] = FoundPR(n, "merge", sha, timeutil.normalise(when), title,
+                               head=parents[1], base=parents[0], head_ref=m.group(2))
+            continue
+        m = SQUASH_RE.search(subject)
+        if m and len(parents) == 1:
+            n = int(m.group(1))
+            if n in found or n in skipped:
+                continue
+            title = subject[:m.start()].rstrip()
+            found[n] = FoundPR(n, "squash", sha, timeutil.normalise(when), title,
+                               head=refs.get(n), base=parents[0], merged=[sha])
+    for pr in found.values():
+        if pr.method == "merge" and pr.head and pr.base:
+            pr.merged = _rev_list(repo, pr.head, f"^{pr.base}")
+        elif pr.method == "squash" and pr.head and pr.base:
+            pr.originals = [c for c in _rev_list(repo, "--no-merges", pr.head, f"^{pr.base}")
+                            if c != pr.merge_commit]
+    for n, head in sorted(refs.items()):
+        if n in found or n in skipped:
+            continue
+        pr_rebase = _rebase_pr(repo, branch, n, head)
+        if pr_rebase is not None:
+            found[n] = pr_rebase
+    return [found[n] for n in sorted(found)]
+
+
+def _patch_ids(repo: Repo, *args: str) -> dict[str, str]:
+    """commit sha -> stable patch id, for the commits ``git log -p ARGS`` lists."""
+    patches = repo.git("log", "-p", "--no-color", "--no-merges", "--format=commit %H", *args, "--")
+    if not patches.strip():
+        return {}
+    text = repo.git("patch-id", "--stable", input=patches).decode()
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        pid, _, sha = line.partition(" ")
+        out[sha] = pid
+    return out
+
+
+def _rebase_pr(repo: Repo, branch: str, number: int, head: str) -> FoundPR | None:
+    """A fetched PR head whose commits' patches appear on ``branch`` under new shas."""
+    originals = _rev_list(repo, "--no-merges", head, f"^{branch}")
+    if not originals:
+        return None
+    mb = repo.git("merge-base", head, branch, check=False).decode().strip()
+    if not mb:
+        return None
+    theirs = _patch_ids(repo, head, f"^{branch}")
+    ours = _patch_ids(repo, "--first-parent", f"{mb}..{branch}")
+    by_pid = {pid: sha for sha, pid in ours.items()}
+    merged = [by_pid[theirs[c]] for c in originals if c in theirs and theirs[c] in by_pid]
+    if not merged:
+        return None
+    order = _rev_list(repo, "--first-parent", f"{mb}..{branch}")
+    pos = {s: i for i, s in enumerate(order)}
+    merged.sort(key=lambda s: pos.get(s, -1))
+    last = merged[-1]
+    when, subject = repo.git_text("log", "-1", "--format=%cI%x00%s", last).split("\x00", 1)
+    first = repo.git_text("log", "-1", "--format=%s", merged[0])
+    return FoundPR(number, "rebase", last, timeutil.normalise(when), first or subject,
+                   head=head, base=mb, merged=merged, originals=originals)
+
+
+# --- review figures ------------------------------------------------------------------------------
+
+
+def _added_lines(repo: Repo, head: str, base: str) -> dict[str, dict[str, list[int]]]:
+    """sha -> path -> new-side line numbers each commit in base..head added (one log stream)."""
+    out = repo.git("-c", "core.quotepath=off", "log", "-p", "-U0", "-M", "--no-color",
+                   "--no-merges", "--format=%x01%H", head, f"^{base}", "--")
+    res: dict[str, dict[str, list[int]]] = {}
+    sha = ""
+    path = ""
+    for line in out.split(b"\n"):
+        if line.startswith(b"\x01"):
+            sha = line[1:].decode()
+            res[sha] = {}
+        elif line.startswith(b"+++ "):
+            name = line[4:].decode("utf-8", "replace")
+            path = name[2:] if name.startswith("b/") else ""
+        elif line.startswith(b"@@") and path:
+            m = _HUNK.match(line)
+            if m:
+                start = int(m.group(1))
+                count = 1 if m.group(2) is None else int(m.group(2))
+                res[sha].setdefault(path, []).extend(range(start, start + count))
+    return res
+
+
+Key = tuple[str, str, int]
+
+
+def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
+    """(commit, path, line) of every AI line written by the commits in base..head."""
+    from gitroi.ledger.reports import commit_ai, ranges_of
+
+    added = _added_lines(repo, head, base)
+    known = commit_ai(db, list(added))
+    keys: set[Key] = set()
+    for sha, paths in added.items():
+        attr, ai = known.get(sha, ("none", 0))
+        if attr in ("line", "manual"):
+            for path, rs in ranges_of(db, sha).items():
+                for a, b in rs:
+                    keys.update((sha, path, n) for n in range(a, b + 1))
+        elif attr == "commit" or (attr not in ("none", "") and ai):
+            for path, lines in paths.items():
+                keys.update((sha, path, n) for n in lines)
+    return keys
+
+
+def reached(repo: Repo, keys: set[Key], head: str, base: str) -> int:
+    """How many of ``keys`` the tree of ``head`` still carries, by ``git blame -w -M -C``."""
+    if not keys:
+        return 0
+    mb = repo.git("merge-base", head, base, check=False).decode().strip()
+    rng = f"{mb}..{head}" if mb else head
+    diff_args = ["diff", "--name-only", "--diff-filter=d", "-z", mb, head] if mb else \
+        ["ls-tree", "-r", "--name-only", "-z", head]
+    files = [f for f in repo.git("-c", "core.quotepath=off", *diff_args).decode(
+        "utf-8", "replace").split("\0") if f]
+    hit: set[Key] = set()
+    for f in files:
+        proc = repo.git("blame", "--line-porcelain", "-w", "-M", "-C", rng, "--", f, check=False)
+        cur_sha = ""
+        cur_line = 0
+        for line in proc.split(b"\n"):
+            if len(line) >= 40 and line[:40].isalnum() and b" " in line[:41] and \
+                    line[40:41] == b" ":
+                bits = line.split(b" ")
+                cur_sha = bits[0].decode()
+                cur_line = int(bits[1])
+            elif line.startswith(b"filename "):
+                k = (cur_sha, line[9:].decode("utf-8", "replace"), cur_line)
+                if k in keys:
+                    hit.add(k)
+    return len(hit)
+
+
+def review_figures(repo: Repo, db: Database, pr: FoundPR) -> dict[str, Any]:
+    """ai_written, ai_merged, review_churn and a note for one PR."""
+    from gitroi.ledger.reports import commit_ai
+
+    if pr.head and pr.base:
+        keys = ai_keys(repo, db, pr.head, pr.base)
+        merged = reached(repo, keys, pr.head, pr.base)
+        return {"ai_written": len(keys), "ai_merged": merged,
+                "review_churn": len(keys) - merged, "note": None}
+    ai = sum(a for _, a in commit_ai(db, pr.merged).values())
+    return {"ai_written": ai, "ai_merged": ai, "review_churn": 0, "note": NOT_FETCHED}
+
+
+def record(repo: Repo, db: Database, branch: str, *, refresh: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> int:
+    """Find the PRs merged into ``branch`` and write them with their figures; returns how many new."""
+    from gitroi.ledger.reports import known_prs, write_prs
+
+    known = {} if refresh else known_prs(db)
+    prs = detect(repo, branch, skip=known)
+    rows: list[dict[str, Any]] = []
+    for i, pr in enumerate(prs):
+        commits: list[tuple[str, int]] = [(c, 1) for c in pr.merged]
+        commits += [(c, 0) for c in pr.originals if c not in set(pr.merged)]
+        rows.append({"number": pr.number, "title": pr.title, "merged_at": pr.merged_at,
+                     "merge_commit": pr.merge_commit, "method": pr.method,
+                     "base": pr.base, "head": pr.head_ref or pr.head,
+                     "commits": commits, "figures": review_figures(repo, db, pr)})
+        if progress:
+            progress(i + 1, len(prs))
+    return write_prs(db, rows)
+
+
+def head_refs(repo: Repo) -> Sequence[str]:
+    """The fetched PR heads, for loading their (pre-squash) commits into the ledger."""
+    return sorted(set(pull_refs(repo).values()))
