@@ -283,6 +283,16 @@ def main() -> None:
         s2 = import_sessions(db, all_sessions=True, env=env)
         reimport = time.perf_counter() - t0
 
+        # the post-commit hook's case: a repository none of these sessions worked in
+        hook_db = open_ledger(tmp / "hook.db")
+        scope = ["/home/dev/projects/elsewhere"]
+        t0 = time.perf_counter()
+        import_sessions(hook_db, scopes=scope, env=env)
+        hook_first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        import_sessions(hook_db, scopes=scope, env=env)
+        hook_again = time.perf_counter() - t0
+
         mb = total / 1e6
         print(f"lines: {lines}; sessions {s1.sessions}, responses {s1.events}, edits {s1.edits}, "
               f"problems {len(s1.problems)}")
@@ -293,6 +303,8 @@ def main() -> None:
               f"from {s2.files_read} files  (target < 0.2 s)")
         print(f"re-import, no change : {nochange:6.3f} s  ({s0.files_unchanged} files stat-ed, "
               f"{s0.files_read} read)")
+        print(f"unrelated repository : first {hook_first:.3f} s (project dirs skipped by name, rollouts "
+              f"peeked), then {hook_again:.3f} s")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
