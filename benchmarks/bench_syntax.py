@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT.parent / "shared" / "corpora" / "click.bundle"
 
 
-def _files(repo: Path) -> list[tuple[str, bytes]]:
+def _files(repo: Path, *, grammar: bool = True) -> list[tuple[str, bytes]]:
     names = subprocess.run(
         ["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True
     ).stdout.split(b"\0")
     out = []
     for raw in names:
         name = raw.decode("utf-8", "surrogateescape")
-        if name and parse.language_for_path(name) is not None and (repo / name).is_file():
+        has_grammar = parse.language_for_path(name) is not None
+        if name and has_grammar == grammar and (repo / name).is_file():
             out.append((name, (repo / name).read_bytes()))
     return out
 
@@ -41,6 +42,7 @@ def main(argv: list[str]) -> int:
             repo = Path(tmp) / "click"
             subprocess.run(["git", "clone", "-q", str(BUNDLE), str(repo)], check=True)
         files = _files(repo)
+        others = [(n, d) for n, d in _files(repo, grammar=False) if b"\0" not in d[:8192]]
     lines = sum(len(data.splitlines()) for _, data in files)
     languages = sorted({parse.language_for_path(name) or "" for name, _ in files})
     for language in languages:
@@ -66,6 +68,12 @@ def main(argv: list[str]) -> int:
         parse.classify(name, data, cache_key=name)
     cached = time.perf_counter() - start
 
+    start = time.perf_counter()
+    for name, data in others:
+        parse.classify(name, data)
+    fallback = time.perf_counter() - start
+    other_lines = sum(len(data.splitlines()) for _, data in others)
+
     texts = [(name, data.decode("utf-8", "surrogateescape").splitlines()) for name, data in files]
     start = time.perf_counter()
     for name, text in texts:
@@ -77,6 +85,8 @@ def main(argv: list[str]) -> int:
     print(f"classify               : {classify * 1000:7.1f} ms  "
           f"({classify / max(lines, 1) * 1e6:.1f} us/line, {classify / max(bare, 1e-9):.2f}x parse)")
     print(f"classify, cached again : {cached * 1000:7.1f} ms")
+    print(f"classify, text fallback: {fallback * 1000:7.1f} ms  "
+          f"({len(others)} other text files, {other_lines} lines)")
     print(f"tokenize_lines         : {tokenize * 1000:7.1f} ms  "
           f"({tokenize / max(lines, 1) * 1e6:.1f} us/line)")
     return 0
