@@ -249,3 +249,29 @@ def m011_attribution_checks(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m020_survival_carried(db: Database) -> None:
+    """Survival: lines a commit's diff added that kept an older origin, and run statistics.
+
+    ``line_carried`` counts, per commit and path, the added lines that are not
+    the commit's own (a moved block, a reformat, a whitespace change): with
+    ``line_outcomes`` they make ``lines_added = surviving + churned + reverted +
+    deleted_later + carried``, so ``lines_added`` equals ``git log --numstat``.
+    ``analyses.stats`` is a JSON object (skipped files by reason, lines of
+    unknown origin, replay counts) shown by ``gitroi survival``.
+    """
+    db.executescript(
+        """
+        CREATE TABLE line_carried (
+            commit_sha TEXT NOT NULL,
+            path TEXT NOT NULL,
+            ai INTEGER NOT NULL,
+            is_code INTEGER NOT NULL,
+            lines INTEGER NOT NULL,
+            PRIMARY KEY (commit_sha, path, ai, is_code)
+        );
+        ALTER TABLE analyses ADD COLUMN stats TEXT NOT NULL DEFAULT '{}';
+        """
+    )
