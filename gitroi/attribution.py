@@ -430,8 +430,10 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
     """Attribute the commits of ``rev_range`` (oldest first, so token slices split in order).
 
     Without a range: the commits reachable from HEAD that have no gitroi note
-    yet (``since`` limits how far back; agents delete old logs anyway).
-    Returns counts per attribution kind (line, commit, none).
+    yet and were not already checked against every edit imported so far
+    (``since`` limits how far back; agents delete old logs anyway), so a
+    repeated catch-up costs almost nothing.  Returns counts per attribution
+    kind (line, commit, none) of the commits it looked at.
     """
     if repo.head() is None:
         return {"line": 0, "commit": 0, "none": 0}
@@ -441,16 +443,26 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
     if since:
         args.append(f"--since={since}")
     args.append(rev_range or "HEAD")
+    from gitroi.ledger.commits import checked_commits, edits_high_water, mark_checked
+
     shas = repo.git_text(*args).split()
+    high = edits_high_water(db)
     if rev_range is None:
+        # Catching up: skip commits with a note, and commits already checked
+        # against every edit imported so far (nothing new could match them).
         noted = list_notes(repo)
-        shas = [s for s in shas if s not in noted]
+        checked = checked_commits(db)
+        shas = [s for s in shas if s not in noted and checked.get(s, -1) < high]
     counts = {"line": 0, "commit": 0, "none": 0}
+    empty: list[str] = []
     for i, sha in enumerate(shas):
         note = attribute_commit(repo, db, sha, import_logs=False)
         counts[note.attribution if note else "none"] += 1
+        if note is None:
+            empty.append(sha)
         if progress:
             progress(i + 1, len(shas))
+    mark_checked(db, empty, high, timeutil.now())
     ensure_ledger(repo, db)
     return counts
 

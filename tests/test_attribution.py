@@ -252,6 +252,17 @@ def test_markers_only_history(repo: GitRepo, ledger: Database) -> None:
     assert d2 is not None and d2["agents"] == ["aider"]
     assert sorted(d2["markers"]) == ["author:aider", "subject:aider"]
     assert note_of(repo, s3) is None
+    # A second catch-up has nothing to look at; a newly imported edit re-checks what it may match.
+    out = run_gitroi("attribute", "--json", "--no-import", cwd=repo.path)
+    assert json.loads(out.stdout) == {"line": 0, "commit": 0, "none": 0}
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    k = add_session(db, "late", repo.path, "2026-01-01T00:00:00.000Z", "2026-01-01T00:09:00.000Z")
+    add_edit(db, k, "e", "2026-01-01T00:03:30.000Z", repo.path / "c.py", "y")
+    add_usage(db, k, "u", "2026-01-01T00:03:30.000Z", input=3)
+    out = run_gitroi("attribute", "--json", "--no-import", cwd=repo.path)
+    assert json.loads(out.stdout) == {"line": 1, "commit": 0, "none": 1}
+    d3 = note_of(repo, s3)
+    assert d3 is not None and (d3["ai_ranges"], d3["tokens"]) == ({"c.py": [[1, 1]]}, 3)
     # ensure_ledger without notes gives the same attribution from markers alone.
     db2 = open_ledger(repo.path.parent / "other.db")
     repo.git("update-ref", "-d", "refs/notes/gitroi")

@@ -200,3 +200,23 @@ def usage_by_model(db: Database, session_key: str, since: str | None,
                       "cache_read": cr or 0, "reasoning": rs or 0, "responses": n,
                       "cost_usd": round(cost, 10) if priced == n and cost is not None else None}
     return out
+
+
+def edits_high_water(db: Database) -> int:
+    """The largest ``edits`` rowid: grows whenever the importer adds an edit."""
+    r = db.execute("SELECT max(rowid) FROM edits").fetchone()
+    return int(r[0] or 0) if r else 0
+
+
+def checked_commits(db: Database) -> dict[str, int]:
+    """{sha: edits high-water mark when it was last checked and found without AI lines}."""
+    return {r[0]: r[1] for r in db.execute("SELECT sha, edits_seen FROM attribution_checks")}
+
+
+def mark_checked(db: Database, shas: Sequence[str], edits_seen: int, when: str) -> None:
+    if not shas:
+        return
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO attribution_checks (sha, edits_seen, checked_at) VALUES (?, ?, ?)",
+            [(s, edits_seen, when) for s in shas])
