@@ -696,3 +696,19 @@ def test_async_defs_and_object_literal_methods() -> None:
                 "api", "", "", ""]
     for path in ("a.js", "a.ts", "a.tsx"):
         assert classify(path, js).symbol == expected, path
+
+
+def test_type_aliases_and_macros_are_symbols() -> None:
+    ts = b"type Opts = {\n  a: number;\n};\n"
+    assert classify("a.ts", ts).symbol == ["Opts", "Opts", "Opts"]
+    rs = b"macro_rules! square {\n    ($x:expr) => { $x * $x };\n}\n"
+    assert classify("a.rs", rs).symbol == ["square", "square", "square"]
+
+
+def test_grammar_that_fails_to_load_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(parse._LOADED, "go", None)
+    result = classify("a.go", b"// c\nfunc f() {\n\ts := `\n// x`\n}\n")
+    assert result.parsed is False and result.language == "go"
+    assert result.is_code == [False, True, True, True, True]
+    assert result.symbol == [""] * 5
+    assert tokenize_lines("a.go", ["x := 1 // c"]) == [("x", ":=", "1")]

@@ -61,6 +61,7 @@ _TS_QUERY = _JS_COMMON + """
 (public_field_definition name: (_) @name value: [(arrow_function) (function_expression)]) @def
 (abstract_class_declaration name: (_) @name) @def
 (interface_declaration name: (_) @name) @def
+(type_alias_declaration name: (_) @name) @def
 (enum_declaration name: (_) @name) @def
 (internal_module name: (_) @name) @def
 (function_signature name: (_) @name) @def
@@ -86,6 +87,7 @@ _RUST_QUERY = """
 (enum_item name: (type_identifier) @name) @def
 (union_item name: (type_identifier) @name) @def
 (mod_item name: (identifier) @name body: (declaration_list)) @def
+(macro_definition name: (identifier) @name) @def
 """
 
 _JAVA_QUERY = """
