@@ -3,6 +3,7 @@ language, reformat-insensitive tokens, fragments, bad bytes, and the text fallba
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -712,3 +713,15 @@ def test_grammar_that_fails_to_load_falls_back(monkeypatch: pytest.MonkeyPatch) 
     assert result.is_code == [False, True, True, True, True]
     assert result.symbol == [""] * 5
     assert tokenize_lines("a.go", ["x := 1 // c"]) == [("x", ":=", "1")]
+
+
+@pytest.mark.parametrize("path", ["a.py", "a.js", "a.ts", "a.tsx", "a.go", "a.rs", "a.java", "a.sh"])
+def test_random_bytes_never_raise(path: str) -> None:
+    rng = random.Random(7)
+    alphabet = b"ab(){}[]\"'`#/*\\\n\r\t ,.:;=<>r\xff\xe9\x00"
+    for _ in range(60):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 200)))
+        result = classify(path, data)
+        assert len(result.is_code) == len(result.symbol) == len(data.splitlines())
+        lines = data.decode("utf-8", "surrogateescape").split("\n")
+        assert len(tokenize_lines(path, lines)) == len(lines)
