@@ -455,7 +455,25 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
         shas = [s for s in shas if s not in noted and checked.get(s, -1) < high]
     counts = {"line": 0, "commit": 0, "none": 0}
     empty: list[str] = []
+    # A commit made before any session of this repository began, with no marker,
+    # cannot be attributed: decide that from one metadata stream, without its diff.
+    from gitroi.ledger.commits import candidate_sessions
+
+    roots = _roots(repo) if repo.paths.workdir is not None else []
+    starts = [s["started_at"] or "" for s in candidate_sessions(db, roots, "9999")]
+    first = min(starts) if starts else None
+    if len(shas) > 1:
+        hopeless = {hc.meta.sha for hc in iter_history(repo, [], only=shas)
+                    if not hc.meta.markers()
+                    and (first is None or timeutil.iso(timeutil.parse(hc.meta.committed_at)
+                                                       + _COMMIT_SLACK) < first)}
+    else:
+        hopeless = set()
     for i, sha in enumerate(shas):
+        if sha in hopeless:
+            counts["none"] += 1
+            empty.append(sha)
+            continue
         note = attribute_commit(repo, db, sha, import_logs=False)
         counts[note.attribution if note else "none"] += 1
         if note is None:
