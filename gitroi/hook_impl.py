@@ -79,6 +79,10 @@ def describe(exc: BaseException) -> str:
 
     if isinstance(exc, (HookWarning, GitroiError)):
         text = exc.message
+        cause = exc.__cause__
+        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
+                type(cause).__module__ == "sqlite3" and "full" in str(cause)):
+            text = f"the disk is full: {text}"
     elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = f" writing {exc.filename}" if exc.filename else ""
         text = f"the disk is full (no space left on device{where})"

@@ -1,0 +1,273 @@
+"""A hook never blocks or breaks a commit, amend, rebase or push.
+
+Each failure mode is produced for real and driven through a real git command
+with the hooks installed: a ledger locked by another process, a corrupt note,
+an unreadable log directory, a full disk (SQLite's SQLITE_FULL, and git
+failing with ENOSPC), gitroi itself crashing, a remote that refuses the notes.
+Each must give exactly one `gitroi: warning:` line on stderr, exit 0, and the
+commit (or push) must be made.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitroi import hook_impl
+from gitroi.errors import GitroiError
+from tests.conftest import GitRepo, run_gitroi
+
+CLAUDE_TRAILER = "\n\nCo-Authored-By: Claude Opus 4.6 <noreply@anthropic.com>"
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
+CATCH_UP = f"(run `gitroi attribute --since {TODAY}` to catch up)"
+
+
+@pytest.fixture
+def hooked(repo: GitRepo) -> GitRepo:
+    repo.commit({"a.py": "x = 1\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    return repo
+
+
+def commit(repo: GitRepo, message: str, *, files: dict[str, str] | None = None,
+           env: dict[str, str] | None = None, amend: bool = False) -> subprocess.CompletedProcess[str]:
+    for rel, text in (files or {"a.py": f"x = {time.monotonic_ns()}\n"}).items():
+        repo.write(rel, text)
+        repo.git("add", rel)
+    args = ["git", "commit", "-q", "-m", message] + (["--amend"] if amend else [])
+    return subprocess.run(args, cwd=repo.path, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def one_warning(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("gitroi: warning: ")
+    return lines[0]
+
+
+def note_text(repo: GitRepo, rev: str = "HEAD") -> str | None:
+    proc = subprocess.run(["git", "notes", "--ref=gitroi", "show", rev], cwd=repo.path,
+                          capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def subject(repo: GitRepo) -> str:
+    return repo.git("log", "-1", "--format=%s")
+
+
+def test_a_healthy_marker_commit_is_silent_and_noted(hooked: GitRepo) -> None:
+    proc = commit(hooked, "agent work" + CLAUDE_TRAILER)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert '"attribution": "commit"' in (note_text(hooked) or "")
+
+
+def test_gitroi_skip(hooked: GitRepo) -> None:
+    proc = commit(hooked, "skipped" + CLAUDE_TRAILER, env={"GITROI_SKIP": "1"})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert note_text(hooked) is None
+    # the module honours it too (for `gitroi hook-impl` and the pre-commit framework)
+    out = subprocess.run([sys.executable, "-m", "gitroi.hook_impl", "post-commit"],
+                         cwd=hooked.path, capture_output=True, text=True,
+                         env={**os.environ, "GITROI_SKIP": "1"})
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_locked_ledger(hooked: GitRepo) -> None:
+    commit(hooked, "creates the ledger")
+    ledger = hooked.path / ".git" / "gitroi" / "ledger.db"
+    assert ledger.is_file()
+    holder = sqlite3.connect(ledger, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        start = time.monotonic()
+        proc = commit(hooked, "while locked" + CLAUDE_TRAILER)
+        took = time.monotonic() - start
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    line = one_warning(proc)
+    assert line.startswith("gitroi: warning: post-commit: the ledger is locked by another process")
+    assert line.endswith(CATCH_UP)
+    assert subject(hooked) == "while locked"
+    assert took < 5  # the hook gives up after about a second; it never hangs the commit
+
+
+def test_corrupt_note_on_amend(hooked: GitRepo) -> None:
+    commit(hooked, "first")
+    hooked.git("notes", "--ref=gitroi", "add", "-f", "-m", "{not json", "HEAD")
+    old = hooked.git("rev-parse", "HEAD")
+    proc = commit(hooked, "first, amended", amend=True)
+    line = one_warning(proc)
+    assert line.startswith(
+        f"gitroi: warning: post-rewrite: could not carry the notes over to 1 of 1 rewritten "
+        f"commit(s) ({hooked.git('rev-parse', 'HEAD')[:12]}): the gitroi note on commit "
+        f"{old[:12]} is not valid JSON")
+    assert subject(hooked) == "first, amended"
+
+
+def test_corrupt_note_at_commit_time(hooked: GitRepo) -> None:
+    """The same commit object made again (fixed dates) finds its old, corrupt note."""
+    env = {"GIT_AUTHOR_DATE": "2026-03-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-03-01T00:00:00Z"}
+    files = {"b.py": "y = 2\n"}
+    commit(hooked, "again" + CLAUDE_TRAILER, files=files, env=env)
+    sha = hooked.git("rev-parse", "HEAD")
+    hooked.git("notes", "--ref=gitroi", "add", "-f", "-m", "[1, 2", sha)
+    hooked.git("reset", "-q", "--hard", "HEAD~1")
+    proc = commit(hooked, "again" + CLAUDE_TRAILER, files=files, env=env)
+    assert hooked.git("rev-parse", "HEAD") == sha
+    line = one_warning(proc)
+    assert line.startswith(f"gitroi: warning: post-commit: the gitroi note on commit {sha[:12]} "
+                           "is not valid JSON")
+    assert line.endswith(CATCH_UP)
+
+
+def test_unreadable_log_directory(hooked: GitRepo, tmp_path: Path) -> None:
+    root = tmp_path / "claude"
+    root.mkdir()
+    projects = root / "projects"
+    projects.write_text("not a directory")  # unreadable as a directory, even for root
+    projects.chmod(0)
+    proc = commit(hooked, "with a broken log dir" + CLAUDE_TRAILER,
+                  env={"CLAUDE_CONFIG_DIR": str(root)})
+    line = one_warning(proc)
+    assert line == (f"gitroi: warning: post-commit: skipped 1 unreadable item(s) in 1 file(s): "
+                    f"{projects} (unreadable directory: Not a directory 1) {CATCH_UP}")
+    # what could be read was still attributed
+    assert '"attribution": "commit"' in (note_text(hooked) or "")
+
+
+def _sitecustomize(tmp_path: Path, code: str) -> dict[str, str]:
+    d = tmp_path / "site-extra"
+    d.mkdir(exist_ok=True)
+    (d / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": str(d)}
+
+
+def test_full_disk_in_the_ledger(hooked: GitRepo, tmp_path: Path) -> None:
+    """SQLite reports a full disk as SQLITE_FULL; a max_page_count of 1 produces exactly that
+    when the first commit after `gitroi install` creates the ledger."""
+    env = _sitecustomize(tmp_path, (
+        "import sqlite3\n"
+        "_connect = sqlite3.connect\n"
+        "def connect(*a, **k):\n"
+        "    conn = _connect(*a, **k)\n"
+        "    conn.execute('PRAGMA max_page_count = 1')\n"
+        "    return conn\n"
+        "sqlite3.connect = connect\n"))
+    proc = commit(hooked, "disk full" + CLAUDE_TRAILER, env=env)
+    line = one_warning(proc)
+    ledger = hooked.path / ".git" / "gitroi" / "ledger.db"
+    assert line == ("gitroi: warning: post-commit: the disk is full: cannot open the ledger "
+                    f"{ledger}: database or disk is full {CATCH_UP}")
+    assert subject(hooked) == "disk full"
+
+
+def test_full_disk_when_git_writes_the_note(hooked: GitRepo, tmp_path: Path) -> None:
+    """git failing with ENOSPC while writing the note object (git's own message), injected
+    where gitroi runs git: hooks run with git's exec-path first on PATH, so no wrapper there."""
+    env = _sitecustomize(tmp_path, (
+        "import subprocess\n"
+        "_run = subprocess.run\n"
+        "def run(cmd, *a, **k):\n"
+        "    if list(cmd[:4]) == ['git', 'notes', '--ref=refs/notes/gitroi', 'add']:\n"
+        "        return subprocess.CompletedProcess(cmd, 128, b'', b'error: unable to create '\n"
+        "            b'temporary file: No space left on device\\nfatal: unable to write note object\\n')\n"
+        "    return _run(cmd, *a, **k)\n"
+        "subprocess.run = run\n"))
+    proc = commit(hooked, "disk full" + CLAUDE_TRAILER, env=env)
+    line = one_warning(proc)
+    assert line.startswith("gitroi: warning: post-commit: `git notes --ref=refs/notes/gitroi add")
+    assert "No space left on device fatal: unable to write note object" in line
+    assert line.endswith(CATCH_UP)
+    assert subject(hooked) == "disk full"
+    assert note_text(hooked) is None
+
+
+def test_gitroi_crashing(hooked: GitRepo, tmp_path: Path) -> None:
+    env = _sitecustomize(tmp_path, (
+        "import sys\n"
+        "class Boom:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'gitroi.attribution':\n"
+        "            raise ZeroDivisionError('division by zero (a simulated gitroi bug)')\n"
+        "sys.meta_path.insert(0, Boom())\n"))
+    proc = commit(hooked, "crash" + CLAUDE_TRAILER, env=env)
+    line = one_warning(proc)
+    assert line == ("gitroi: warning: post-commit: internal error (ZeroDivisionError: division by "
+                    "zero (a simulated gitroi bug)); please report it " + CATCH_UP)
+    assert subject(hooked) == "crash"
+    # and a crash during an amend and a rebase
+    proc = commit(hooked, "crash, amended", amend=True, env=env)
+    assert proc.returncode == 0 and subject(hooked) == "crash, amended"
+    rebase = subprocess.run(["git", "rebase", "-q", "--force-rebase", "HEAD~1"], cwd=hooked.path,
+                            capture_output=True, text=True, env={**os.environ, **env})
+    assert rebase.returncode == 0, rebase.stderr
+    assert subject(hooked) == "crash, amended"
+
+
+def test_push_never_fails_and_reports_a_refused_notes_push(hooked: GitRepo, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    # the remote refuses the notes ref (a server-side policy), but takes branches
+    hook = bare / "hooks" / "update"
+    hook.write_text('#!/bin/sh\ncase "$1" in refs/notes/*) echo "notes not allowed" >&2; exit 1;; esac\n')
+    hook.chmod(0o755)
+    hooked.git("remote", "add", "origin", str(bare))
+    commit(hooked, "noted" + CLAUDE_TRAILER)
+    fg = {"GITROI_HOOK_FOREGROUND": "1"}
+    push = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=hooked.path,
+                          capture_output=True, text=True, env={**os.environ, **fg})
+    line = one_warning(push)
+    assert line.startswith("gitroi: warning: pre-push: could not push refs/notes/gitroi to origin")
+    assert line.endswith("(run `gitroi sync origin` to catch up)")
+    assert subprocess.run(["git", "rev-parse", "main"], cwd=bare, capture_output=True,
+                          text=True).stdout.strip() == hooked.git("rev-parse", "HEAD")
+
+    # In the background (the default) the failure is reported by the next push, once.
+    commit(hooked, "more" + CLAUDE_TRAILER)
+    push = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=hooked.path,
+                          capture_output=True, text=True)
+    assert (push.returncode, push.stderr) == (0, "")
+    log = hooked.path / ".git" / "gitroi" / "push" / "origin.log"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "warning" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.1)
+    commit(hooked, "again" + CLAUDE_TRAILER)
+    push = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=hooked.path,
+                          capture_output=True, text=True)
+    line = one_warning(push)
+    assert line.startswith("gitroi: warning: pre-push: the last background push of "
+                           "refs/notes/gitroi to origin failed: could not push")
+
+
+def test_pushing_the_notes_ref_itself_does_not_recurse(hooked: GitRepo, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    hooked.git("remote", "add", "origin", str(bare))
+    commit(hooked, "noted" + CLAUDE_TRAILER)
+    push = subprocess.run(["git", "push", "-q", "origin", "refs/notes/gitroi"], cwd=hooked.path,
+                          capture_output=True, text=True)
+    assert (push.returncode, push.stderr) == (0, "")
+    assert not (hooked.path / ".git" / "gitroi" / "push" / "origin.log").exists()
+
+
+def test_describe_covers_every_kind_of_failure() -> None:
+    assert hook_impl.describe(OSError(errno.ENOSPC, "No space left on device", "/x/ledger.db")) \
+        == "the disk is full (no space left on device writing /x/ledger.db)"
+    assert hook_impl.describe(GitroiError("bad\nthing", hint="do x")) == "bad thing"
+    assert hook_impl.describe(sqlite3.OperationalError("database is locked")) == \
+        "the ledger: database is locked"
+    assert hook_impl.describe(KeyError("k")) == "internal error (KeyError: 'k'); please report it"
+    assert hook_impl.describe(SystemExit(2)) == "exited early (code 2)"
+    assert len(hook_impl.describe(ValueError("x" * 1000))) == 400
+    assert hook_impl.parse_rewrite_pairs("a1 b1\na2 b1\na3 b3 extra\n\n") == \
+        {"b1": ["a1", "a2"], "b3": ["a3"]}
