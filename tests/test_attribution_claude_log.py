@@ -161,3 +161,60 @@ def test_claude_session_over_two_commits(repo: GitRepo, tmp_path: Path,
     assert rows == [(c1, 26459), (c2, 90907)]
     total = db.execute("SELECT sum(input+output+cache_write+cache_read) FROM usage_events").fetchone()
     assert total[0] == 26459 + 90907 + 1052
+
+
+def test_codex_rollout_with_apply_patch(repo: GitRepo, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Codex CLI rollout (shape of ../shared/samples/codex-sample.jsonl) whose apply_patch
+    adds a file by a path relative to the session's cwd."""
+    pytest.importorskip("gitroi.sessions.importer")
+    home = tmp_path / "codex"
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    repo.commit({"README.md": "# demo\n"}, "base", date="2026-02-23T19:00:00Z")
+    sid = "019c8bfe-ec25-79e0-97d7-bda6a9c575ff"
+    log = home / "sessions" / "2026" / "02" / "23" / f"rollout-2026-02-23T19-34-25-{sid}.jsonl"
+    log.parent.mkdir(parents=True)
+    patch = ("*** Begin Patch\n*** Add File: src/calc.py\n+def add(a, b):\n+    return a + b\n"
+             "*** End Patch\n")
+    (repo.path / "src").mkdir()
+    (repo.path / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\nPI = 3\n")
+
+    def usage(i: int, c: int, o: int, r: int) -> dict[str, int]:
+        return {"input_tokens": i, "cached_input_tokens": c, "output_tokens": o,
+                "reasoning_output_tokens": r, "total_tokens": i + o}
+
+    lines = [
+        {"timestamp": "2026-02-23T19:34:25.573Z", "type": "session_meta",
+         "payload": {"id": sid, "timestamp": "2026-02-23T19:34:25.573Z", "cwd": str(repo.path),
+                     "originator": "codex_cli_rs", "cli_version": "0.104.0"}},
+        {"timestamp": "2026-02-23T19:34:26.000Z", "type": "turn_context",
+         "payload": {"turn_id": "t1", "cwd": str(repo.path), "model": "gpt-5.3-codex"}},
+        {"timestamp": "2026-02-23T19:35:00.000Z", "type": "response_item",
+         "payload": {"type": "custom_tool_call", "status": "completed", "call_id": "call_1",
+                     "name": "apply_patch", "input": patch}},
+        {"timestamp": "2026-02-23T19:35:01.000Z", "type": "event_msg",
+         "payload": {"type": "token_count", "info": {
+             "total_token_usage": usage(42772, 3456, 204, 124),
+             "last_token_usage": usage(42772, 3456, 204, 124), "model_context_window": 258400}}},
+        # Re-emitted snapshot: must not count twice.
+        {"timestamp": "2026-02-23T19:35:02.000Z", "type": "event_msg",
+         "payload": {"type": "token_count", "info": {
+             "total_token_usage": usage(42772, 3456, 204, 124),
+             "last_token_usage": usage(42772, 3456, 204, 124), "model_context_window": 258400}}},
+    ]
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    sha = repo.commit({"src/calc.py": (repo.path / "src" / "calc.py").read_text()}, "calc",
+                      date="2026-02-23T19:40:00Z")
+    db = open_ledger(tmp_path / "ledger.db")
+    note = attribute_commit(Repo.discover(repo.path), db, sha)
+    assert note is not None
+    # Lines 1-2 from the patch; the two blank lines and PI = 3 were typed by a person.
+    assert dict(note.ai_ranges) == {"src/calc.py": ((1, 2),)}
+    assert (note.lines_added, note.ai_lines) == (5, 2)
+    [s] = note.sessions
+    assert (s.agent, s.session_id) == ("codex", sid)
+    # Codex counts cached input inside input: uncached 42772 - 3456.
+    assert (s.input, s.cache_read, s.cache_write, s.output, s.reasoning) == \
+        (39316, 3456, 0, 204, 124)
+    assert note.tokens == 42976
+    assert list(s.models) == ["gpt-5.3-codex"]
