@@ -221,3 +221,40 @@ def test_end_to_end_import_and_list(repo: Any) -> None:
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
     assert rows[1]["tokens"] == 12940 + 3190
     assert rows[1]["models"]["gpt-4-1106-preview"]["responses"] == 2
+
+
+INPUT_HISTORY = (
+    "\n# 2026-03-01 08:00:00.000000\n+/model gpt-4o\n"              # before the chat: never matched
+    f"\n# 2026-03-04 09:15:40.123456\n+add a function f\n+{SECRET} second prompt line\n"
+    "\n# 2026-03-04 09:20:00.000001\n+/model gpt-4o\n"
+    f"\n# 2026-03-04 09:21:30.500000\n+{SECRET} explain\n"
+    "\n# 2026-03-04 09:40:00.000000\n+typed in another terminal\n"
+    f"\n# 2026-03-05 14:02:00.250000\n+{SECRET} fix util\n"
+)
+
+
+def test_prompt_times_from_the_input_history(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    path = write(repo, HISTORY)
+    (repo / ".aider.input.history").write_text(INPUT_HISTORY)
+    r = READER.read(path, 0, {})
+    assert [e.ts for _, e in r.events] == [
+        "2026-03-04T09:15:40.123Z", "2026-03-04T09:21:30.500Z", "2026-03-04T09:21:30.500Z",
+        "2026-03-05T14:02:00.250Z"]
+    assert [e.ts for _, e in r.edits] == ["2026-03-04T09:15:40.123Z"] + ["2026-03-05T14:02:00.250Z"] * 3
+    s1 = "aider:" + session_id(path, "2026-03-04 09:15:02")
+    assert (r.sessions[s1].started_at, r.sessions[s1].ended_at) == ("2026-03-04T09:15:02.000Z", "2026-03-04T09:21:30.500Z")
+    assert SECRET not in json.dumps(r.state)
+    # the same, read in pieces
+    full = path.read_bytes()
+    one = Ledger()
+    one.apply(r)
+    for step in (5, 64):
+        led = Ledger()
+        offset, state = 0, {}
+        for cut in [*range(step, len(full), step), len(full)]:
+            path.write_bytes(full[:cut])
+            part = READER.read(path, offset, state)
+            led.apply(part)
+            offset, state = part.offset, json.loads(json.dumps(part.state))
+        assert led.events == one.events and led.edits == one.edits, step

@@ -31,8 +31,12 @@ prompt includes cache hits depends on the provider (OpenAI-style prompts do,
 Anthropic's do not).  gitroi takes ``input = sent - write - hit`` when
 ``sent`` is at least ``write + hit``, else ``input = sent - write``;
 ``cache_write = write``, ``cache_read = hit``, ``output = received``.  The
-``message`` cost is kept as the logged cost.  Every event and edit of a chat
-is stamped with the chat's start time: the history has no other clock.
+``message`` cost is kept as the logged cost.
+
+Time: the chat history has no clock but the chat start.  Aider's input
+history (``.aider.input.history`` beside it) stamps every prompt; the
+usage and edits after a prompt carry that prompt's time (see
+:class:`_Prompts`), else the chat's start time.
 
 Aider's ``--analytics-log`` JSONL has exact counts but no directory or chat
 id to tie an event to a repository, so it is not read.
@@ -44,7 +48,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,7 @@ from gitroi.sessions._lines import decode, read_whole_lines
 
 AGENT = "aider"
 HISTORY_NAME = ".aider.chat.history.md"
+INPUT_HISTORY_NAME = ".aider.input.history"
 ENV_VAR = "GITROI_AIDER_HISTORY"
 
 _NUM = r"[\d,]+(?:\.\d+)?k?"
@@ -170,12 +175,21 @@ class AiderReader:
         if sid and start and lines:
             touch(sid, start)
         scan = _Replies(state.get("scan") or {})
+        prompts = _Prompts(path.parent / INPUT_HISTORY_NAME, state)
         for line in lines:
             text = decode(line.raw)
             if text is None:
                 result.problems.append(Problem(str(path), line.number, "not UTF-8"))
                 pending = None
                 continue
+            if text.startswith("#### "):
+                scan.reset()  # a user prompt: the previous reply is over
+                prompts.add_line(text[5:])
+                continue
+            if prompts.pending and start is not None and sid is not None:
+                ts = prompts.finish(start)
+                if ts is not None:
+                    touch(sid, ts)
             if pending is not None:
                 m = _COST.match(text)
                 if m:
@@ -197,10 +211,8 @@ class AiderReader:
                     continue
                 sid = session_id(path, m.group(1))
                 model = None
+                prompts.new_chat()
                 touch(sid, start)
-                continue
-            if text.startswith("#### "):
-                scan.reset()  # a user prompt: the previous reply is over
                 continue
             # Aider's own output lines end in two spaces (a Markdown line break); a "> "
             # line inside a code block of the reply is code.
@@ -220,7 +232,7 @@ class AiderReader:
                 write = parse_count(t.group("write")) if t.group("write") else 0
                 hit = parse_count(t.group("hit")) if t.group("hit") else 0
                 fields = {
-                    "sid": sid, "id": f"o{line.start}", "ts": start, "model": model or "unknown",
+                    "sid": sid, "id": f"o{line.start}", "ts": prompts.ts or start, "model": model or "unknown",
                     "input": split_tokens(sent, write, hit), "cache_write": write, "cache_read": hit,
                     "output": parse_count(t.group("recv")),
                 }
@@ -245,15 +257,117 @@ class AiderReader:
             ap = _APPLIED.match(text)
             if ap and sid is not None and start is not None:
                 edits.append((session_key(AGENT, sid), FileEdit(
-                    edit_id=f"o{line.start}", ts=start, tool="aider", path=ap.group(1),
+                    edit_id=f"o{line.start}", ts=prompts.ts or start, tool="aider", path=ap.group(1),
                     line_hashes=scan.take(ap.group(1)))))
         for s, eid in order:
             result.events.append((session_key(AGENT, s), events[eid]))
         result.edits.extend(edits)
         result.offset = end
         result.state = {"line": int(state.get("line", 0)) + len(lines), "sid": sid, "start": start,
-                        "model": model, "pending": pending, "scan": scan.state()}
+                        "model": model, "pending": pending, "scan": scan.state(), **prompts.state()}
         return result
+
+
+_INPUTS_CACHE: dict[str, tuple[tuple[float, int], list[tuple[str, str]]]] = {}
+
+
+def _prompt_key(line_hashes: Iterable[str]) -> str:
+    return hashlib.sha1("\n".join(line_hashes).encode("ascii")).hexdigest()
+
+
+def input_history(path: Path) -> list[tuple[str, str]]:
+    """(time, prompt key) of every entry of Aider's ``.aider.input.history``, in order.
+
+    prompt_toolkit's ``FileHistory`` writes ``# <local datetime>`` then one
+    ``+<line>`` per line of the input.  The key is a hash of the entry's line
+    hashes, compared with the ``#### `` lines of the chat; no text is kept.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return []
+    stamp = (st.st_mtime, st.st_size)
+    hit = _INPUTS_CACHE.get(str(path))
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    out: list[tuple[str, str]] = []
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    when: str | None = None
+    cur: list[str] = []
+
+    def flush() -> None:
+        if when is not None and cur:
+            out.append((when, _prompt_key(cur)))
+
+    for b in raw.split(b"\n"):
+        line = b.decode("utf-8", "replace")
+        if line.startswith("# "):
+            flush()
+            cur = []
+            try:
+                when = timeutil.iso(datetime.fromisoformat(line[2:].strip()).astimezone())
+            except ValueError:
+                when = None
+        elif line.startswith("+"):
+            cur.append(line_hash(line[1:]))
+    flush()
+    _INPUTS_CACHE[str(path)] = (stamp, out)
+    return out
+
+
+class _Prompts:
+    """The time of the user prompt the current exchange answers.
+
+    Aider's chat history has no clock but the chat start; its input history
+    (``.aider.input.history``, beside it) stamps every prompt.  Each ``#### ``
+    block of the chat is matched, by a hash of its lines, with the next
+    input-history entry holding the same lines at or after the chat start,
+    and the usage and edits that follow carry that time, so the tokens of a
+    long chat split between the commits made during it.  Unmatched prompts
+    keep the previous time.
+    """
+
+    SLACK_S = 5.0
+
+    def __init__(self, input_path: Path, state: Mapping[str, Any]) -> None:
+        self.input_path = input_path
+        self.cursor = int(state.get("cursor", 0))
+        self.buf: list[str] = list(state.get("pbuf", []))
+        self.ts: str | None = state.get("pts")
+        self._inputs: list[tuple[str, str]] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.buf)
+
+    def add_line(self, text: str) -> None:
+        self.buf.append(line_hash(text))
+
+    def new_chat(self) -> None:
+        self.buf = []
+        self.ts = None
+
+    def finish(self, chat_start: str) -> str | None:
+        """Match the finished prompt block; return its time when found."""
+        key = _prompt_key(self.buf)
+        self.buf = []
+        if self._inputs is None:
+            self._inputs = input_history(self.input_path)
+        floor = timeutil.iso(timeutil.parse(chat_start) - timedelta(seconds=self.SLACK_S))
+        for i in range(self.cursor, len(self._inputs)):
+            when, k = self._inputs[i]
+            if k == key and when >= floor:
+                self.cursor = i + 1
+                if self.ts is None or when > self.ts:
+                    self.ts = when
+                return self.ts
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return {"cursor": self.cursor, "pbuf": self.buf, "pts": self.ts}
 
 
 class _Replies:
