@@ -163,6 +163,8 @@ class Grammar:
     string_types: frozenset[str]  # node types kept whole, as one token
     style: CommentStyle
     strings: bytes  # string literal regex for the lexer
+    # what starts a string although it looks like a word (``r"..."``, ``b'x'``)
+    string_prefix: bytes = b""
 
 
 GRAMMARS: dict[str, Grammar] = {
@@ -171,6 +173,7 @@ GRAMMARS: dict[str, Grammar] = {
         Grammar(
             "python", "tree_sitter_python", "language", _PY_QUERY,
             frozenset({"string"}), CommentStyle(line=("#",)), _PY_STRINGS,
+            rb"[rRbBuUfF]{1,2}['" + b'"]',
         ),
         Grammar(
             "javascript", "tree_sitter_javascript", "language", _JS_QUERY,
@@ -192,7 +195,7 @@ GRAMMARS: dict[str, Grammar] = {
         Grammar(
             "rust", "tree_sitter_rust", "language", _RUST_QUERY,
             frozenset({"string_literal", "raw_string_literal", "char_literal"}),
-            _C, _RUST_STRINGS,
+            _C, _RUST_STRINGS, rb"b?r#*" + b'"' + rb"|b['" + b'"]',
         ),
         Grammar(
             "java", "tree_sitter_java", "language", _JAVA_QUERY,

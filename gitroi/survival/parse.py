@@ -326,6 +326,8 @@ _OPS_RE = (
 _PY_OPS_RE = rb"\*\*=|//=|>>=|<<=|\.\.\.|->|:=|\*\*|//|<<|>>|<>|[-+*/%&|^!=<>@]="
 _NUMBER_RE = rb"(?:\d\w*(?:\.(?!\.)\w*)?|\.\d\w*)(?:(?<=[eE])[-+]\d\w*)?"
 _WORD_RE = rb"[\w\x80-\xff]+"
+_IDENT_RE = rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*"
+_BRACKETS_RE = rb"[()\[\]{},;]"
 _PUNCT_RE = rb"[^\s\w\x80-\xff]"
 _LEXERS: dict[object, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
 
@@ -336,17 +338,22 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
     Group ``c`` of either is a comment. The skeleton matches only comments and
     strings, so a classify pass skips code in C; the lexer also matches operators
     (longest first, as a language's own lexer would), words and single punctuation
-    characters; numbers are whole (``1.5e-3``). Comments come first, then strings (so a comment marker inside a
-    string stays in the string, and ``r"..."`` is a string, not the word ``r``).
+    characters; numbers are whole (``1.5e-3``). Comments come first; a string is
+    tried before anything that could take its opening quote or prefix (so a
+    comment marker inside a string stays in the string, and ``r"..."`` is a
+    string, not the word ``r``).
     """
     cached = _LEXERS.get(key)
     if cached is not None:
         return cached
     if isinstance(key, str):
         grammar = GRAMMARS[key]
-        style, strings = grammar.style, grammar.strings
+        style, strings, prefix = grammar.style, grammar.strings, grammar.string_prefix
     else:
-        style, strings = key, _STRING_RE
+        style, strings, prefix = key, _STRING_RE, b""
+    # identifiers and brackets are most tokens: try them right after comments
+    # (a few % faster on click), unless the word is a string's prefix
+    word = (b"(?!" + prefix + b")" if prefix else b"") + _IDENT_RE
     ops = _PY_OPS_RE if key == "python" else _OPS_RE
     comments: list[bytes] = []
     for open_, close in style.blocks:
@@ -361,7 +368,8 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
     comment = b"(?P<c>" + b"|".join(comments) + b")|"
     skeleton = re.compile(comment + strings, re.MULTILINE)
     lexer = re.compile(
-        comment + strings + b"|" + _NUMBER_RE + b"|" + ops + b"|" + _WORD_RE + b"|" + _PUNCT_RE,
+        comment + word + b"|" + _BRACKETS_RE + b"|" + strings + b"|" + _NUMBER_RE + b"|" + ops
+        + b"|" + _WORD_RE + b"|" + _PUNCT_RE,
         re.MULTILINE,
     )
     _LEXERS[key] = (skeleton, lexer)
