@@ -1,3 +1,96 @@
-"""CLI commands (placeholder until implemented)."""
+"""``gitroi analyze`` and ``gitroi survival``: run the survival analysis, show its figures."""
 
 from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from gitroi.cli import Context, cli, echo_json, pass_ctx
+
+
+def _parse_window(text: str) -> float:
+    """``14d``, ``36h``, ``2w`` or a bare number of days, as days."""
+    t = text.strip().lower()
+    units = {"d": 1.0, "h": 1 / 24, "w": 7.0, "m": 1 / 1440}
+    try:
+        if t and t[-1] in units:
+            return float(t[:-1]) * units[t[-1]]
+        return float(t)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration (examples: 14d, 36h, 2w)") from None
+
+
+@cli.command()
+@click.option("--branch", "-b", help="Branch to analyse (default: the repository's main branch).")
+@click.option("--window", default="14d", show_default=True,
+              help="Churn window: a line changed or deleted within it after its commit is churned.")
+@click.option("--since", metavar="REV", help="Replay only commits after REV; older lines are of unknown origin.")
+@pass_ctx
+def analyze(ctx: Context, branch: str | None, window: str, since: str | None) -> None:
+    """Follow every line of the branch's history to its tip and store the outcomes.
+
+    Incremental: a second run replays only the commits added since the first.
+    Needs no session log: commits with agent trailers are attributed from them.
+
+    Example: gitroi analyze --window 7d
+    """
+    from gitroi.survival.analyze import analyze as run
+
+    days = _parse_window(window)
+    bar: Any = None
+    progress = None
+    if sys.stderr.isatty():
+        state: dict[str, Any] = {}
+
+        def progress(done: int, total: int) -> None:
+            if "bar" not in state:
+                state["bar"] = click.progressbar(length=total, label="replaying history", file=sys.stderr)
+                state["bar"].__enter__()
+                state["last"] = 0
+            state["bar"].update(done - state["last"])
+            state["last"] = done
+
+        bar = state
+    result = run(ctx.repo(), ctx.db(), branch=branch, window_days=days, since=since, progress=progress)
+    if bar is not None and "bar" in bar:
+        bar["bar"].__exit__(None, None, None)
+    click.echo(result.message)
+    skipped = result.stats.get("skipped_files") or {}
+    if skipped:
+        click.echo("skipped files: " + ", ".join(f"{n} {k}" for k, n in skipped.items()))
+    if result.stats.get("unknown_origin_lines"):
+        click.echo(f"{result.stats['unknown_origin_lines']} line(s) at the tip are of unknown origin "
+                   "(shallow clone or --since)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (docs/survival.md).")
+@pass_ctx
+def survival(ctx: Context, as_json: bool) -> None:
+    """Show what became of the lines: surviving, churned, reverted, deleted later.
+
+    Reads the last `gitroi analyze` from the ledger.
+
+    Example: gitroi survival --json
+    """
+    from gitroi.ledger.survival import summary
+
+    data = summary(ctx.db())
+    if as_json:
+        echo_json(data)
+        return
+    if data["tip"] is None:
+        click.echo("no analysis yet: run `gitroi analyze`")
+        return
+    click.echo(f"{data['branch']} at {data['tip'][:12]}, window {data['window_days']:g} days, "
+               f"{data['commits_analysed']} commits")
+    head = f"{'':10}{'added':>9}{'surviving':>11}{'churned':>9}{'reverted':>10}{'deleted':>9}{'carried':>9}"
+    click.echo(head)
+    for name in ("all", "ai"):
+        for sub, label in ((None, name), ("code", f"  code"), ("non_code", f"  non-code")):
+            g = data[name] if sub is None else data[name][sub]
+            click.echo(f"{label:10}{g['lines_added']:>9}{g['surviving']:>11}{g['churned']:>9}"
+                       f"{g['reverted']:>10}{g['deleted_later']:>9}{g['carried']:>9}")
+    click.echo(f"{len(data['commits'])} attributed commit(s); per commit: gitroi survival --json")

@@ -1,0 +1,191 @@
+"""Ledger queries for the survival analysis: attribution in, line outcomes out.
+
+``line_outcomes`` and ``line_carried`` hold the results of the last analysed
+branch (aggregated per commit, path, symbol, AI flag, code flag, outcome and
+who ended the lines); ``analyses`` remembers, per branch, the tip, the window
+and where the replay state snapshot lives so a re-run replays only new commits.
+Writes are diffs against the previous run's rows, so a re-analysis after one
+commit touches a handful of rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from gitroi.ledger import transaction
+
+OutcomeKey = tuple[str, str, str, int, int, str, str]   # sha, path, symbol, ai, is_code, outcome, ended_by
+CarriedKey = tuple[str, str, int, int]                   # sha, path, ai, is_code
+
+_FIVE = ("lines_added", "surviving", "churned", "reverted", "deleted_later")
+
+
+def load_attribution(db: Database) -> tuple[dict[str, str], dict[str, list[str]],
+                                             dict[str, dict[str, list[tuple[int, int]]]],
+                                             dict[str, frozenset[str]]]:
+    """Attributed commits (kind, agents), their AI ranges and their sessions, from the ledger."""
+    kinds: dict[str, str] = {}
+    agents: dict[str, list[str]] = {}
+    for sha, attribution, agents_json in db.execute(
+            "SELECT sha, attribution, agents FROM commits WHERE attribution != 'none'").fetchall():
+        kinds[sha] = attribution
+        try:
+            agents[sha] = list(json.loads(agents_json or "[]"))
+        except ValueError:
+            agents[sha] = []
+    ranges: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    for sha, path, start, end in db.execute(
+            "SELECT commit_sha, path, start, end FROM ai_ranges ORDER BY commit_sha, path, start").fetchall():
+        ranges.setdefault(sha, {}).setdefault(path, []).append((int(start), int(end)))
+    sessions: dict[str, set[str]] = {}
+    for sha, key in db.execute("SELECT commit_sha, session_key FROM commit_sessions").fetchall():
+        sessions.setdefault(sha, set()).add(key)
+    return kinds, agents, ranges, {k: frozenset(v) for k, v in sessions.items()}
+
+
+def analysis_row(db: Database, branch: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT branch, tip, window_days, analysed_at, commits, state_path, stats "
+                     "FROM analyses WHERE branch = ?", [branch]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("branch", "tip", "window_days", "analysed_at", "commits", "state_path", "stats"), row))
+
+
+def last_analysis(db: Database) -> dict[str, Any] | None:
+    """The most recent analysis: the one whose rows ``line_outcomes`` holds."""
+    row = db.execute("SELECT branch FROM analyses ORDER BY analysed_at DESC, rowid DESC LIMIT 1").fetchone()
+    return analysis_row(db, row[0]) if row else None
+
+
+def write_results(
+    db: Database,
+    *,
+    outcomes: Mapping[OutcomeKey, int],
+    carried: Mapping[CarriedKey, int],
+    previous_outcomes: Mapping[OutcomeKey, int] | None,
+    previous_carried: Mapping[CarriedKey, int] | None,
+    analysis: Mapping[str, Any],
+) -> int:
+    """Store a run's rows and its ``analyses`` row in one transaction; returns rows written.
+
+    With the previous run's rows (same branch, rows still in the ledger) only
+    the difference is written; without them the tables are replaced.
+    """
+    written = 0
+    with transaction(db):
+        conn = db.conn
+        if previous_outcomes is None or previous_carried is None:
+            conn.execute("DELETE FROM line_outcomes")
+            conn.execute("DELETE FROM line_carried")
+            previous_outcomes, previous_carried = {}, {}
+        gone = [list(k) for k in previous_outcomes if k not in outcomes]
+        conn.executemany("DELETE FROM line_outcomes WHERE commit_sha = ? AND path = ? AND symbol = ? AND ai = ? "
+                         "AND is_code = ? AND outcome = ? AND ended_by = ?", gone)
+        upd = [[*k, n] for k, n in outcomes.items() if previous_outcomes.get(k) != n]
+        conn.executemany("INSERT OR REPLACE INTO line_outcomes (commit_sha, path, symbol, ai, is_code, outcome, "
+                         "ended_by, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", upd)
+        cgone = [list(k) for k in previous_carried if k not in carried]
+        conn.executemany("DELETE FROM line_carried WHERE commit_sha = ? AND path = ? AND ai = ? AND is_code = ?",
+                         cgone)
+        cupd = [[*k, n] for k, n in carried.items() if previous_carried.get(k) != n]
+        conn.executemany("INSERT OR REPLACE INTO line_carried (commit_sha, path, ai, is_code, lines) "
+                         "VALUES (?, ?, ?, ?, ?)", cupd)
+        conn.execute("INSERT OR REPLACE INTO analyses (branch, tip, window_days, analysed_at, commits, "
+                     "state_path, stats) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [analysis["branch"], analysis["tip"], analysis["window_days"], analysis["analysed_at"],
+                      analysis["commits"], analysis.get("state_path"), json.dumps(analysis.get("stats", {}))])
+        written = len(gone) + len(upd) + len(cgone) + len(cupd)
+    return written
+
+
+def _five() -> dict[str, int]:
+    return dict.fromkeys(_FIVE, 0) | {"carried": 0}
+
+
+def _group() -> dict[str, Any]:
+    return {**_five(), "code": _five(), "non_code": _five()}
+
+
+def summary(db: Database) -> dict[str, Any]:
+    """The figures of ``gitroi survival --json`` (contract: docs/survival.md)."""
+    last = last_analysis(db)
+    out: dict[str, Any] = {
+        "schema": "gitroi.survival/1",
+        "branch": last["branch"] if last else None,
+        "tip": last["tip"] if last else None,
+        "window_days": last["window_days"] if last else None,
+        "analysed_at": last["analysed_at"] if last else None,
+        "commits_analysed": last["commits"] if last else 0,
+        "all": _group(),
+        "ai": _group(),
+        "commits": [],
+    }
+    stats: dict[str, Any] = {}
+    if last and last.get("stats"):
+        try:
+            stats = json.loads(last["stats"])
+        except ValueError:
+            stats = {}
+    out["skipped_files"] = stats.get("skipped_files", {})
+    out["unknown_origin_lines"] = stats.get("unknown_origin_lines", 0)
+
+    def add(group: dict[str, Any], key: str, is_code: int, n: int) -> None:
+        group[key] += n
+        group["code" if is_code else "non_code"][key] += n
+        if key != "lines_added":
+            group["lines_added"] += n
+            group["code" if is_code else "non_code"]["lines_added"] += n
+
+    for ai, is_code, outcome, n in db.execute(
+            "SELECT ai, is_code, outcome, SUM(lines) FROM line_outcomes GROUP BY ai, is_code, outcome").fetchall():
+        if outcome not in _FIVE:
+            continue
+        add(out["all"], outcome, is_code, n)
+        if ai:
+            add(out["ai"], outcome, is_code, n)
+    for ai, is_code, n in db.execute(
+            "SELECT ai, is_code, SUM(lines) FROM line_carried GROUP BY ai, is_code").fetchall():
+        add(out["all"], "carried", is_code, n)
+        if ai:
+            add(out["ai"], "carried", is_code, n)
+    per: dict[str, dict[str, int]] = {}
+    for sha, outcome, n in db.execute(
+            "SELECT commit_sha, outcome, SUM(lines) FROM line_outcomes WHERE ai = 1 "
+            "GROUP BY commit_sha, outcome").fetchall():
+        d = per.setdefault(sha, _five())
+        d[outcome] += n
+        d["lines_added"] += n
+    for sha, n in db.execute("SELECT commit_sha, SUM(lines) FROM line_carried WHERE ai = 1 "
+                             "GROUP BY commit_sha").fetchall():
+        d = per.setdefault(sha, _five())
+        d["carried"] += n
+        d["lines_added"] += n
+    in_branch = set(stats.get("ai_commits", [])) | set(per)
+    for sha, attribution, agents, committed_at in db.execute(
+            "SELECT sha, attribution, agents, committed_at FROM commits WHERE attribution != 'none' "
+            "ORDER BY committed_at, sha").fetchall():
+        if sha not in in_branch:
+            continue
+        try:
+            agent_list = json.loads(agents or "[]")
+        except ValueError:
+            agent_list = []
+        d = per.get(sha, _five())
+        out["commits"].append({"commit": sha, "attribution": attribution, "agents": agent_list,
+                               "committed_at": committed_at, **d})
+    return out
+
+
+def current_rows(db: Database) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, int]]:
+    """The rows the last run wrote, to diff the next run against."""
+    outcomes: dict[OutcomeKey, int] = {
+        (r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]): int(r[7]) for r in db.execute(
+            "SELECT commit_sha, path, symbol, ai, is_code, outcome, ended_by, lines FROM line_outcomes")}
+    carried: dict[CarriedKey, int] = {
+        (r[0], r[1], int(r[2]), int(r[3])): int(r[4]) for r in db.execute(
+            "SELECT commit_sha, path, ai, is_code, lines FROM line_carried")}
+    return outcomes, carried

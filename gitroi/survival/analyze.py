@@ -1,0 +1,281 @@
+"""``gitroi analyze``: attribution in, replay, classification, outcomes out to the ledger.
+
+Orchestration only (the engine is ``replay.py``, the rules ``outcomes.py``,
+the syntax ``parse.py``, the SQL ``ledger/survival.py``).  Incremental: the
+replay state at the analysed tip is pickled under the common git dir
+(``gitroi/survival-<branch>.pickle.z``) and named in the ``analyses`` row; a
+later run whose tip descends from it replays only the new commits.  A
+rewritten history (the stored tip is no longer an ancestor), another window,
+another ``--since`` or changed attribution recompute from scratch.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from gitroi.errors import GitroiError
+from gitroi.git import Repo, git_env
+from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
+from gitroi.survival.replay import (
+    _CSHIFT,
+    _PSHIFT,
+    DEFAULT_MAX_FILE_BYTES,
+    LINE_MASK,
+    PATH_MASK,
+    STATE_VERSION,
+    UNKNOWN,
+    Attribution,
+    Progress,
+    Replayer,
+    ReplayState,
+)
+
+
+@dataclass
+class AnalysisResult:
+    """What a run did, for the CLI to print."""
+
+    branch: str | None
+    tip: str | None
+    mode: str                      # full | incremental | unchanged | empty
+    commits_replayed: int = 0
+    rows_written: int = 0
+    seconds: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def _state_path(repo: Repo, branch: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", branch)
+    return repo.paths.common_dir / "gitroi" / f"survival-{safe}.pickle.z"
+
+
+def _load_state(path: Path) -> ReplayState | None:
+    try:
+        st = pickle.loads(zlib.decompress(path.read_bytes()))
+    except Exception:  # a missing, old or corrupt snapshot only costs a full replay
+        return None
+    if not isinstance(st, ReplayState) or st.version != STATE_VERSION:
+        return None
+    return st
+
+
+def _save_state(path: Path, st: ReplayState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(zlib.compress(pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL), 1))
+    tmp.replace(path)
+
+
+def _load_attribution(repo: Repo, db: Database, tip: str) -> Attribution:
+    """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it."""
+    from gitroi.ledger import survival as lsurv
+
+    try:
+        from gitroi.attribution import ensure_ledger
+    except ImportError:
+        ensure_ledger = None  # type: ignore[assignment]
+    if ensure_ledger is not None:
+        ensure_ledger(repo, db, tip)
+    kinds, agents, ranges, sessions = lsurv.load_attribution(db)
+    return Attribution(kinds=kinds, agents=agents, ranges=ranges, sessions=sessions)
+
+
+def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
+    from gitroi.git import run_git
+
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
+
+
+def _tokenizer() -> Callable[[str, list[str]], list[tuple[str, ...]]] | None:
+    try:
+        from gitroi.survival.parse import tokenize_lines
+    except ImportError:
+        return None
+    return tokenize_lines  # type: ignore[return-value]
+
+
+def analyze(
+    repo: Repo,
+    db: Database,
+    *,
+    branch: str | None = None,
+    window_days: float = DEFAULT_WINDOW_DAYS,
+    since: str | None = None,
+    progress: Progress | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> AnalysisResult:
+    """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger."""
+    from gitroi import timeutil
+    from gitroi.ledger import survival as lsurv
+
+    t0 = time.perf_counter()
+    if repo.head() is None and branch is None:
+        return AnalysisResult(None, None, "empty", message="empty repository: no commits to analyse")
+    branch = branch or repo.main_branch()
+    tip = repo.git("rev-parse", "--verify", "-q", f"{branch}^{{commit}}", check=False).decode().strip()
+    if not tip:
+        if repo.head() is None:
+            return AnalysisResult(branch, None, "empty", message="empty repository: no commits to analyse")
+        raise GitroiError(f"branch {branch!r} does not exist", hint="pass --branch NAME")
+    since_sha: str | None = None
+    if since:
+        since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
+        if not since_sha:
+            raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
+    attribution = _load_attribution(repo, db, tip)
+    fingerprint = attribution.fingerprint()
+    window_s = float(window_days) * 86400.0
+    spath = _state_path(repo, branch)
+    row = lsurv.analysis_row(db, branch)
+    st: ReplayState | None = None
+    if row is not None and row.get("state_path"):
+        st = _load_state(Path(row["state_path"]))
+    mode = "full"
+    exclude: str | None = None
+    if (st is not None and st.tip is not None and st.window_s == window_s and st.fingerprint == fingerprint
+            and st.since == since_sha and row is not None and row["tip"] == st.tip):
+        if st.tip == tip:
+            return AnalysisResult(branch, tip, "unchanged", seconds=time.perf_counter() - t0,
+                                  stats=_json_stats(row.get("stats")),
+                                  message=f"{branch} is analysed up to {tip[:12]}; nothing new")
+        if _is_ancestor(repo, st.tip, tip):
+            mode, exclude = "incremental", st.tip
+    if mode == "full":
+        st = ReplayState(window_s=window_s, fingerprint=fingerprint, since=since_sha)
+    assert st is not None
+    before = st.commits
+    replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
+                        progress=progress)
+    previous_tip = st.tip
+    replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
+    _classify_ai(repo, st)
+    outcomes, carried, stats = _rows(st)
+    stats["token_checks"] = replayer.token_checks
+    stats["ai_commits"] = [s for s in st.shas if s in attribution.kinds]
+    prev_o = prev_c = None
+    last = lsurv.last_analysis(db)
+    if mode == "incremental" and last is not None and last["branch"] == branch and last["tip"] == previous_tip:
+        prev_o, prev_c = lsurv.current_rows(db)
+    _save_state(spath, st)
+    written = lsurv.write_results(
+        db, outcomes=outcomes, carried=carried, previous_outcomes=prev_o, previous_carried=prev_c,
+        analysis={"branch": branch, "tip": tip, "window_days": float(window_days),
+                  "analysed_at": timeutil.now(), "commits": st.commits,
+                  "state_path": str(spath), "stats": stats})
+    n = st.commits - before
+    return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
+                          seconds=time.perf_counter() - t0, stats=stats,
+                          message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})")
+
+
+def _json_stats(raw: Any) -> dict[str, Any]:
+    import json
+
+    try:
+        v = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
+def _classify_ai(repo: Repo, st: ReplayState) -> None:
+    """Code/non-code and enclosing symbol of AI lines, at their origin file version, once per blob."""
+    need: set[tuple[int, int]] = set()
+    for code in st.ai_dead:
+        need.add((code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK))
+    for lst in st.tip_files.values():
+        for code in lst:
+            if code & 2:
+                need.add((code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK))
+    cache = st.ai_syntax
+    todo = {k: st.ai_blobs[k] for k in need if k not in cache and k in st.ai_blobs}
+    if todo:
+        try:
+            from gitroi.survival.parse import classify
+        except ImportError:
+            classify = None  # type: ignore[assignment]
+        if classify is not None:
+            blobs = _read_blobs(repo, sorted(set(todo.values())))
+            for key, blob in todo.items():
+                data = blobs.get(blob)
+                if data is None:
+                    continue
+                syn = classify(st.paths[key[1]], data, cache_key=blob)
+                cache[key] = (bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
+
+
+def _read_blobs(repo: Repo, blobs: list[str]) -> dict[str, bytes]:
+    """Blob contents through one ``git cat-file --batch``; missing blobs are left out."""
+    import subprocess
+
+    if not blobs:
+        return {}
+    proc = subprocess.run(["git", "cat-file", "--batch"], input="".join(b + "\n" for b in blobs).encode(),
+                          capture_output=True, cwd=repo.paths.workdir or repo.paths.git_dir, env=git_env())
+    out: dict[str, bytes] = {}
+    data = proc.stdout
+    pos = 0
+    for b in blobs:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        header = data[pos:nl].split(b" ")
+        pos = nl + 1
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        size = int(header[2])
+        out[b] = data[pos:pos + size]
+        pos += size + 1
+    return out
+
+
+def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, Any]]:
+    """Ledger rows from the replay state: dead lines, surviving lines at the tip, carried lines."""
+    shas, paths = st.shas, st.paths
+    syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = st.ai_syntax
+    outcomes: Counter[tuple[str, str, str, int, int, str, str]] = Counter()
+    for (c, p, is_code, o, e), n in st.agg.items():
+        outcomes[(shas[c], paths[p], "", 0, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e])] += n
+
+    def ai_key(code: int, o: int, e: int) -> tuple[str, str, str, int, int, str, str]:
+        c, p, ln = code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, (code >> 2) & LINE_MASK
+        syn = syntax.get((c, p))
+        is_code, symbol = code & 1, ""
+        if syn is not None and 0 < ln <= len(syn[0]):
+            is_code, symbol = syn[0][ln - 1], syn[1][ln - 1]
+        return (shas[c], paths[p], symbol, 1, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e])
+
+    for code, (o, e) in st.ai_dead.items():
+        outcomes[ai_key(code, o, e)] += 1
+    alive: Counter[tuple[int, int]] = Counter()
+    unknown = 0
+    for lst in st.tip_files.values():
+        for code in lst:
+            if code >> _CSHIFT == UNKNOWN:
+                unknown += 1
+            elif code & 2:
+                outcomes[ai_key(code, 0, 0)] += 1
+            else:
+                alive[(code >> _PSHIFT, code & 1)] += 1
+    for (cp, is_code), n in alive.items():
+        outcomes[(shas[cp >> (_CSHIFT - _PSHIFT)], paths[cp & PATH_MASK], "", 0, is_code,
+                  OUTCOME_LABELS[0], ENDED_BY_LABELS[0])] += n
+    carried = {(shas[c], paths[p], ai, is_code): n for (c, p, ai, is_code), n in st.carried.items()}
+    stats: dict[str, Any] = {
+        "skipped_files": {k: len(v) for k, v in sorted(st.skipped.items())},
+        "unknown_origin_lines": unknown,
+        "tip_lines": sum(len(v) for v in st.tip_files.values()),
+    }
+    return dict(outcomes), carried, stats

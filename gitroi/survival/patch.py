@@ -1,0 +1,197 @@
+"""Parsing git's ``-U0`` patch stream into file diffs and hunks: a small pure helper.
+
+The replay reads every diff of the history once, so this parser is on the hot
+path: it dispatches on the first byte of each line and keeps counters of the
+lines a hunk still owes, which is also what tells a deleted line that reads
+``--- x`` from the next file's header.  Content stays bytes (non-UTF-8 files are
+analysed like any other); paths are decoded with ``surrogateescape`` so they
+round-trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+GITLINK = b"160000"
+SYMLINK = b"120000"
+
+
+@dataclass(slots=True)
+class Hunk:
+    """One ``@@ -os,oc +ns,nc @@`` block; ``dels``/``adds`` are the line contents, no newline."""
+
+    os: int
+    oc: int
+    ns: int
+    nc: int
+    dels: list[bytes] = field(default_factory=list)
+    adds: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileDiff:
+    """One file's change in one commit (``old_path`` None when added, ``new_path`` None when deleted).
+
+    ``skip`` names why the content is not tracked: ``binary`` (git found it
+    binary, or it is above ``core.bigFileThreshold``), ``submodule`` (a
+    gitlink) or ``symlink``.  ``blob`` is the new version's blob id (full,
+    from ``--full-index``), used to classify the file version once.
+    """
+
+    old_path: str | None
+    new_path: str | None
+    hunks: list[Hunk] = field(default_factory=list)
+    skip: str | None = None
+    blob: str | None = None
+
+
+def unquote_path(raw: bytes) -> str:
+    """A path as git prints it (C-quoted when it holds special bytes) to a str."""
+    if raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2:
+        body = raw[1:-1]
+        out = bytearray()
+        i = 0
+        esc = {ord("n"): 10, ord("t"): 9, ord('"'): 34, ord("\\"): 92, ord("a"): 7, ord("b"): 8,
+               ord("f"): 12, ord("r"): 13, ord("v"): 11}
+        while i < len(body):
+            c = body[i]
+            if c == 92 and i + 1 < len(body):
+                n = body[i + 1]
+                if 48 <= n <= 55:
+                    out.append(int(body[i + 1:i + 4], 8))
+                    i += 4
+                    continue
+                out.append(esc.get(n, n))
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        raw = bytes(out)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _side_path(rest: bytes) -> str | None:
+    """The path of a ``--- a/x`` / ``+++ b/x`` line (after the marker), None for /dev/null."""
+    if rest.endswith(b"\t"):
+        rest = rest[:-1]
+    if rest == b"/dev/null":
+        return None
+    if rest.startswith(b'"'):
+        p = unquote_path(rest)
+        return p[2:]
+    return rest[2:].decode("utf-8", "surrogateescape")
+
+
+def _diff_git_path(line: bytes) -> str:
+    """The path from ``diff --git a/P b/P`` when both sides are equal (mode-only changes)."""
+    body = line[len(b"diff --git "):].rstrip(b"\n")
+    if body.startswith(b'"'):
+        end = body.index(b'"', 1)
+        while body[end - 1] == 92:
+            end = body.index(b'"', end + 1)
+        return unquote_path(body[: end + 1])[2:]
+    half = (len(body) - 1) // 2
+    return body[2:half].decode("utf-8", "surrogateescape")
+
+
+def _hunk_header(line: bytes) -> Hunk:
+    end = line.index(b" @@", 3)
+    old, new = line[3:end].split(b" ")
+    if b"," in old:
+        a, b = old[1:].split(b",")
+        os, oc = int(a), int(b)
+    else:
+        os, oc = int(old[1:]), 1
+    if b"," in new:
+        a, b = new[1:].split(b",")
+        ns, nc = int(a), int(b)
+    else:
+        ns, nc = int(new[1:]), 1
+    return Hunk(os, oc, ns, nc)
+
+
+def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], bytes | None]:
+    """Parse file diffs starting at ``first`` (a ``diff --git`` line) until a non-diff line.
+
+    Returns the diffs and the first line that does not belong to them (the next
+    commit's header), or None at the end of the stream.
+    """
+    files: list[FileDiff] = []
+    line: bytes | None = first
+    while line is not None and line.startswith(b"diff --git "):
+        fd = FileDiff(None, None)
+        files.append(fd)
+        header = line
+        old_p: str | None = ""
+        new_p: str | None = ""
+        saw_sides = False
+        new_file = deleted = False
+        line = next(lines, None)
+        # File header: everything up to the first hunk or the next file.
+        while line is not None and not line.startswith((b"@@ ", b"diff --git ")):
+            if line.startswith(b"--- "):
+                old_p = _side_path(line[4:-1])
+                saw_sides = True
+            elif line.startswith(b"+++ "):
+                new_p = _side_path(line[4:-1])
+                saw_sides = True
+            elif line.startswith(b"index "):
+                parts = line[6:-1].split(b" ")
+                if b".." in parts[0]:
+                    fd.blob = parts[0].split(b"..")[1].decode()
+                if len(parts) > 1 and parts[1] in (GITLINK, SYMLINK):
+                    fd.skip = "submodule" if parts[1] == GITLINK else "symlink"
+            elif line.startswith(b"rename from "):
+                old_p = unquote_path(line[12:-1])
+            elif line.startswith(b"rename to "):
+                new_p = unquote_path(line[10:-1])
+            elif line.startswith(b"new file mode "):
+                new_file = True
+                mode = line[14:-1]
+                if mode in (GITLINK, SYMLINK):
+                    fd.skip = "submodule" if mode == GITLINK else "symlink"
+            elif line.startswith(b"deleted file mode "):
+                deleted = True
+                mode = line[18:-1]
+                if mode in (GITLINK, SYMLINK):
+                    fd.skip = "submodule" if mode == GITLINK else "symlink"
+            elif line.startswith(b"new mode "):
+                mode = line[9:-1]
+                if mode in (GITLINK, SYMLINK):
+                    fd.skip = "submodule" if mode == GITLINK else "symlink"
+            elif line.startswith((b"Binary files ", b"GIT binary patch")):
+                fd.skip = fd.skip or "binary"
+            line = next(lines, None)
+        if not saw_sides:
+            same = _diff_git_path(header)
+            if old_p == "":
+                old_p = same
+            if new_p == "":
+                new_p = same
+            if new_file:
+                old_p = None
+            if deleted:
+                new_p = None
+        fd.old_path = old_p if old_p != "" else None
+        fd.new_path = new_p if new_p != "" else None
+        # Hunks.
+        while line is not None and line.startswith(b"@@ "):
+            h = _hunk_header(line)
+            fd.hunks.append(h)
+            rd, ra = h.oc, h.nc
+            dels, adds = h.dels, h.adds
+            line = next(lines, None)
+            while line is not None and (rd or ra or line.startswith(b"\\")):
+                c = line[0]
+                if c == 45:  # '-'
+                    dels.append(line[1:-1])
+                    rd -= 1
+                elif c == 43:  # '+'
+                    adds.append(line[1:-1])
+                    ra -= 1
+                elif c != 92:  # not '\ No newline at end of file'
+                    break
+                line = next(lines, None)
+    return files, line
+

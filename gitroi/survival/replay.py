@@ -1,0 +1,839 @@
+"""Replay a branch's history once, parents before children, keeping each live line's origin.
+
+The engine of the survival analysis (DESIGN.md, "What we measured"): it reads
+``git log -p -U0 -M --topo-order --reverse`` as a stream and, per file, keeps
+one integer per live line, a *code* packing the line's origin commit, origin
+path, line number in that commit's file version and two flags (AI line, code
+line).  Lists are never mutated in place, so a commit with several children
+shares its parent's lists and only its dict of paths is copied; a commit's
+state is kept only while it has unprocessed children.
+
+What keeps an origin (as ``git blame -w -M -C`` would see it):
+
+* whitespace-only changes inside a hunk (lines equal once stripped),
+* a reflow or reformat of a block (same characters once all whitespace is
+  gone; for hunks that remove AI lines, the same code tokens, comments and
+  magic trailing commas aside, from ``survival.parse.tokenize_lines``),
+* moves and copies of deleted lines to another place or file in the same
+  commit (runs of lines matched by stripped content, scored like blame's
+  ``-M``: at least 20 alphanumeric characters per run),
+* renames (``-M``) and merges: a file identical to one parent takes that
+  parent's lines; a file that differs from every parent is diffed against
+  each (one ``git diff-tree --stdin`` call for all merges) and each line
+  takes the first parent that has it, else it is the merge's own.
+
+A line that leaves the state dies at that commit and gets its outcome there
+(``outcomes.py``).  Deaths on one side of a fork stay *pending* until no
+other branch state is alive, because a merge may bring the line back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import subprocess
+import zlib
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import IO
+
+from gitroi.errors import GitroiError
+from gitroi.git import Repo, git_env
+from gitroi.survival.outcomes import (
+    EndedBy,
+    Outcome,
+    ended_by,
+    outcome_of_death,
+    revert_targets,
+)
+from gitroi.survival.patch import FileDiff, Hunk, parse_files, unquote_path
+
+STATE_VERSION = 1
+LINE_BITS = 20
+PATH_BITS = 22
+LINE_MASK = (1 << LINE_BITS) - 1
+PATH_MASK = (1 << PATH_BITS) - 1
+_PSHIFT = 2 + LINE_BITS
+_CSHIFT = 2 + LINE_BITS + PATH_BITS
+#: Commit index 0: lines whose origin is unknown (a shallow clone's grafted
+#: root, or the tree at ``--since``); never counted in any figure.
+UNKNOWN = 0
+#: blame's default -M score: a moved run needs this many alphanumerics.
+MOVE_SCORE = 20
+#: Hunks larger than this are not checked for a token-level reformat.
+REFORMAT_MAX_LINES = 200
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+
+_NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
+_EMPTY: list[int] = []
+
+
+def make_code(cidx: int, pid: int, lineno: int, ai: int, is_code: int) -> int:
+    """Pack a line's origin into one int (see module docstring)."""
+    return (((((cidx << PATH_BITS) | pid) << LINE_BITS) | min(lineno, LINE_MASK)) << 2) | (ai << 1) | is_code
+
+
+def code_commit(code: int) -> int:
+    return code >> _CSHIFT
+
+
+def code_path(code: int) -> int:
+    return (code >> _PSHIFT) & PATH_MASK
+
+
+def code_line(code: int) -> int:
+    return (code >> 2) & LINE_MASK
+
+
+@dataclass
+class Attribution:
+    """Which commits are AI commits and which of their lines the agents wrote.
+
+    ``kinds`` maps an attributed commit's sha to ``line``/``commit``/``manual``;
+    ``ranges`` holds line-level ranges (1-based, inclusive) per path in the
+    commit's own file versions; a commit attributed without ranges counts all
+    its added lines as AI lines.
+    """
+
+    kinds: dict[str, str] = field(default_factory=dict)
+    agents: dict[str, list[str]] = field(default_factory=dict)
+    ranges: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
+    sessions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything that decides AI-ness or ``ended_by`` changes."""
+        h = hashlib.sha1()
+        for sha in sorted(set(self.kinds) | set(self.ranges) | set(self.sessions)):
+            h.update(sha.encode())
+            h.update(self.kinds.get(sha, "").encode())
+            h.update(repr(sorted((p, sorted(r)) for p, r in self.ranges.get(sha, {}).items())).encode())
+            h.update(repr(sorted(self.sessions.get(sha, ()))).encode())
+        return h.hexdigest()
+
+
+@dataclass
+class ReplayState:
+    """Everything a later run needs to continue from ``tip`` (pickled by analyze.py)."""
+
+    window_s: float
+    fingerprint: str
+    since: str | None = None
+    version: int = STATE_VERSION
+    tip: str | None = None
+    shas: list[str] = field(default_factory=lambda: [""])
+    sha_index: dict[str, int] = field(default_factory=dict)
+    times: list[int] = field(default_factory=lambda: [0])
+    paths: list[str] = field(default_factory=list)
+    path_index: dict[str, int] = field(default_factory=dict)
+    tip_files: dict[str, list[int]] = field(default_factory=dict)
+    #: Dead non-AI lines: (commit, path, is_code, outcome, ended_by) -> lines.
+    agg: dict[tuple[int, int, int, int, int], int] = field(default_factory=dict)
+    #: Dead AI lines, one entry each: code -> (outcome, ended_by).
+    ai_dead: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Lines a commit's diff added that kept an older origin: (commit, path, ai, is_code) -> lines.
+    carried: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
+    #: CRC32s of the lines a commit's replacement hunks removed, per (commit, path): restores.
+    restore: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+    #: Blob of each (commit, path) version that holds AI lines, to classify it once.
+    ai_blobs: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: Per (commit, path) with AI lines: code flag and enclosing symbol of each line, from parse.classify.
+    ai_syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = field(default_factory=dict)
+    #: Paths skipped, by reason (binary, submodule, symlink).
+    skipped: dict[str, set[str]] = field(default_factory=dict)
+    commits: int = 0
+
+    def pid(self, path: str) -> int:
+        p = self.path_index.get(path)
+        if p is None:
+            p = len(self.paths)
+            if p > PATH_MASK:
+                raise GitroiError(f"more than {PATH_MASK} distinct paths in history; cannot analyse")
+            self.paths.append(path)
+            self.path_index[path] = p
+        return p
+
+
+Progress = Callable[[int, int], None]
+
+
+def _comment_prefixes(path: str) -> tuple[bytes, ...]:
+    """Line-comment markers (plus block openers) of a path's language, for the cheap classifier."""
+    try:
+        from gitroi.survival import languages
+
+        lang = languages.language_for_path(path)
+        style = (languages.GRAMMARS[lang].style if lang is not None
+                 else languages.comment_style_for_path(path))
+        out = [p.encode() for p in style.line] + [o.encode() for o, _ in style.blocks]
+        if any(o == "/*" for o, _ in style.blocks):
+            out.append(b"*")  # the inside of a /* ... */ block, by convention
+        return tuple(out)
+    except Exception:  # languages.py is H6's; never let the cheap path fail
+        return (b"#", b"//", b"/*")
+
+
+class Replayer:
+    """One analysis run: continues ``state`` (empty or from a snapshot) up to a tip."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        state: ReplayState,
+        attribution: Attribution,
+        *,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        tokenize: Callable[[str, list[str]], list[tuple[str, ...]]] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.repo = repo
+        self.st = state
+        self.attr = attribution
+        self.max_file_bytes = max_file_bytes
+        self.tokenize = tokenize
+        self.progress = progress
+        self.pending: dict[int, tuple[int, int]] = {}
+        self._prefix_cache: dict[str, tuple[bytes, ...]] = {}
+        self._ai_ranges: dict[tuple[int, str], set[int] | bool] = {}
+        self._cidx_sessions: dict[int, frozenset[str]] = {}
+        self._ai_kind: dict[int, bool] = {}
+        self.missing: list[str] = []
+        self.token_checks = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _git_cmd(self) -> list[str]:
+        return ["git", "-c", "core.quotepath=false", "-c", f"core.bigFileThreshold={self.max_file_bytes}",
+                "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
+
+    def _prefixes(self, path: str) -> tuple[bytes, ...]:
+        ext = path.rsplit("/", 1)[-1]
+        ext = ext.rsplit(".", 1)[-1] if "." in ext else ext
+        p = self._prefix_cache.get(ext)
+        if p is None:
+            p = self._prefix_cache[ext] = _comment_prefixes(path)
+        return p
+
+    def sessions_of(self, cidx: int) -> frozenset[str]:
+        s = self._cidx_sessions.get(cidx)
+        if s is None:
+            s = self._cidx_sessions[cidx] = self.attr.sessions.get(self.st.shas[cidx], frozenset())
+        return s
+
+    def is_ai_commit(self, cidx: int) -> bool:
+        a = self._ai_kind.get(cidx)
+        if a is None:
+            a = self._ai_kind[cidx] = self.st.shas[cidx] in self.attr.kinds
+        return a
+
+    def _ai_lines(self, cidx: int, path: str) -> set[int] | bool:
+        """True when every added line is an AI line, else the set of AI line numbers."""
+        key = (cidx, path)
+        v = self._ai_ranges.get(key)
+        if v is None:
+            sha = self.st.shas[cidx]
+            ranges = self.attr.ranges.get(sha)
+            if ranges is not None:
+                v = {n for a, b in ranges.get(path, ()) for n in range(a, b + 1)}
+            else:
+                v = self.attr.kinds.get(sha) in ("commit", "manual")
+            self._ai_ranges[key] = v
+        return v
+
+    # ------------------------------------------------------------------ deaths
+
+    def _die(self, code: int, died_cidx: int, reverted: bool, pending: bool) -> None:
+        c = code >> _CSHIFT
+        if c == UNKNOWN:
+            return
+        st = self.st
+        o = outcome_of_death(st.times[c], st.times[died_cidx], st.window_s, reverted=reverted)
+        e = ended_by(self.sessions_of(died_cidx), self.sessions_of(c), self.is_ai_commit(died_cidx))
+        if pending:
+            if code not in self.pending:
+                self.pending[code] = (int(o), int(e))
+        else:
+            self._final(code, int(o), int(e))
+
+    def _final(self, code: int, o: int, e: int) -> None:
+        if code & 2:
+            self.st.ai_dead[code] = (o, e)
+        else:
+            key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, code & 1, o, e)
+            agg = self.st.agg
+            agg[key] = agg.get(key, 0) + 1
+
+    def _flush(self, files: dict[str, list[int]]) -> None:
+        """Settle pending deaths against the only live state: alive lines were not dead after all."""
+        if not self.pending:
+            return
+        live: set[int] = set()
+        for lst in files.values():
+            live.update(lst)
+        for code, (o, e) in self.pending.items():
+            if code not in live:
+                self._final(code, o, e)
+        self.pending.clear()
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, tip: str, *, exclude: str | None = None, boundary: str | None = None) -> None:
+        """Replay ``tip`` (minus ``exclude``'s history, whose state is ``st.tip_files``).
+
+        ``boundary`` (``--since``): commits reachable from it are not replayed;
+        their lines are of unknown origin.
+        """
+        st = self.st
+        stop = exclude or boundary
+        revs = [tip] + ([f"^{stop}"] if stop else [])
+        out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
+        order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
+        total = len(order)
+        remaining: dict[str, int] = {}
+        merges: list[list[str]] = []
+        in_range = {o[0] for o in order}
+        for o in order:
+            for p in o[1:]:
+                remaining[p] = remaining.get(p, 0) + 1
+            if len(o) > 2:
+                merges.append(o)
+        states: dict[str, dict[str, list[int]]] = {}
+        if exclude:
+            states[exclude] = st.tip_files
+        boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
+        for b in boundaries:
+            states[b] = self._boundary_state(b)
+        shallow = self._shallow()
+        if not order:
+            if exclude:
+                st.tip = tip
+            return
+        proc = subprocess.Popen(
+            [*self._git_cmd(), "log", "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff",
+             "--no-textconv", "--diff-merges=off", "--src-prefix=a/", "--dst-prefix=b/",
+             "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
+            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
+        assert proc.stdout is not None
+        merge_info = self._merge_info(merges) if merges else {}
+        try:
+            self._consume(proc.stdout, states, remaining, merge_info, shallow, tip, total)
+        finally:
+            proc.stdout.close()
+            err = proc.stderr.read() if proc.stderr else b""
+            rc = proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
+        if rc != 0:
+            msg = err.decode("utf-8", "replace").strip()
+            if "missing" in msg or "could not read" in msg or "promisor" in msg:
+                raise GitroiError(f"history of {tip[:12]} has objects missing from this clone: {msg}",
+                                  hint="a partial clone: fetch the blobs (`git fetch --refetch`) and retry")
+            raise GitroiError(f"`git log -p` failed with exit code {rc}: {msg}")
+        files = states.get(tip)
+        if files is None:
+            raise GitroiError(f"replay did not reach the tip {tip[:12]}")
+        self._flush(files)
+        st.tip_files = files
+        st.tip = tip
+
+    def _shallow(self) -> set[str]:
+        path = self.repo.paths.common_dir / "shallow"
+        try:
+            return set(path.read_text().split())
+        except OSError:
+            return set()
+
+    def _boundary_state(self, sha: str) -> dict[str, list[int]]:
+        """The state of a commit outside the replay: its files, every line of unknown origin."""
+        out = subprocess.run(
+            [*self._git_cmd(), "diff-tree", "-p", "-U0", "-r", "--full-index", "--no-renames",
+             "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--root",
+             "--no-commit-id", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sha],
+            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, capture_output=True, env=git_env())
+        files: dict[str, list[int]] = {}
+        lines = iter(io.BytesIO(out.stdout))
+        first = next(lines, None)
+        while first is not None and not first.startswith(b"diff --git "):
+            first = next(lines, None)
+        if first is None:
+            return files
+        diffs, _ = parse_files(lines, first)
+        for fd in diffs:
+            if fd.skip or fd.new_path is None:
+                continue
+            n = sum(h.nc for h in fd.hunks)
+            files[fd.new_path] = [0] * n
+        return files
+
+    # ------------------------------------------------------------------ merges
+
+    def _merge_info(self, merges: list[list[str]]) -> dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]:
+        """Per merge, per parent: path -> (status, new mode, patch or None) of what differs.
+
+        One raw ``diff-tree --stdin -m`` for all merges; then one patch call,
+        restricted to the paths that differ from every parent.
+        """
+        cwd = self.repo.paths.workdir or self.repo.paths.git_dir
+        stdin = "".join(m[0] + "\n" for m in merges).encode()
+        raw = subprocess.run(
+            [*self._git_cmd(), "diff-tree", "--stdin", "-m", "-r", "--no-renames", "--always", "--raw",
+             "--full-index"], cwd=cwd, input=stdin, capture_output=True, env=git_env())
+        info: dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]] = {}
+        cur: dict[str, tuple[str, str, FileDiff | None]] | None = None
+        for line in raw.stdout.split(b"\n"):
+            if not line:
+                continue
+            if line[0] != 58:  # ':' starts a raw line; anything else is a merge header
+                cur = {}
+                info.setdefault(line.decode().strip(), []).append(cur)
+                continue
+            meta, _, path = line.partition(b"\t")
+            parts = meta.split(b" ")
+            if cur is not None:
+                cur[unquote_path(path)] = (
+                    parts[4][:1].decode(), parts[1].decode(), None)
+        need: dict[str, set[str]] = {}
+        for m in merges:
+            secs = info.get(m[0], [])
+            if len(secs) < 2:
+                continue
+            both = {p for p, (s, _, _) in secs[0].items() if s != "D"}
+            for sec in secs[1:]:
+                both &= set(sec)
+            if both:
+                need[m[0]] = both
+        if not need:
+            return info
+        allpaths = sorted(set().union(*need.values()))
+        pathspec = ["--", *allpaths] if len(allpaths) <= 2000 else []
+        stdin = "".join(m + "\n" for m in need).encode()
+        proc = subprocess.run(
+            [*self._git_cmd(), "diff-tree", "--stdin", "-m", "-r", "--no-renames", "--always", "-p", "-U0",
+             "--full-index", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
+             *pathspec], cwd=cwd, input=stdin, capture_output=True, env=git_env())
+        lines = iter(io.BytesIO(proc.stdout))
+        counts: dict[str, int] = {}
+        line = next(lines, None)
+        while line is not None:
+            if line.startswith(b"diff --git "):
+                line = next(lines, None)
+                continue
+            sha = line.decode().strip()
+            k = counts.get(sha, 0)
+            counts[sha] = k + 1
+            line = next(lines, None)
+            if line is not None and line.startswith(b"diff --git "):
+                diffs, line = parse_files(lines, line)
+                secs = info.get(sha, [])
+                if k < len(secs):
+                    for fd in diffs:
+                        path = fd.new_path or fd.old_path
+                        if path in need.get(sha, ()) and path in secs[k]:
+                            s, mode, _ = secs[k][path]
+                            secs[k][path] = (s, mode, fd)
+        return info
+
+    # ------------------------------------------------------------------ stream
+
+    def _consume(self, stream: IO[bytes], states: dict[str, dict[str, list[int]]], remaining: dict[str, int],
+                 merge_info: dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]],
+                 shallow: set[str], tip: str, total: int) -> None:
+        st = self.st
+        lines: Iterator[bytes] = iter(stream)
+        line = next(lines, None)
+        done = 0
+        progress = self.progress
+        while line is not None:
+            if not line.startswith(b"\x01C "):
+                line = next(lines, None)
+                continue
+            fields = line[3:-1].decode().split(" ")
+            sha, ctime, parents = fields[0], int(fields[1]), [p for p in fields[2:] if p]
+            msg: list[bytes] = []
+            line = next(lines, None)
+            while line is not None and line != b"\x02\n":
+                msg.append(line)
+                line = next(lines, None)
+            line = next(lines, None)
+            while line is not None and not line.startswith((b"diff --git ", b"\x01C ")):
+                line = next(lines, None)
+            diffs: list[FileDiff] = []
+            if line is not None and line.startswith(b"diff --git "):
+                diffs, line = parse_files(lines, line)
+            cidx = st.sha_index.get(sha)
+            if cidx is None:
+                cidx = len(st.shas)
+                st.shas.append(sha)
+                st.times.append(ctime)
+                st.sha_index[sha] = cidx
+            st.commits += 1
+            # Parent states: the first parent's is taken (or copied when shared).
+            files: dict[str, list[int]]
+            parent_states: list[dict[str, list[int]]] = []
+            for i, p in enumerate(parents):
+                ps = states.get(p)
+                if ps is None:
+                    ps = {}
+                left = remaining.get(p, 1) - 1
+                remaining[p] = left
+                if left <= 0:
+                    states.pop(p, None)
+                    parent_states.append(ps)
+                else:
+                    parent_states.append(dict(ps) if i == 0 else ps)
+            files = parent_states[0] if parent_states else {}
+            if len(parents) > 1:
+                self._apply_merge(cidx, sha, files, parent_states, merge_info.get(sha, []))
+            else:
+                unknown = sha in shallow
+                reverts = revert_targets(b"".join(msg))
+                self._apply(cidx, files, diffs, bool(states), unknown, reverts)
+            if remaining.get(sha, 0) > 0 or sha == tip:
+                states[sha] = files
+            if not states or (len(states) == 1 and sha in states):
+                if len(self.pending) > 200_000:
+                    self._flush(files)
+            done += 1
+            if progress is not None and (done & 63) == 0:
+                progress(done, total)
+        if progress is not None:
+            progress(done, total)
+
+    # ------------------------------------------------------------------ one commit
+
+    def _new_codes(self, cidx: int, pid: int, path: str, h: Hunk, acodes: list[int]) -> None:
+        """Fill the unassigned slots of ``acodes`` with new lines of commit ``cidx``."""
+        ai = self._ai_lines(cidx, path)
+        pre = self._prefixes(path)
+        adds = h.adds
+        base = h.ns
+        for j, c in enumerate(acodes):
+            if c == -1:
+                s = adds[j].strip()
+                is_code = 1 if s and not s.startswith(pre) else 0
+                a = 1 if (ai is True or (ai is not False and (base + j) in ai)) else 0  # type: ignore[operator]
+                acodes[j] = (((((cidx << PATH_BITS) | pid) << LINE_BITS) | min(base + j, LINE_MASK)) << 2) \
+                    | (a << 1) | is_code
+
+    def _apply(self, cidx: int, files: dict[str, list[int]], diffs: Sequence[FileDiff], concurrent: bool,
+               unknown: bool, reverts: list[bytes]) -> None:
+        st = self.st
+        # Pass 1: take the old versions out and find what each hunk deletes.
+        work: list[tuple[FileDiff, list[int], list[list[int]], list[list[int]]]] = []
+        pool: dict[bytes, list[tuple[list[int], int]]] = {}
+        any_del = False
+        for fd in diffs:
+            old = files.pop(fd.old_path, None) if fd.old_path is not None else None
+            if fd.skip:
+                st.skipped.setdefault(fd.skip, set()).add(fd.new_path or fd.old_path or "")
+                if old:
+                    for code in old:
+                        self._die(code, cidx, False, concurrent)
+                continue
+            if old is None:
+                old = _EMPTY
+            dcodes_all: list[list[int]] = []
+            acodes_all: list[list[int]] = []
+            for h in fd.hunks:
+                start = h.os - 1 if h.oc else h.os
+                dcodes = old[start:start + h.oc]
+                acodes = [-1] * len(h.adds)
+                if dcodes:
+                    any_del = True
+                    if h.adds:
+                        self._match_in_hunk(h, dcodes, acodes)
+                dcodes_all.append(dcodes)
+                acodes_all.append(acodes)
+            work.append((fd, old, dcodes_all, acodes_all))
+        if any_del:
+            for fd, _old, dcodes_all, _ in work:
+                for h, dcodes in zip(fd.hunks, dcodes_all):
+                    for i, code in enumerate(dcodes):
+                        if code != -1:
+                            key = h.dels[i].strip()
+                            if key:
+                                pool.setdefault(key, []).append((dcodes, i))
+            if pool:
+                for fd, _old, dcodes_all, acodes_all in work:
+                    for h, acodes in zip(fd.hunks, acodes_all):
+                        self._match_moves(h, acodes, pool)
+        # Pass 2: new lists, new lines, deaths.
+        tokenize = self.tokenize
+        for fd, old, dcodes_all, acodes_all in work:
+            path = fd.new_path
+            pid = st.pid(path) if path is not None else -1
+            new: list[int] = []
+            pos = 0
+            ai_file = False
+            for h, dcodes, acodes in zip(fd.hunks, dcodes_all, acodes_all):
+                start = h.os - 1 if h.oc else h.os
+                if start > pos:
+                    new.extend(old[pos:start])
+                pos = start + h.oc
+                left_del = [i for i, c in enumerate(dcodes) if c != -1]
+                left_add = [j for j, c in enumerate(acodes) if c == -1]
+                if left_del and left_add and path is not None and len(left_del) <= REFORMAT_MAX_LINES \
+                        and len(left_add) <= REFORMAT_MAX_LINES:
+                    self._reformat(h, dcodes, acodes, left_del, left_add, path,
+                                   tokenize if any(dcodes[i] & 2 for i in left_del) else None)
+                if path is not None and h.adds:
+                    carried = len(acodes) - acodes.count(-1)
+                    if carried and not unknown:
+                        self._count_carried(cidx, pid, path, h, acodes)
+                    if unknown:
+                        for j, c in enumerate(acodes):
+                            if c == -1:
+                                acodes[j] = make_code(UNKNOWN, pid, h.ns + j, 0, 1)
+                    else:
+                        self._new_codes(cidx, pid, path, h, acodes)
+                        if not ai_file and any(c & 2 for c in acodes if (c >> _CSHIFT) == cidx):
+                            ai_file = True
+                    new.extend(acodes)
+                # Deaths of what this hunk removed and nothing kept.
+                dead = [c for c in dcodes if c != -1]
+                if dead:
+                    rev = self._reverted(dead, h, acodes, cidx, reverts)
+                    for c in dead:
+                        self._die(c, cidx, rev, concurrent)
+                    if left_add and not unknown and path is not None:
+                        crcs = st.restore.setdefault((cidx, pid), set())
+                        for i, c in enumerate(dcodes):
+                            if c != -1:
+                                crcs.add(zlib.crc32(h.dels[i].strip()))
+            if pos < len(old):
+                new.extend(old[pos:])
+            if path is not None:
+                files[path] = new
+                if ai_file and fd.blob:
+                    st.ai_blobs[(cidx, pid)] = fd.blob
+
+    def _count_carried(self, cidx: int, pid: int, path: str, h: Hunk, acodes: list[int]) -> None:
+        ai = self._ai_lines(cidx, path)
+        pre = self._prefixes(path)
+        carried = self.st.carried
+        for j, c in enumerate(acodes):
+            if c != -1:
+                s = h.adds[j].strip()
+                is_code = 1 if s and not s.startswith(pre) else 0
+                a = 1 if (ai is True or (ai is not False and (h.ns + j) in ai)) else 0  # type: ignore[operator]
+                key = (cidx, pid, a, is_code)
+                carried[key] = carried.get(key, 0) + 1
+
+    @staticmethod
+    def _match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
+        """Lines of a hunk that differ only in whitespace keep their origin (blame -w)."""
+        nd = [x.strip() for x in h.dels]
+        na = [x.strip() for x in h.adds]
+        if not set(nd).intersection(na):
+            return
+        if len(nd) == 1 and len(na) == 1:
+            acodes[0] = dcodes[0]
+            dcodes[0] = -1
+            return
+        sm = SequenceMatcher(None, nd, na, autojunk=False)
+        for a, b, n in sm.get_matching_blocks():
+            for k in range(n):
+                acodes[b + k] = dcodes[a + k]
+                dcodes[a + k] = -1
+
+    @staticmethod
+    def _match_moves(h: Hunk, acodes: list[int], pool: dict[bytes, list[tuple[list[int], int]]]) -> None:
+        """Runs of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C)."""
+        adds = h.adds
+        n = len(adds)
+        j = 0
+        while j < n:
+            if acodes[j] != -1 or adds[j].strip() not in pool:
+                j += 1
+                continue
+            k = j
+            score = 0
+            while k < n and acodes[k] == -1:
+                key = adds[k].strip()
+                cands = pool.get(key)
+                if not key:
+                    k += 1
+                    continue
+                if not cands or all(d[i] == -1 for d, i in cands):
+                    break
+                score += len(_NON_ALNUM.sub(b"", key))
+                k += 1
+            # Trailing blank lines are not part of the run.
+            while k > j and not adds[k - 1].strip():
+                k -= 1
+            if score >= MOVE_SCORE:
+                for m in range(j, k):
+                    key = adds[m].strip()
+                    cands = pool.get(key)
+                    if not cands:
+                        continue  # a blank line inside the run: it is new
+                    while cands:
+                        d, i = cands.pop(0)
+                        if d[i] != -1:
+                            acodes[m] = d[i]
+                            d[i] = -1
+                            break
+            j = max(k, j + 1)
+
+    def _reformat(self, h: Hunk, dcodes: list[int], acodes: list[int], left_del: list[int],
+                  left_add: list[int], path: str,
+                  tokenize: Callable[[str, list[str]], list[tuple[str, ...]]] | None) -> None:
+        """A reflow or reformat keeps origins: map each added line to the deleted line its text starts in."""
+        dn = [b"".join(h.dels[i].split()) for i in left_del]
+        an = [b"".join(h.adds[j].split()) for j in left_add]
+        dw: list[int]
+        aw: list[int]
+        if b"".join(dn) == b"".join(an) and any(dn):
+            dw = [len(x) for x in dn]
+            aw = [len(x) for x in an]
+        elif tokenize is not None:
+            self.token_checks += 1
+            dtok = tokenize(path, [h.dels[i].decode("utf-8", "surrogateescape") for i in left_del])
+            atok = tokenize(path, [h.adds[j].decode("utf-8", "surrogateescape") for j in left_add])
+            flat_d = [t for ts in dtok for t in ts]
+            if not flat_d or flat_d != [t for ts in atok for t in ts]:
+                return
+            dw = [len(t) for t in dtok]
+            aw = [len(t) for t in atok]
+        else:
+            return
+        starts: list[int] = []
+        acc = 0
+        for w in dw:
+            starts.append(acc)
+            acc += w
+        used = [False] * len(left_del)
+        pos = 0
+        for jj, w in enumerate(aw):
+            if w:
+                ii = bisect_right(starts, pos) - 1
+                while ii > 0 and dw[ii] == 0:
+                    ii -= 1
+                if 0 <= ii < len(used) and not used[ii]:
+                    used[ii] = True
+                    i = left_del[ii]
+                    acodes[left_add[jj]] = dcodes[i]
+                    dcodes[i] = -1
+            pos += w
+
+    def _reverted(self, dead: list[int], h: Hunk, acodes: list[int], cidx: int, reverts: list[bytes]) -> bool:
+        """A revert of the lines' commit, or a hunk that puts back what their commit replaced."""
+        origins = {c >> _CSHIFT for c in dead}
+        if reverts:
+            st = self.st
+            for r in reverts:
+                rs = r.decode()
+                t = st.sha_index.get(rs)
+                if t is None and len(rs) < 40:
+                    t = next((i for s, i in st.sha_index.items() if s.startswith(rs)), None)
+                if t is not None and t in origins:
+                    return True
+        if len(origins) != 1:
+            return False
+        new_lines = [h.adds[j] for j, c in enumerate(acodes) if (c >> _CSHIFT) == cidx]
+        if not new_lines:
+            return False
+        (origin,) = origins
+        pids = {(c >> _PSHIFT) & PATH_MASK for c in dead}
+        for pid in pids:
+            crcs = self.st.restore.get((origin, pid))
+            if crcs and all(zlib.crc32(x.strip()) in crcs for x in new_lines):
+                return True
+        return False
+
+    def _apply_merge(self, cidx: int, sha: str, files: dict[str, list[int]],
+                     parent_states: list[dict[str, list[int]]],
+                     secs: list[dict[str, tuple[str, str, FileDiff | None]]]) -> None:
+        """A merge as blame sees it: each line from the first parent that has it, else the merge's own."""
+        st = self.st
+        if not secs:
+            return
+        first = secs[0]
+        for path, (status, mode, fd1) in first.items():
+            old1 = files.get(path, _EMPTY)
+            result: list[int] | None = None
+            if status == "D" or mode in ("160000", "120000"):
+                files.pop(path, None)
+                lost = set(old1)
+                if mode in ("160000", "120000"):
+                    st.skipped.setdefault("submodule" if mode == "160000" else "symlink", set()).add(path)
+            else:
+                for k in range(1, min(len(secs), len(parent_states))):
+                    if path not in secs[k]:
+                        result = parent_states[k].get(path)
+                        if result is None:
+                            files.pop(path, None)
+                            result = _EMPTY
+                        break
+                if result is None:
+                    result = self._merge_file(cidx, path, old1, parent_states, secs)
+                if result is _EMPTY:
+                    files.pop(path, None)
+                else:
+                    files[path] = result
+                lost = set(old1).difference(result)
+                for k in range(1, len(parent_states)):
+                    other = parent_states[k].get(path)
+                    if other:
+                        lost.update(set(other).difference(result))
+            for code in lost:
+                if code not in self.pending:
+                    self._die(code, cidx, False, True)
+
+    def _merge_file(self, cidx: int, path: str, old1: list[int], parent_states: list[dict[str, list[int]]],
+                    secs: list[dict[str, tuple[str, str, FileDiff | None]]]) -> list[int]:
+        st = self.st
+        fd1 = secs[0][path][2]
+        if fd1 is None or fd1.skip:
+            if fd1 is not None and fd1.skip:
+                st.skipped.setdefault(fd1.skip, set()).add(path)
+            return _EMPTY
+        via = [self._via(old1, fd1)]
+        for k in range(1, min(len(secs), len(parent_states))):
+            fdk = secs[k].get(path, ("", "", None))[2]
+            if fdk is not None and not fdk.skip:
+                v = self._via(parent_states[k].get(path, _EMPTY), fdk)
+                if len(v) == len(via[0]):
+                    via.append(v)
+        pid = st.pid(path)
+        # Content of the merge's lines, from the patch against the first parent.
+        content: dict[int, bytes] = {}
+        for h in fd1.hunks:
+            for j, x in enumerate(h.adds):
+                content[h.ns + j] = x
+        ai = self._ai_lines(cidx, path)
+        pre = self._prefixes(path)
+        out: list[int] = []
+        ai_file = False
+        for n in range(len(via[0])):
+            code = -1
+            for v in via:
+                if v[n] != -1:
+                    code = v[n]
+                    break
+            if code == -1:
+                s = content.get(n + 1, b"").strip()
+                is_code = 1 if s and not s.startswith(pre) else 0
+                a = 1 if (ai is True or (ai is not False and (n + 1) in ai)) else 0  # type: ignore[operator]
+                ai_file = ai_file or bool(a)
+                code = make_code(cidx, pid, n + 1, a, is_code)
+            out.append(code)
+        if ai_file and fd1.blob:
+            st.ai_blobs[(cidx, pid)] = fd1.blob
+        return out
+
+    @staticmethod
+    def _via(old: list[int], fd: FileDiff) -> list[int]:
+        """The merge's version of a file seen from one parent: -1 where that parent lacks the line."""
+        out: list[int] = []
+        pos = 0
+        for h in fd.hunks:
+            start = h.os - 1 if h.oc else h.os
+            out.extend(old[pos:start])
+            out.extend([-1] * h.nc)
+            pos = start + h.oc
+        out.extend(old[pos:])
+        return out
