@@ -358,8 +358,8 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
     comments: list[bytes] = []
     for open_, close in style.blocks:
         comments.append(re.escape(open_.encode()) + rb"(?s:.*?)" + re.escape(close.encode()))
-    for prefix in style.line:
-        marker = re.escape(prefix.encode())
+    for line_marker in style.line:
+        marker = re.escape(line_marker.encode())
         if style.hash_like:
             marker = rb"(?:(?<=\s)|^)" + marker
         comments.append(marker + rb"[^\n]*")
