@@ -615,8 +615,11 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
     """A commit's attribution as ``gitroi show --json`` prints it (from notes; no ledger needed)."""
     from gitroi import foreign
 
-    sha = repo.git_text("rev-parse", "--verify", "-q", f"{rev}^{{commit}}") if rev else ""
+    sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
+                   check=False).decode("ascii", "replace").strip() if rev else ""
     if not sha:
+        if repo.head() is None:
+            raise GitroiError("this repository has no commits yet", hint="commit first")
         raise GitroiError(f"{rev!r} is not a commit in this repository",
                           hint="pass a commit id, branch or HEAD~N")
     hc = next(iter_history(repo, ["-1", sha]))

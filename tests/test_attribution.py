@@ -388,3 +388,13 @@ def test_same_second_commits_in_order(repo: GitRepo, ledger: Database) -> None:
     r = Repo.discover(repo.path)
     assert [attribute_commit(r, ledger, x, import_logs=False).tokens  # type: ignore[union-attr]
             for x in (a, b)] == [10, 0]
+
+
+def test_show_errors_are_clear(repo: GitRepo) -> None:
+    proc = run_gitroi("show", "HEAD", cwd=repo.path, check=False)
+    assert (proc.returncode, proc.stderr) == (1, "Error: this repository has no commits yet\n"
+                                                 "hint: commit first\n")
+    repo.commit({"a": "a\n"}, "one")
+    proc = run_gitroi("show", "nope", cwd=repo.path, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: 'nope' is not a commit in this repository")

@@ -22,11 +22,28 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
 
     Example: gitroi attribute main~20..main
     """
+    import sys
+
     from gitroi.attribution import attribute_range
     from gitroi.timeutil import parse_since
 
+    bar: list[object] = []
+
+    def progress(done: int, total: int) -> None:
+        # A bar on a terminal for long catch-ups; nothing when piped.
+        if not sys.stderr.isatty() or total < 20:
+            return
+        if not bar:
+            b = click.progressbar(length=total, label="attributing", file=sys.stderr)
+            b.__enter__()
+            bar.append(b)
+        b = bar[0]
+        b.update(1)  # type: ignore[attr-defined]
+        if done == total:
+            b.__exit__(None, None, None)  # type: ignore[attr-defined]
+
     counts = attribute_range(ctx.repo(), ctx.db(), rev_range, import_logs=not no_import,
-                             since=parse_since(since) if since else None)
+                             since=parse_since(since) if since else None, progress=progress)
     if as_json:
         echo_json(counts)
     else:
