@@ -258,3 +258,35 @@ def test_prompt_times_from_the_input_history(tmp_path: Path) -> None:
             led.apply(part)
             offset, state = part.offset, json.loads(json.dumps(part.state))
         assert led.events == one.events and led.edits == one.edits, step
+
+
+def _exchange(prompt: str, name: str, new: str, tokens: str) -> str:
+    return (user(prompt) + f"Sure. {SECRET}\n\n{name}\n```python\n<<<<<<< SEARCH\n=======\n{new}\n>>>>>>> REPLACE\n```\n\n"
+            + tool(tokens) + tool(f"Applied edit to {name}") + tool("Commit 0000000 aider: edit"))
+
+
+def test_end_to_end_attribution_splits_a_chat_between_its_commits(repo: Any) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"app.py": "x = 0\n"}, "init", date="2026-03-04T09:00:00Z")
+    hist = write(repo.path, "\n# aider chat started at 2026-03-04 09:15:02\n\n"
+                 + tool("Main model: claude-sonnet-4-5 with diff edit format")
+                 + _exchange("add f", "app.py", "def f():\n    return 1",
+                             "Tokens: 2.4k sent, 150 received. Cost: $0.0095 message, $0.0095 session."))
+    (repo.path / ".aider.input.history").write_text(
+        "\n# 2026-03-04 09:15:40.000000\n+add f\n\n# 2026-03-04 09:30:00.000000\n+add g\n")
+    repo.commit({"app.py": "x = 0\ndef f():\n    return 1\n"}, "feat: f", date="2026-03-04T09:16:00Z",
+                author="Test Person (aider) <person@example.com>")
+    with hist.open("a") as fh:
+        fh.write(_exchange("add g", "app.py", "def g():\n    return 2",
+                           "Tokens: 3.1k sent, 90 received. Cost: $0.0107 message, $0.0202 session."))
+    repo.commit({"app.py": "x = 0\ndef f():\n    return 1\ndef g():\n    return 2\n"}, "feat: g",
+                date="2026-03-04T09:31:00Z", author="Test Person (aider) <person@example.com>")
+    run_gitroi("attribute", cwd=repo.path)
+    first = json.loads(run_gitroi("show", "HEAD~1", "--json", cwd=repo.path).stdout)
+    second = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
+    for note, added, tokens in ((first, 2, 2550), (second, 2, 3190)):
+        assert (note["attribution"], note["agents"], note["ai_lines"], note["lines_added"]) == (
+            "line", ["aider"], added, added)
+        assert note["tokens"] == tokens
+    assert second["ai_ranges"] == {"app.py": [[4, 5]]}
