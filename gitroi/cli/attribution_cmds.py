@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gitroi.cli import Context, cli, echo_json, pass_ctx
@@ -27,20 +29,18 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
     from gitroi.attribution import attribute_range
     from gitroi.timeutil import parse_since
 
-    bar: list[object] = []
+    bar: list[Any] = []
 
     def progress(done: int, total: int) -> None:
         # A bar on a terminal for long catch-ups; nothing when piped.
         if not sys.stderr.isatty() or total < 20:
             return
         if not bar:
-            b = click.progressbar(length=total, label="attributing", file=sys.stderr)
-            b.__enter__()
-            bar.append(b)
-        b = bar[0]
-        b.update(1)  # type: ignore[attr-defined]
+            bar.append(click.progressbar(length=total, label="attributing", file=sys.stderr))
+            bar[0].__enter__()
+        bar[0].update(1)
         if done == total:
-            b.__exit__(None, None, None)  # type: ignore[attr-defined]
+            bar[0].__exit__(None, None, None)
 
     counts = attribute_range(ctx.repo(), ctx.db(), rev_range, import_logs=not no_import,
                              since=parse_since(since) if since else None, progress=progress)
