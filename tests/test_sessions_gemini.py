@@ -358,3 +358,20 @@ def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
     run_gitroi("sessions", "import", cwd=repo.path)
     row = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)[0]
     assert (row["tokens"], sorted(row["models"]), row["edits"]) == (1250, ["gemini-2.5-pro"], 1)
+
+
+def test_end_to_end_attribution(isolated_env: Path, repo: Any) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"a.py": "x = 0\n"}, "init", date="2026-03-02T09:00:00Z")
+    root = str(repo.path)
+    write_home(isolated_env, root, session_records(root))
+    # the commit takes a.py as Gemini's replace left it and b.py as write_file wrote it, plus a human line
+    repo.commit({"a.py": "x = 1\n    y = 2\n", "b.py": "def f():\n    return 3\nhuman = True\n"}, "feat",
+                date="2026-03-02T10:05:00Z")
+    run_gitroi("attribute", cwd=repo.path)
+    note = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
+    assert (note["attribution"], note["agents"], note["lines_added"], note["ai_lines"]) == (
+        "line", ["gemini-cli"], 5, 4)
+    assert note["ai_ranges"] == {"a.py": [[1, 2]], "b.py": [[1, 2]]}
+    assert note["tokens"] == 3907

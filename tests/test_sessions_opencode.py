@@ -316,3 +316,20 @@ def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
     rows = {r["session_id"]: r for r in json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)}
     assert rows["ses_A"]["tokens"] == 8950 + 26 and sorted(rows) == ["ses_A", "ses_B"]
     store.conn.close()
+
+
+def test_end_to_end_attribution(isolated_env: Path, repo: Any) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"a.py": "x = 0\n"}, "init", date="2026-01-01T09:00:00Z")
+    root = str(repo.path)
+    store = build(isolated_env / ".local" / "share" / "opencode", root)
+    repo.commit({"a.py": "a = 1\nb = 2\n", "b.py": "def g():\n    return 1\n", "d.py": "def h():\n    return 42\n"},
+                "feat", date="2026-01-01T10:05:00Z")
+    run_gitroi("attribute", cwd=repo.path)
+    note = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
+    assert (note["attribution"], note["agents"], note["lines_added"], note["ai_lines"]) == (
+        "line", ["opencode"], 6, 5)
+    assert note["ai_ranges"] == {"a.py": [[1, 2]], "b.py": [[1, 2]], "d.py": [[2, 2]]}
+    assert note["tokens"] == 8950 + 170
+    store.conn.close()
