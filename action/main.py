@@ -92,7 +92,7 @@ def _summary_note(comment: dict[str, Any]) -> str:
     return f"\n> [!NOTE]\n> The report comment was not posted: {comment.get('reason') or status}.\n"
 
 
-def pull_request(event: dict[str, Any], repo: str) -> int:
+def pull_request(event: dict[str, Any], repo: str, event_name: str) -> int:
     pr = event["pull_request"]
     number = str(int(pr["number"]))
     head = _safe(str(pr["head"]["sha"]), "head sha")
@@ -113,7 +113,8 @@ def pull_request(event: dict[str, Any], repo: str) -> int:
         raise InputError(f"input 'comment' must be on or off, not {comment!r}")
     if comment in ("off", "false"):
         args += ["--no-post", "--why", "the comment input is off"]
-    elif fork:
+    elif fork and event_name == "pull_request":
+        # pull_request_target runs with a write token even for forks; plain pull_request does not.
         args += ["--no-post", "--why", "pull request from a fork: the token is read-only"]
     fail_on = _input("fail-on")
     if fail_on:
@@ -163,7 +164,7 @@ def main() -> int:
             action = event.get("action", "")
             pr = event["pull_request"]
             if action in PR_ACTIONS:
-                return pull_request(event, repo)
+                return pull_request(event, repo, event_name)
             if action == "closed" and pr.get("merged") is True:
                 head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
                 args = ["pr", "map-merge", "--merge-commit", _safe(str(pr["merge_commit_sha"]), "merge sha"),
