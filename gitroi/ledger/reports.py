@@ -189,7 +189,7 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     f = f"COALESCE({frac}, 1.0)"
     token_side = f"""
         SELECT {tpre}
-          {" + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))} * {f} AS tokens,
+          ({" + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))}) * {f} AS tokens,
           {", ".join(f"tf.{p} * {f} AS {p}" for p in TOKEN_PARTS)},
           tf.cost_usd * {f} AS cost_usd,
           CASE WHEN tf.cost_usd IS NULL THEN 0 ELSE
@@ -468,13 +468,16 @@ def _view_sql(keys: list[str]) -> str:
         {", ".join(f"CAST(ROUND(g.{p}) AS INTEGER) AS {p}" for p in TOKEN_PARTS)},
         ROUND(g.cost_usd, 6) AS cost_usd, g.ai_lines, g.surviving, g.churned, g.reverted,
         g.deleted_later, g.unanalysed, g.ai_lines_line_level, g.ai_lines_commit_level,
-        CASE WHEN g.ai_lines > 0 THEN ROUND(1.0 * (g.churned + g.reverted) / g.ai_lines, 4) END
+        CASE WHEN g.ai_lines - g.unanalysed > 0
+          THEN ROUND(1.0 * (g.churned + g.reverted) / (g.ai_lines - g.unanalysed), 4) END
           AS rework_rate,
         CASE WHEN g.surviving > 0 THEN ROUND(g.tokens / g.surviving, 2) END
           AS tokens_per_surviving_line,
         CASE WHEN g.surviving > 0 THEN ROUND(g.cost_usd / g.surviving, 6) END
           AS cost_per_surviving_line,
-        COALESCE(q.merged_prs, 0) AS merged_prs
+        COALESCE(q.merged_prs, 0) AS merged_prs,
+        CASE WHEN q.merged_prs > 0 THEN ROUND(q.pr_cost_usd / q.merged_prs, 6) END
+          AS cost_per_merged_pr
       FROM ({sql}) g{join}""".replace(":repo", "'repo'")
 
 

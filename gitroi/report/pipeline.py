@@ -72,7 +72,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     failing step (see ``problems``); raises :class:`GitroiError` only when the
     branch does not exist.
     """
-    from gitroi.ledger.reports import set_branch_commits
+    from gitroi.ledger.reports import create_views, set_branch_commits
 
     out = Prepared()
     say = progress or (lambda _msg: None)
@@ -161,6 +161,8 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
 
     shas = repo.git_text("rev-list", branch).split()
     set_branch_commits(db, branch, shas)
+    # Views follow the code's definitions even on a ledger made by an older gitroi.
+    create_views(db)
     return out
 
 

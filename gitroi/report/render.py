@@ -42,7 +42,7 @@ def compact(n: float | None) -> str:
 def money(x: float | None, *, small: bool = False) -> str:
     if x is None:
         return "-"
-    if small or abs(x) < 1:
+    if small or abs(x) < 0.1:
         return f"${x:.4f}"
     return f"${x:,.2f}"
 
