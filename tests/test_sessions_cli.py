@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitroi.sessions.claude_code import encode_project_dir
 from tests.conftest import SAMPLES, run_gitroi
 
@@ -97,6 +99,12 @@ def test_unknown_model_warning_problem_line_and_prices_option(tmp_path: Path, re
     rows = json.loads(run_gitroi("--db", str(db), "sessions", "list", "--json", cwd=repo.path, env=env).stdout)
     # (4 + 263 + 15834 + 101265) tokens x 1e-6
     assert rows[0]["models"]["claude-mystery-9"]["cost_usd"] == round(117366e-6, 6)
+    # the first ledger learns the price with --reprice
+    out = run_gitroi("--prices", str(prices), "sessions", "import", "--reprice", cwd=repo.path, env=env)
+    assert "Repriced 3 responses (0 without a price)." in out.stdout
+    rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path, env=env).stdout)
+    assert rows[0]["models"]["claude-mystery-9"]["cost_usd"] == round(117366e-6, 6)
+    assert rows[0]["cost_usd"] == pytest.approx(117366e-6 + 0.0507615, abs=2e-6)
 
 
 def test_doctor_names_where_it_looked(tmp_path: Path, repo: Any) -> None:

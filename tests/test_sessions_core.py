@@ -236,6 +236,19 @@ def test_claude_synthetic_skipped_and_cache_tiers(tmp_path: Path) -> None:
     res = ClaudeCodeReader().read(p, 0, {})
     assert [(e.event_id, e.cache_write, e.cache_write_1h, e.speed) for _, e in res.events] == [
         ("m2", 300, 200, "fast")]
+    # priced with the 1h tier and the fast multiplier, and again the same by a reprice
+    db = open_ledger(tmp_path / "l.db")
+    project = tmp_path / "cfg" / "projects" / "-r"
+    project.mkdir(parents=True)
+    shutil.copy(p, project / "s.jsonl")
+    import_sessions(db, all_sessions=True, env={"CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path)})
+    # (10*5e-6 + 100*6.25e-6 + 200*1e-5 + 5*2.5e-5) * 6 = (0.00005+0.000625+0.002+0.000125)*6 = 0.0168
+    assert db.execute("SELECT cost_usd, speed FROM usage_events").fetchone() == (pytest.approx(0.0168), "fast")
+    from gitroi.ledger.sessions import reprice
+    from gitroi.pricing import PriceTable
+
+    assert reprice(db, PriceTable.load(env={}, home=tmp_path).cost) == (1, 0)
+    assert db.execute("SELECT cost_usd FROM usage_events").fetchone()[0] == pytest.approx(0.0168)
 
 
 def test_claude_max_total_copy_kept_across_incremental_reads(env: Env) -> None:

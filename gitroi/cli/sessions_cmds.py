@@ -80,13 +80,21 @@ def sessions() -> None:
               help="Take every session found, not only those inside this repository's work trees.")
 @click.option("--since", metavar="DATE",
               help="Only log files written since DATE (2026-01-31, or a duration such as 30d).")
+@click.option("--reprice", is_flag=True,
+              help="Recompute the cost of every imported response with the current price tables.")
 @pass_ctx
-def import_cmd(ctx: Context, all_sessions: bool, since: str | None) -> None:
+def import_cmd(ctx: Context, all_sessions: bool, since: str | None, reprice: bool) -> None:
     """Read new agent log lines into the ledger (incremental).
 
     Example: gitroi sessions import --since 30d
     """
     s = _run_import(ctx, all_sessions=all_sessions, since=since)
+    if reprice:
+        from gitroi.ledger.sessions import reprice as reprice_events
+        from gitroi.pricing import PriceTable
+
+        n, unpriced = reprice_events(ctx.db(), PriceTable.load(ctx.prices_path).cost)
+        click.echo(f"Repriced {n} responses ({unpriced} without a price).")
     mb = s.bytes_read / 1e6
     click.echo(f"Imported {s.events} responses and {s.edits} edits of {s.sessions} session(s) "
                f"from {s.files_read} log file(s) ({mb:.1f} MB); "

@@ -275,3 +275,10 @@ def m020_survival_carried(db: Database) -> None:
         ALTER TABLE analyses ADD COLUMN stats TEXT NOT NULL DEFAULT '{}';
         """
     )
+
+
+@migrations()
+def m030_sessions_speed(db: Database) -> None:
+    """Claude's ``speed`` ("fast" mode multiplies the price), so costs can be recomputed
+    (``gitroi sessions import --reprice``) with the same multiplier."""
+    db.execute("ALTER TABLE usage_events ADD COLUMN speed TEXT")

@@ -16,7 +16,7 @@ their later copy replaces the earlier one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,19 +74,19 @@ ON CONFLICT(key) DO UPDATE SET
 """
 
 _EVENT_COLS = ("session_key, event_id, ts, model, input, output, cache_write, cache_write_1h, "
-               "cache_read, reasoning, cost_usd, logged_cost_usd")
+               "cache_read, reasoning, cost_usd, logged_cost_usd, speed")
 _EVENT_SET = """ts = excluded.ts, model = excluded.model, input = excluded.input, output = excluded.output,
   cache_write = excluded.cache_write, cache_write_1h = excluded.cache_write_1h,
   cache_read = excluded.cache_read, reasoning = excluded.reasoning,
-  cost_usd = excluded.cost_usd, logged_cost_usd = excluded.logged_cost_usd"""
+  cost_usd = excluded.cost_usd, logged_cost_usd = excluded.logged_cost_usd, speed = excluded.speed"""
 _EVENT_UPSERT_MAX = f"""
-INSERT INTO usage_events ({_EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO usage_events ({_EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(session_key, event_id) DO UPDATE SET {_EVENT_SET}
 WHERE excluded.input + excluded.output + excluded.cache_write + excluded.cache_read
     > usage_events.input + usage_events.output + usage_events.cache_write + usage_events.cache_read
 """
 _EVENT_UPSERT = f"""
-INSERT INTO usage_events ({_EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO usage_events ({_EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(session_key, event_id) DO UPDATE SET {_EVENT_SET}
 """
 _EDIT_UPSERT = """
@@ -136,7 +136,7 @@ def write_file(
                              list(deleted_edits))
         conn.executemany(_EVENT_UPSERT_MAX if keep_max else _EVENT_UPSERT, [
             (key, e.event_id, e.ts, e.model, e.input, e.output, e.cache_write, e.cache_write_1h,
-             e.cache_read, e.reasoning, cost, e.logged_cost_usd)
+             e.cache_read, e.reasoning, cost, e.logged_cost_usd, e.speed)
             for key, e, cost in events
         ])
         conn.executemany(_EDIT_UPSERT, [
@@ -145,6 +145,34 @@ def write_file(
         conn.executemany(_PROBLEM_UPSERT, [(p.path, p.line, p.reason, seen_at) for p in problems])
         conn.execute(_LOG_UPSERT, (log.path, log.agent, log.dev, log.inode, log.size, log.offset,
                                    log.head_sha1, log.mtime, json.dumps(log.state, sort_keys=True)))
+
+
+def reprice(db: Database, cost: Callable[[UsageEvent], float | None]) -> tuple[int, int]:
+    """Recompute every usage event's cost with ``cost``; returns (events, events left unpriced).
+
+    For a price table that changed after the events were imported (a model
+    added with ``--prices``); an agent's own logged cost stands in where
+    ``cost`` has no price, as on import.
+    """
+    rows = db.execute(
+        "SELECT session_key, event_id, ts, model, input, output, cache_write, cache_write_1h, "
+        "cache_read, reasoning, logged_cost_usd, speed FROM usage_events").fetchall()
+    updates = []
+    unpriced = 0
+    for r in rows:
+        ev = UsageEvent(event_id=r[1], ts=r[2], model=r[3], input=r[4], output=r[5], cache_write=r[6],
+                        cache_write_1h=r[7], cache_read=r[8], reasoning=r[9], logged_cost_usd=r[10],
+                        speed=r[11])
+        c = cost(ev)
+        if c is None:
+            c = ev.logged_cost_usd
+        if c is None:
+            unpriced += 1
+        updates.append((c, r[0], r[1]))
+    with transaction(db):
+        db.conn.executemany("UPDATE usage_events SET cost_usd = ? WHERE session_key = ? AND event_id = ?",
+                            updates)
+    return len(rows), unpriced
 
 
 def record_problems(db: Database, problems: Sequence[Problem], seen_at: str) -> None:
