@@ -500,7 +500,8 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
 
     ONE ``git log --numstat`` stream, whatever the number of commits.
     """
-    args = ["-c", "core.quotepath=off", "log", "--numstat", "-M", "--no-color",
+    # -U0 as in read_commit: the diff (and so the count) depends on the context size.
+    args = ["-c", "core.quotepath=off", "log", "--numstat", "-U0", "-M", "--no-color",
             f"--format={_LOG_FORMAT}"]
     if only is not None:
         if not only:
