@@ -1,0 +1,156 @@
+"""``gitroi report`` end to end on a real repository: the real pipeline, PRs of every shape.
+
+History (main), worked by hand:
+
+* init: a.py, 3 lines, a person.
+* PR #1, merge commit: X (Claude trailer) adds b.py with 5 lines; Y (a person) deletes 2 of
+  them before the merge.  AI lines written 5, reached the merge 3, review churn 2.
+* PR #2, squash: pre-squash P (Claude) adds c.py with 4 lines, Q (Claude) rewrites line 2 and
+  adds a 5th line; refs/pull/2/head = Q is fetched.  Written 4 + 2 = 6, Q's rewrite replaced
+  P's line 2, so 5 reached the head: review churn 1.  The squash commit on main carries the
+  Claude trailer: 5 commit-level AI lines (c.py as merged).
+* PR #4, squash, ref not fetched: "Tweak (#4)" (Claude) adds e.py, 1 line.  Churn 0 + note.
+* PR #3, rebase: R (Claude) adds d.py with 2 lines on refs/pull/3/head; main got a
+  cherry-pick R' (same patch id, new sha).  Written 2, merged 2.
+* a person's commit adds 2 lines to a.py.
+
+AI lines on main: X 5 + squash 5 + tweak 1 + R' 2 = 13, all commit-level (no transcripts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from gitroi.git import Repo
+from gitroi.ledger import open_ledger
+from gitroi.report.figures import compute
+from gitroi.report.pipeline import prepare
+from gitroi.report.prs import NOT_FETCHED
+from tests.conftest import GitRepo, run_gitroi
+
+CLAUDE = "\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
+
+
+def build(repo: GitRepo) -> dict[str, str]:
+    shas: dict[str, str] = {}
+    shas["init"] = repo.commit({"a.py": "a1\na2\na3\n"}, "init")
+    # PR #1: merge commit.
+    repo.git("checkout", "-q", "-b", "feat1")
+    shas["X"] = repo.commit({"b.py": "b1\nb2\nb3\nb4\nb5\n"}, "add b" + CLAUDE)
+    shas["Y"] = repo.commit({"b.py": "b1\nb2\nb5\n"}, "review: drop b3 b4")
+    repo.git("checkout", "-q", "main")
+    env = {"GIT_AUTHOR_DATE": "2026-01-02T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-02T00:00:00Z"}
+    repo.git("merge", "-q", "--no-ff", "feat1", "-m", "Merge pull request #1 from me/feat1",
+             "-m", "Add b", env=env)
+    shas["M1"] = repo.git("rev-parse", "HEAD")
+    # PR #2: squash, with the pre-squash commits fetched as refs/pull/2/head.
+    repo.git("checkout", "-q", "-b", "feat2")
+    shas["P"] = repo.commit({"c.py": "c1\nc2\nc3\nc4\n"}, "add c" + CLAUDE)
+    shas["Q"] = repo.commit({"c.py": "c1\nC2 better\nc3\nc4\nc5\n"}, "improve c" + CLAUDE)
+    repo.git("update-ref", "refs/pull/2/head", shas["Q"])
+    repo.git("checkout", "-q", "main")
+    shas["S"] = repo.commit({"c.py": "c1\nC2 better\nc3\nc4\nc5\n"}, "Add c (#2)" + CLAUDE)
+    shas["T"] = repo.commit({"e.py": "e1\n"}, "Tweak (#4)" + CLAUDE)
+    # PR #3: rebase merge (cherry-pick keeps the patch id, not the sha).
+    repo.git("checkout", "-q", "-b", "feat3")
+    shas["R"] = repo.commit({"d.py": "d1\nd2\n"}, "add d" + CLAUDE)
+    repo.git("update-ref", "refs/pull/3/head", shas["R"])
+    repo.git("checkout", "-q", "main")
+    repo.git("cherry-pick", shas["R"], env={"GIT_COMMITTER_DATE": "2026-01-03T00:00:00Z"})
+    shas["R2"] = repo.git("rev-parse", "HEAD")
+    shas["H"] = repo.commit({"a.py": "a1\na2\na3\na4\na5\n"}, "person adds lines")
+    return shas
+
+
+def _report(repo: GitRepo, *args: str) -> dict[str, Any]:
+    out = run_gitroi("report", "--format", "json", *args, cwd=repo.path)
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def test_report_end_to_end(repo: GitRepo) -> None:
+    shas = build(repo)
+    data = _report(repo, "--by", "pr")
+    h = data["headline"]
+    assert (h["ai_lines"], h["ai_lines_commit_level"], h["ai_lines_line_level"]) == (13, 13, 0)
+    assert (h["tokens"], h["cost_usd"], h["merged_prs"], h["prs_in_history"]) == (0, None, 4, 4)
+    assert h["review_churn"] == 2 + 1
+    assert h["surviving"] + h["churned"] + h["reverted"] + h["deleted_later"] + \
+        h["unanalysed"] == 13
+    assert data["notes"][0].startswith("13 of 13 AI lines are counted at commit level")
+    rows = {r["pr"]: r for r in data["rows"]}
+    got = {n: (r["method"], r["ai_lines"], r["ai_lines_written"], r["ai_lines_merged"],
+               r["review_churn"]) for n, r in rows.items()}
+    assert got == {1: ("merge", 5, 5, 3, 2), 2: ("squash", 5, 6, 5, 1),
+                   3: ("rebase", 2, 2, 2, 0), 4: ("squash", 1, 1, 1, 0)}
+    assert rows[4]["note"] == NOT_FETCHED
+    assert rows[1]["title"] == "Add b" and rows[2]["title"] == "Add c"
+    # Per-PR sums equal the branch figure (every AI commit on main is in a PR here).
+    for k in ("ai_lines", "surviving", "churned", "unanalysed", "tokens"):
+        assert sum(r[k] for r in data["rows"]) == h[k], k
+
+    ledger = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    prc = {(r["pr"], r["commit_sha"]): r["reached_merge"] for r in ledger["pr_commits"].rows}
+    assert prc == {(1, shas["X"]): 1, (1, shas["Y"]): 1, (2, shas["S"]): 1, (2, shas["P"]): 0,
+                   (2, shas["Q"]): 0, (3, shas["R2"]): 1, (3, shas["R"]): 0, (4, shas["T"]): 1}
+
+
+def test_consistency_commits_ranges_and_diff_stat(repo: GitRepo) -> None:
+    shas = build(repo)
+    run_gitroi("report", cwd=repo.path)
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    main = repo.git("rev-list", "main").split()
+    whole = compute(db)["headline"]
+    per = [compute(db, commits=[c])["headline"] for c in main]
+    for k in ("ai_lines", "tokens", "surviving", "churned", "unanalysed"):
+        assert sum(p[k] for p in per) == whole[k], k
+    # The range S..R2 (squash, tweak, cherry-pick) is all AI at commit level: its AI lines
+    # are exactly the insertions git diff --stat counts for it.
+    rng = repo.git("rev-list", f"{shas['S']}~1..{shas['R2']}").split()
+    ranged = compute(db, commits=rng)["headline"]
+    stat = repo.git("diff", "--shortstat", f"{shas['S']}~1", shas["R2"])
+    insertions = int(re.search(r"(\d+) insertion", stat).group(1))  # type: ignore[union-attr]
+    assert ranged["ai_lines"] == insertions == 5 + 1 + 2
+    assert sum(compute(db, commits=[c])["headline"]["ai_lines"] for c in rng) == 8
+
+
+def test_prepare_is_incremental(repo: GitRepo) -> None:
+    build(repo)
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    r = Repo.discover(repo.path)
+    first = prepare(r, db)
+    assert first.prs_recorded == 4 and first.commits_loaded >= 10
+    second = prepare(r, db)
+    assert (second.prs_recorded, second.commits_loaded) == (0, 0)
+    assert second.branch == "main"
+
+
+def test_no_ai_evidence_says_how_to_start(repo: GitRepo) -> None:
+    repo.commit({"a.py": "x\n"}, "plain work")
+    out = run_gitroi("report", cwd=repo.path)
+    assert "No AI evidence" in out.stdout and "gitroi install" in out.stdout
+    data = _report(repo)
+    assert data["headline"]["ai_lines"] == 0 and data["rows"] == []
+
+
+def test_empty_repository(repo: GitRepo) -> None:
+    out = run_gitroi("report", cwd=repo.path)
+    assert "No AI evidence" in out.stdout
+
+
+def test_html_and_outputs(repo: GitRepo, tmp_path: Path) -> None:
+    build(repo)
+    page = tmp_path / "r.html"
+    run_gitroi("report", "--format", "html", "-o", str(page), cwd=repo.path)
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "chart-cohort" in text
+    csv_text = run_gitroi("report", "--format", "csv", "--by", "week", cwd=repo.path).stdout
+    assert csv_text.splitlines()[0].startswith("week,tokens,")
+    md = run_gitroi("report", "--format", "markdown", "--by", "agent", cwd=repo.path).stdout
+    assert "| claude-code |" in md
+    table = run_gitroi("report", "--by", "pr", "--by", "agent", cwd=repo.path).stdout
+    assert max(len(x) for x in table.splitlines()) <= 80
+    assert "#1 · claude-code" in table
