@@ -224,9 +224,24 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
+def _signature(path: Path) -> list[int]:
+    """Size and mtime of the database and its ``-wal``: unchanged means nothing new."""
+    out: list[int] = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = p.stat()
+            out += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            out += [0, 0]
+    return out
+
+
 def _read_db(path: Path, state: Mapping[str, Any]) -> ReadResult:
     result = ReadResult(offset=0)
     result.state = dict(state)
+    sig = _signature(path)  # taken first: a write during the read is seen next time
+    if state.get("sig") == sig:
+        return result  # the post-commit hook's common case: two stats, no query
     try:
         conn = _connect(path)
     except sqlite3.Error as exc:
@@ -234,6 +249,7 @@ def _read_db(path: Path, state: Mapping[str, Any]) -> ReadResult:
         return result
     try:
         _read_db_rows(conn, path, state, result)
+        result.state["sig"] = sig
     except sqlite3.Error as exc:
         result.problems.append(Problem(str(path), 0, f"cannot read OpenCode database: {exc}"))
     finally:
@@ -249,12 +265,14 @@ def _read_db_rows(conn: sqlite3.Connection, path: Path, state: Mapping[str, Any]
     mclock = "time_updated" if "time_updated" in mcols else "rowid"
     msg_wm = _Watermark(state.get("msg_wm", 0), state.get("msg_at_wm", []))
     touched: dict[str, list[str]] = {}  # session id -> timestamps seen
+    fresh: list[str] = []  # messages read this time: their parts are read too
     for mid, sid, data, clock in conn.execute(
         f"SELECT id, session_id, data, {mclock} FROM message WHERE {mclock} >= ? ORDER BY {mclock}, id",
         (msg_wm.start,),
     ):
         if not msg_wm.fresh(str(mid), clock):
             continue
+        fresh.append(str(mid))
         where = f"message {mid}"
         obj = _load(data, path, where, result)
         if obj is None:
@@ -269,25 +287,26 @@ def _read_db_rows(conn: sqlite3.Connection, path: Path, state: Mapping[str, Any]
             result.events.append((session_key(AGENT, str(sid)), ev))
             seen.append(ev.ts)
         _path_cwd(obj, str(sid), result)
-    part_wm = _Watermark(state.get("part_wm", 0), state.get("part_at_wm", []))
+    # Parts through the message_id index, only for the messages just read: the
+    # part table holds every tool output and is far too big to scan on each
+    # import.  OpenCode completes a message's tool parts before it writes the
+    # message's final tokens, so a changed part comes with a changed message.
     pcols = _columns(conn, "part")
-    if {"id", "session_id", "data"} <= pcols:
-        pclock = "time_updated" if "time_updated" in pcols else "rowid"
+    if {"id", "session_id", "message_id", "data"} <= pcols:
         like = " OR ".join("data LIKE ?" for _ in _EDIT_LIKE)
-        for pid, sid, data, clock in conn.execute(
-            f"SELECT id, session_id, data, {pclock} FROM part WHERE {pclock} >= ? AND ({like}) "
-            f"ORDER BY {pclock}, id", (part_wm.start, *_EDIT_LIKE),
-        ):
-            if not part_wm.fresh(str(pid), clock):
-                continue
-            obj = _load(data, path, f"part {pid}", result)
-            if obj is None:
-                continue
-            edits = part_edits(str(pid), obj)
-            seen = touched.setdefault(str(sid), [])
-            for e in edits:
-                result.edits.append((session_key(AGENT, str(sid)), e))
-                seen.append(e.ts)
+        for i in range(0, len(fresh), 500):
+            chunk = fresh[i : i + 500]
+            for pid, sid, data in conn.execute(
+                f"SELECT id, session_id, data FROM part WHERE message_id IN ({','.join('?' * len(chunk))}) "
+                f"AND ({like}) ORDER BY id", (*chunk, *_EDIT_LIKE),
+            ):
+                obj = _load(data, path, f"part {pid}", result)
+                if obj is None:
+                    continue
+                seen = touched.setdefault(str(sid), [])
+                for e in part_edits(str(pid), obj):
+                    result.edits.append((session_key(AGENT, str(sid)), e))
+                    seen.append(e.ts)
     scols = _columns(conn, "session")
     if touched and "id" in scols:
         want = [c for c in ("directory", "parent_id", "time_created", "time_updated") if c in scols]
@@ -310,8 +329,7 @@ def _read_db_rows(conn: sqlite3.Connection, path: Path, state: Mapping[str, Any]
                 info.seen(_ms(vals.get("time_created")))
             for ts in seen_ts:
                 info.seen(ts)
-    result.state = {**dict(state), "msg_wm": msg_wm.clock, "msg_at_wm": sorted(msg_wm.at),
-                    "part_wm": part_wm.clock, "part_at_wm": sorted(part_wm.at)}
+    result.state = {**dict(state), "msg_wm": msg_wm.clock, "msg_at_wm": sorted(msg_wm.at)}
 
 
 class _Watermark:
