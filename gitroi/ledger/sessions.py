@@ -147,6 +147,15 @@ def write_file(
                                    log.head_sha1, log.mtime, json.dumps(log.state, sort_keys=True)))
 
 
+def write_logs(db: Database, logs: Sequence[LogFile]) -> None:
+    """Remember several log files at once (files found outside the scope: no records)."""
+    if logs:
+        with transaction(db):
+            db.conn.executemany(_LOG_UPSERT, [
+                (g.path, g.agent, g.dev, g.inode, g.size, g.offset, g.head_sha1, g.mtime,
+                 json.dumps(g.state, sort_keys=True)) for g in logs])
+
+
 def reprice(db: Database, cost: Callable[[UsageEvent], float | None]) -> tuple[int, int]:
     """Recompute every usage event's cost with ``cost``; returns (events, events left unpriced).
 

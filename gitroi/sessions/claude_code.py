@@ -216,10 +216,12 @@ class ClaudeCodeReader:
                     msg = rec.get("message")
                     if isinstance(msg, dict) and isinstance(msg.get("usage"), dict):
                         problems.append(Problem(spath, lineno, f"unknown record type {rtype!r} with usage"))
+                logged = rec.get("costUSD")  # very old transcripts logged their cost
                 for msg, req, mts in msgs:
                     if not isinstance(msg, dict):
                         continue
-                    ev = _event(msg, req, mts, spath, lineno, problems)
+                    ev = _event(msg, req, mts, spath, lineno, problems,
+                                logged if isinstance(logged, (int, float)) else None)
                     if ev is not None:
                         k = (sid, ev.event_id)
                         old = events.get(k)
@@ -274,7 +276,7 @@ def _walk(d: Path, problems: list[Problem]) -> Iterator[Path]:
 
 
 def _event(msg: Mapping[str, Any], req: Any, ts: str | None, spath: str, lineno: int,
-           problems: list[Problem]) -> UsageEvent | None:
+           problems: list[Problem], logged_cost: float | None = None) -> UsageEvent | None:
     usage = msg.get("usage")
     if not isinstance(usage, dict):
         return None
@@ -308,6 +310,7 @@ def _event(msg: Mapping[str, Any], req: Any, ts: str | None, spath: str, lineno:
         cache_write_1h=min(w1h, cw),
         cache_read=_int(usage.get("cache_read_input_tokens")),
         speed=speed if isinstance(speed, str) else None,
+        logged_cost_usd=float(logged_cost) if logged_cost is not None else None,
     )
 
 

@@ -192,6 +192,7 @@ def import_sessions(
     known = lsql.log_files(db)
     jobs: list[_Job] = []
     dir_problems: list[Problem] = []
+    skipped_logs: list[Any] = []
     for reader in readers:
         scan = summary.agents.setdefault(reader.agent, AgentScan(reader.agent))
         roots = reader.roots(env, home)
@@ -244,13 +245,14 @@ def import_sessions(
                 if cwd is not None and not in_scope(cwd, scopes):
                     summary.files_out_of_scope += 1
                     scan.out_of_scope += 1
-                    lsql.write_file(db, _log(reader.agent, path, st, st.st_size, None,
-                                             {"out_of_scope": True, "cwd": cwd}), seen_at=now)
+                    skipped_logs.append(_log(reader.agent, path, st, st.st_size, None,
+                                             {"out_of_scope": True, "cwd": cwd}))
                     continue
             jobs.append(_Job(reader, path, st, start, dict(state)))
 
     summary.problems.extend(dir_problems)
     lsql.record_problems(db, dir_problems, now)
+    lsql.write_logs(db, skipped_logs)
     total = sum(max(0, j.st.st_size - j.start) for j in jobs)
     done = 0
     seen_sessions: set[str] = set()
