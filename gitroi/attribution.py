@@ -370,6 +370,43 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     return written
 
 
+def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], *,
+                     ranges: dict[str, list[tuple[int, int]]] | None = None) -> Note:
+    """A person states that ``agents`` wrote the commit (or the given line ranges of it).
+
+    For work no log or marker shows (an agent on another machine, a chat
+    answer pasted in).  The note is merged like any other: a line-level note
+    already on the commit keeps its ranges (line > manual > commit).
+    Ranges must lie within lines the commit added, else GitroiError.
+    """
+    from gitroi.ledger.commits import write_commits
+
+    sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
+                   check=False).decode("ascii", "replace").strip()
+    if not sha:
+        raise GitroiError(f"{rev!r} is not a commit in this repository")
+    if not agents:
+        raise GitroiError("name at least one agent", hint="--agent claude-code")
+    meta, added = read_commit(repo, sha)
+    if ranges:
+        own = {p: {n for n, _ in ls} for p, ls in added.by_path.items()}
+        for path, rs in ranges.items():
+            for a, b in rs:
+                outside = [n for n in range(a, b + 1) if n not in own.get(path, set())]
+                if outside:
+                    raise GitroiError(
+                        f"{path}:{a}-{b} is not among the lines commit {sha[:12]} added "
+                        f"(line {outside[0]})", hint=f"see `git show {sha[:12]} -- {path}`")
+        chosen: dict[str, tuple[tuple[int, int], ...] | list[tuple[int, int]]] = dict(ranges)
+    else:
+        chosen = dict(added.all_ranges())
+    note = Note.build(attribution="manual", agents=agents, lines_added=added.count,
+                      ai_ranges=chosen, markers=[m.evidence for m in meta.markers()])
+    written = write_note(repo, sha, note)
+    write_commits(db, [record_from_note(meta, written, lines_added=added.count)])
+    return written
+
+
 def note_blob_id(note: Note) -> str:
     """The git blob id the note's text gets (notes are stored verbatim), without asking git."""
     data = note.dumps().encode("utf-8")

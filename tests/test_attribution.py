@@ -398,3 +398,24 @@ def test_show_errors_are_clear(repo: GitRepo) -> None:
     proc = run_gitroi("show", "nope", cwd=repo.path, check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: 'nope' is not a commit in this repository")
+
+
+def test_manual_attribution(repo: GitRepo, ledger: Database) -> None:
+    repo.commit({"a.py": "a = 1\n"}, "base")
+    sha = repo.commit({"a.py": "a = 1\nb = 2\nc = 3\nd = 4\n"}, "pasted from a chat")
+    out = run_gitroi("attribute", "HEAD", "--manual", "cursor", "--lines", "a.py:2,4", "--json",
+                     cwd=repo.path)
+    d = json.loads(out.stdout)
+    assert (d["attribution"], d["agents"], d["ai_ranges"], d["ai_lines"], d["lines_added"]) == \
+        ("manual", ["cursor"], {"a.py": [[2, 2], [4, 4]]}, 2, 3)
+    bad = run_gitroi("attribute", "HEAD", "--manual", "cursor", "--lines", "a.py:1-2",
+                     cwd=repo.path, check=False)
+    assert bad.returncode == 1
+    assert f"a.py:1-2 is not among the lines commit {sha[:12]} added (line 1)" in bad.stderr
+    # Without --lines: every added line; merged with the first manual note, never overwriting it.
+    from gitroi.attribution import attribute_manual
+    r = Repo.discover(repo.path)
+    n = attribute_manual(r, ledger, sha, ["aider"])
+    assert (n.attribution, n.agents, dict(n.ai_ranges)) == \
+        ("manual", ("aider", "cursor"), {"a.py": ((2, 4),)})
+    assert commit_row(ledger, sha)["ai_lines"] == 3  # type: ignore[index]

@@ -13,17 +13,28 @@ from gitroi.cli import Context, cli, echo_json, pass_ctx
 @click.argument("rev_range", required=False)
 @click.option("--since", help="Without REV-RANGE: only commits newer than this (date or 30d).")
 @click.option("--no-import", is_flag=True, help="Do not read new agent log lines first.")
+@click.option("--manual", "manual", multiple=True, metavar="AGENT",
+              help="State by hand that AGENT wrote the commit REV (attribution 'manual').")
+@click.option("--lines", "lines", multiple=True, metavar="PATH:RANGES",
+              help="With --manual: only these added lines, e.g. src/a.py:1-5,9.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_ctx
 def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import: bool,
-              as_json: bool) -> None:
+              manual: tuple[str, ...], lines: tuple[str, ...], as_json: bool) -> None:
     """Attribute commits made without the hooks, from logs still on disk, else from markers.
 
     Without REV-RANGE, every commit reachable from HEAD that has no gitroi note
-    yet.  Existing notes are merged with, never overwritten.
+    yet.  Existing notes are merged with, never overwritten.  With --manual,
+    REV-RANGE is one commit and the note says a person attributed it.
 
-    Example: gitroi attribute main~20..main
+    Examples: gitroi attribute main~20..main;
+    gitroi attribute HEAD --manual cursor --lines src/a.py:1-5,9
     """
+    if manual:
+        _manual(ctx, rev_range or "HEAD", manual, lines, as_json)
+        return
+    if lines:
+        raise click.UsageError("--lines needs --manual AGENT")
     import sys
 
     from gitroi.attribution import attribute_range
@@ -50,6 +61,30 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
         total = sum(counts.values())
         click.echo(f"attributed {total} commit(s): {counts['line']} line-level, "
                    f"{counts['commit']} commit-level, {counts['none']} without AI")
+
+
+def _manual(ctx: Context, rev: str, agents: tuple[str, ...], lines: tuple[str, ...],
+            as_json: bool) -> None:
+    from gitroi.attribution import attribute_manual, describe
+
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for spec in lines:
+        path, sep, spans = spec.rpartition(":")
+        try:
+            if not sep or not path:
+                raise ValueError(spec)
+            for part in spans.split(","):
+                a, _, b = part.partition("-")
+                ranges.setdefault(path, []).append((int(a), int(b or a)))
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec!r} is not PATH:RANGES (e.g. src/a.py:1-5,9)",
+                                     param_hint="--lines") from exc
+    note = attribute_manual(ctx.repo(), ctx.db(), rev, list(agents), ranges=ranges or None)
+    if as_json:
+        echo_json(describe(ctx.repo(), rev))
+    else:
+        click.echo(f"attributed {rev} to {', '.join(note.agents)} by hand: "
+                   f"{note.ai_lines} of {note.lines_added} added line(s)")
 
 
 def _fmt_cost(cost: float | None) -> str:
