@@ -616,3 +616,17 @@ def test_unknown_model_cost_null_and_one_warning(env: Env, caplog: pytest.LogCap
     assert len(warnings) == 1 and "no price for model 'claude-mystery-9'" in warnings[0]
     nulls = env.db.execute("SELECT count(*) FROM usage_events WHERE cost_usd IS NULL").fetchone()[0]
     assert nulls == 2
+
+
+def test_since_skips_old_files_without_forgetting_them(env: Env) -> None:
+    env.place_claude()
+    env.place_codex()
+    for p in (env.main_file(), env.sub_file()):
+        os.utime(p, (1_700_000_000, 1_700_000_000))          # 2023-11-14
+    done: list[tuple[int, int]] = []
+    summary = env.run(since="2024-01-01T00:00:00Z", progress=lambda d, t: done.append((d, t)))
+    assert sorted(env.sessions()) == [CODEX_SID]
+    size = env.codex_file(CODEX_NAME).stat().st_size
+    assert done == [(size, size)] and summary.bytes_read == size
+    env.run()                                                  # without --since: read now
+    assert sorted(env.sessions()) == [CODEX_SID, SID]
