@@ -181,7 +181,8 @@ def added_ranges(repo: Repo, sha: str) -> dict[str, list[tuple[int, int]]]:
     for raw in out.split(b"\n"):
         if raw.startswith(b"+++ "):
             name = raw[4:].decode("utf-8", "surrogateescape")
-            path = None if name == "/dev/null" else _unquote(name)[2:]
+            name = _unquote(name)
+            path = None if name == "/dev/null" else name[2:]
         elif raw.startswith(b"@@") and path is not None:
             m = _HUNK.match(raw)
             if m:
@@ -191,12 +192,29 @@ def added_ranges(repo: Repo, sha: str) -> dict[str, list[tuple[int, int]]]:
     return dict(ranges)
 
 
+_ESC = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
 def _unquote(name: str) -> str:
-    """git C-quotes unusual paths ("b/na\\303\\257ve.py"); undo that."""
-    if not (name.startswith('"') and name.endswith('"')):
+    """Undo git's C-quoting of unusual paths (``"b/na\\303\\257ve.py"``); plain names pass through."""
+    name = name.rstrip("\t")   # git ends a name containing a space with a tab in diff headers
+    if not (len(name) >= 2 and name.startswith('"') and name.endswith('"')):
         return name
-    body = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-    return body.encode("latin-1", "replace").decode("utf-8", "replace")
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 3 < len(body) + 1:
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESC.get(nxt, ord(nxt)))
+            i += 2
+            continue
+        out += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str]) -> set[Key]:
@@ -221,7 +239,7 @@ def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str])
                 parts = line.split()
                 sha, orig_line = parts[0].decode(), int(parts[1])
             elif line.startswith(b"filename ") and sha in commits:
-                found.add((sha, line[9:].decode("utf-8", "surrogateescape"), orig_line))
+                found.add((sha, _unquote(line[9:].decode("utf-8", "surrogateescape")), orig_line))
     return found
 
 

@@ -142,3 +142,17 @@ def test_pr_comment_cli_for_other_ci_systems(repo: GitRepo, fake: FakeGitHub) ->
                      "--fail-on", "review-churn>0.1", cwd=repo.path, env=env, check=False)
     assert bad.returncode == 1
     assert "gitroi: fail-on: review-churn is 0.25, and fail-on says review-churn>0.1" in bad.stderr
+
+
+def test_quoted_paths_non_ascii_and_spaces(repo: GitRepo) -> None:
+    """git C-quotes such names in diff headers and blame output; the report must not lose them."""
+    repo.commit({"a.txt": "x\n"}, "base")
+    repo.git("checkout", "-q", "-b", "pr")
+    c1 = repo.commit({"naïve file.py": "a = 1\nb = 2\n"}, "agent")
+    write_note(Repo.discover(repo.path), c1, Note.build(attribution="line", agents=["codex"], lines_added=2,
+                                                       ai_ranges={"naïve file.py": [[1, 2]]}))
+    repo.commit({"naïve file.py": "a = 1\n"}, "review")
+    data = analyse_pr(Repo.discover(repo.path), base="main", head="pr").to_dict()
+    assert (data["ai_lines"], data["surviving"], data["churned"]) == (2, 1, 1)
+    assert data["rework"] == [{"path": "naïve file.py", "symbol": "", "ai_lines": 2, "churned": 1}]
+    assert "| `naïve file.py` | · | 1 | 2 |" in render_markdown(data)
