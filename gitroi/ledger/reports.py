@@ -274,12 +274,15 @@ def exploration_tokens(db: Database, *, roots: Sequence[str] | None = None,
     """Tokens of usage events of sessions in the repository that no commit slice covers.
 
     A commit's slice of a session is ``since_ts < ts <= until_ts`` (no
-    ``since_ts``: from the start).  ``roots`` are the work trees of the
+    ``since_ts``: from the start), except that the first slice records the
+    session's start as ``since_ts`` and includes it; testing coverage with
+    ``>=`` is right for both, because a later slice's ``since_ts`` is the
+    previous slice's (inclusive) ``until_ts``.  ``roots`` are the work trees of the
     repository (a session whose cwd is under one of them is in it); None
     counts every session in the ledger.
     """
     conds = ["NOT EXISTS (SELECT 1 FROM commit_sessions cs WHERE cs.session_key = u.session_key "
-             "AND (cs.since_ts IS NULL OR u.ts > cs.since_ts) "
+             "AND (cs.since_ts IS NULL OR u.ts >= cs.since_ts) "
              "AND (cs.until_ts IS NULL OR u.ts <= cs.until_ts))"]
     params: list[Any] = []
     if roots is not None:
@@ -493,7 +496,7 @@ def create_views(db: Database) -> None:
           ROUND(SUM(u.cost_usd), 6) AS cost_usd
         FROM usage_events u JOIN sessions s ON s.key = u.session_key
         WHERE NOT EXISTS (SELECT 1 FROM commit_sessions cs WHERE cs.session_key = u.session_key
-          AND (cs.since_ts IS NULL OR u.ts > cs.since_ts)
+          AND (cs.since_ts IS NULL OR u.ts >= cs.since_ts)
           AND (cs.until_ts IS NULL OR u.ts <= cs.until_ts))
         GROUP BY u.session_key""")
     db.execute("DROP VIEW IF EXISTS report_prs")

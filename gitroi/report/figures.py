@@ -51,7 +51,8 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     out["rework_rate"] = (round((out["churned"] + out["reverted"]) / known, 4)
                           if known > 0 else None)
     tokens = float(raw.get("tokens") or 0)
-    out["tokens_per_surviving_line"] = round(tokens / surv, 2) if surv else None
+    # No attributed tokens (commit-level evidence only) is "unknown", not "free".
+    out["tokens_per_surviving_line"] = round(tokens / surv, 2) if surv and tokens else None
     cost = raw.get("cost_usd")
     out["cost_per_surviving_line"] = _r6(cost / surv) if surv and cost is not None else None
     prs = int(raw.get("merged_prs") or 0)
