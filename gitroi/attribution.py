@@ -235,12 +235,16 @@ class Match:
     sessions: set[str]          # session keys whose edits landed
 
 
-def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]]) -> Match:
+def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]],
+                budget: dict[str, dict[str, int]] | None = None) -> Match:
     """Mark added lines whose hash one of the sessions wrote to the same path.
 
     ``edits`` is {path: {line hash: {session keys}}}.  A trivial line (blank,
     ``}``) counts only next to a non-trivial AI line, so a person's blank line
-    between their own lines never becomes the agent's.
+    between their own lines never becomes the agent's.  ``budget`` (optional)
+    is {path: {hash: times the agents wrote it}}: when a commit adds a line
+    more often than the agents wrote it (a person typed ``import os`` too),
+    only that many copies are AI, those next to other matched lines first.
     """
     ranges: dict[str, tuple[tuple[int, int], ...]] = {}
     landed: set[str] = set()
@@ -248,9 +252,13 @@ def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]]) -> Mat
         hashes = edits.get(path)
         if not hashes:
             continue
-        owners = [hashes.get(line_hash(text), set()) for _, text in lines]
+        lh = [line_hash(text) for _, text in lines]
+        owners = [hashes.get(h, set()) for h in lh]
         trivial = [_trivial(text) for _, text in lines]
         ai = [bool(o) and not t for o, t in zip(owners, trivial, strict=True)]
+        limits = (budget or {}).get(path)
+        if limits:
+            _apply_budget(lines, lh, owners, ai, limits)
         changed = True
         while changed:
             changed = False
@@ -270,15 +278,45 @@ def match_lines(added: AddedLines, edits: dict[str, dict[str, set[str]]]) -> Mat
     return Match(ranges=ranges, sessions=landed)
 
 
+def _apply_budget(lines: Sequence[tuple[int, str]], lh: Sequence[str],
+                  owners: Sequence[set[str]], ai: list[bool], limits: dict[str, int]) -> None:
+    """Unmark the surplus copies of a line hash beyond what the agents wrote."""
+    by_hash: dict[str, list[int]] = {}
+    for i, a in enumerate(ai):
+        if a:
+            by_hash.setdefault(lh[i], []).append(i)
+
+    def neighbours(i: int) -> int:
+        n = lines[i][0]
+        score = 0
+        if i > 0 and owners[i - 1] and lines[i - 1][0] == n - 1:
+            score += 1
+        if i + 1 < len(lines) and owners[i + 1] and lines[i + 1][0] == n + 1:
+            score += 1
+        return score
+
+    for h, idx in by_hash.items():
+        limit = limits.get(h)
+        if limit is None or len(idx) <= limit:
+            continue
+        keep = set(sorted(idx, key=lambda i: (-neighbours(i), i))[:limit])
+        for i in idx:
+            if i not in keep:
+                ai[i] = False
+
+
 def _edits_index(db: Database, sessions: Sequence[dict[str, Any]], until: str,
-                 roots: Sequence[str], added: AddedLines) -> dict[str, dict[str, set[str]]]:
-    """{path: {line hash: session keys}}, only for paths and hashes this commit added."""
+                 roots: Sequence[str], added: AddedLines
+                 ) -> tuple[dict[str, dict[str, set[str]]], dict[str, dict[str, int]]]:
+    """{path: {line hash: session keys}} and {path: {line hash: times written}},
+    only for the paths and hashes this commit added."""
     from gitroi.ledger.commits import session_edits
 
     cwd_of = {s["key"]: s["cwd"] for s in sessions}
     wanted = {p: {line_hash(t) for _, t in ls} for p, ls in added.by_path.items()}
     paths = list(wanted) if len(wanted) <= 200 else None
     index: dict[str, dict[str, set[str]]] = {}
+    counts: dict[str, dict[str, int]] = {}
     rel_cache: dict[tuple[str, str | None], str | None] = {}
     for key, path, hashes in session_edits(db, list(cwd_of), until, paths):
         cwd = cwd_of.get(key)
@@ -286,14 +324,18 @@ def _edits_index(db: Database, sessions: Sequence[dict[str, Any]], until: str,
         if ck not in rel_cache:
             rel_cache[ck] = _relative(path, cwd, roots)
         rel = rel_cache[ck]
-        want = wanted.get(rel) if rel is not None else None
+        if rel is None:
+            continue
+        want = wanted.get(rel)
         if not want:
             continue
-        slot = index.setdefault(rel, {})  # type: ignore[arg-type]
+        slot = index.setdefault(rel, {})
+        count = counts.setdefault(rel, {})
         for h in hashes.split():
             if h in want:
                 slot.setdefault(h, set()).add(key)
-    return index
+                count[h] = count.get(h, 0) + 1
+    return index, counts
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -345,8 +387,11 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     roots = _roots(repo) if repo.paths.workdir is not None else []
     sessions = candidate_sessions(db, roots, until)
     by_key = {s["key"]: s for s in sessions}
-    match = match_lines(added, _edits_index(db, sessions, until, roots, added)) if sessions else \
-        Match(ranges={}, sessions=set())
+    if sessions:
+        index, counts = _edits_index(db, sessions, until, roots, added)
+        match = match_lines(added, index, counts)
+    else:
+        match = Match(ranges={}, sessions=set())
 
     shares: list[SessionShare] = []
     if match.ranges:

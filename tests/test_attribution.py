@@ -419,3 +419,16 @@ def test_manual_attribution(repo: GitRepo, ledger: Database) -> None:
     assert (n.attribution, n.agents, dict(n.ai_ranges)) == \
         ("manual", ("aider", "cursor"), {"a.py": ((2, 4),)})
     assert commit_row(ledger, sha)["ai_lines"] == 3  # type: ignore[index]
+
+
+def test_a_line_typed_again_by_a_person_is_not_the_agents(repo: GitRepo, ledger: Database) -> None:
+    repo.commit({"m.py": "x = 0\n"}, "base", date="2026-01-01T00:00:00Z")
+    s = add_session(ledger, "d", repo.path, "2026-01-01T00:01:00.000Z", "2026-01-01T00:09:00.000Z")
+    add_edit(ledger, s, "e", "2026-01-01T00:02:00.000Z", repo.path / "m.py",
+             "import os\nprint(os.sep)")
+    # The agent wrote "import os" once (with its print); the person pasted it again, far away.
+    body = "x = 0\nimport os\nprint(os.sep)\nhuman = 1\nimport os\n"
+    sha = repo.commit({"m.py": body}, "mix", date="2026-01-01T00:05:00Z")
+    note = attribute_commit(Repo.discover(repo.path), ledger, sha, import_logs=False)
+    assert note is not None
+    assert dict(note.ai_ranges) == {"m.py": ((2, 3),)}
