@@ -233,7 +233,9 @@ class _History:
 
     def rewind(self, msg_id: str) -> None:
         if msg_id in self.live:
-            idx = self.order.index(msg_id)
+            idx = len(self.order) - 1  # rewinds target recent messages: search from the end
+            while self.order[idx] != msg_id:
+                idx -= 1
             removed, self.order = self.order[idx:], self.order[:idx]
         else:
             removed, self.order = self.order, []
