@@ -8,11 +8,14 @@ broken one must never stop the post-commit hook from harvesting the rest.
 from __future__ import annotations
 
 import importlib
-import logging
 
 from gitroi.sessions import Reader
 
-log = logging.getLogger("gitroi")
+
+def _warn(module: str, exc: BaseException) -> None:
+    import logging  # only on this rare path: the post-commit hook imports this module
+
+    logging.getLogger("gitroi").warning("gitroi: warning: reader %s could not be loaded: %s", module, exc)
 
 # (module, class name) per agent.
 _READERS: tuple[tuple[str, str], ...] = (
@@ -33,10 +36,10 @@ def readers(agents: set[str] | None = None) -> list[Reader]:
             reader: Reader = getattr(mod, cls)()
         except ModuleNotFoundError as exc:
             if exc.name != module:
-                log.warning("gitroi: warning: reader %s could not be loaded: %s", module, exc)
+                _warn(module, exc)
             continue
         except Exception as exc:  # a broken reader must not stop the others
-            log.warning("gitroi: warning: reader %s could not be loaded: %s", module, exc)
+            _warn(module, exc)
             continue
         if agents is None or reader.agent in agents:
             out.append(reader)
