@@ -14,9 +14,9 @@ lines reach the head is read from one ``git blame --line-porcelain -w -M -C
 MERGE_BASE..HEAD`` per file the PR changed: a whitespace-only change keeps a
 line, a block moved within or across files keeps its origin, and blame's
 history walk stops at the merge base, so a PR costs about its own size.  Lines
-that did not reach the head are *churned* when they were written within the
-churn window of the head commit, else *deleted later* (the PR lived longer
-than the window); for a PR younger than the window every loss is churn.
+that did not reach the head are split into *churned* (written within the
+churn window of the head commit) and *deleted later* (the PR lived longer than
+the window); review churn counts both.
 """
 
 from __future__ import annotations
@@ -346,6 +346,29 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
     return result
 
 
+def _read_versions(repo: Repo, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """{(commit, path): (blob id, content)} through one ``git cat-file --batch`` of ``commit:path``."""
+    pairs = [(c, p) for c, p in pairs if "\n" not in p]
+    if not pairs:
+        return {}
+    data = repo.git("cat-file", "--batch",
+                    input="".join(f"{c}:{p}\n" for c, p in pairs).encode("utf-8", "surrogateescape"))
+    found: dict[tuple[str, str], tuple[str, bytes]] = {}
+    pos = 0
+    for pair in pairs:
+        nl = data.index(b"\n", pos)
+        header = data[pos:nl].split()
+        pos = nl + 1
+        if len(header) != 3 or header[1] != b"blob":
+            if len(header) == 3 and header[2].isdigit():   # a tree or commit: skip its body
+                pos += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        found[pair] = (header[0].decode(), data[pos:pos + size])
+        pos += size + 1
+    return found
+
+
 def _symbols_for(repo: Repo, keys: list[Key]) -> dict[Key, str]:
     """Enclosing function/class of each (commit, path, line), from the commit's file version.
 
@@ -361,11 +384,11 @@ def _symbols_for(repo: Repo, keys: list[Key]) -> dict[Key, str]:
     for c, p, n in keys:
         by_file[(c, p)].append(n)
     out: dict[Key, str] = {}
+    blobs = _read_versions(repo, list(by_file))
     for (c, p), lines in by_file.items():
-        oid = repo.git("rev-parse", "-q", "--verify", f"{c}:{p}", check=False).decode().strip()
-        if not oid:
+        if (c, p) not in blobs:
             continue
-        blob = repo.git("cat-file", "blob", oid, check=False)
+        oid, blob = blobs[(c, p)]
         try:
             syntax = classify(p, blob, cache_key=oid)
         except Exception:  # a grammar failing on odd input must not sink the PR report
