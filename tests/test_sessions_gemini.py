@@ -375,3 +375,24 @@ def test_end_to_end_attribution(isolated_env: Path, repo: Any) -> None:
         "line", ["gemini-cli"], 5, 4)
     assert note["ai_ranges"] == {"a.py": [[1, 2]], "b.py": [[1, 2]]}
     assert note["tokens"] == 3907
+
+
+def test_odd_values_are_problems_not_crashes(isolated_env: Path, tmp_path: Path) -> None:
+    repo = str(tmp_path / "repo")
+    recs = session_records(repo)[:2]
+    odd = [
+        '{"id": "o1", "timestamp": "2026-03-02T10:00:02Z", "type": "gemini", "tokens": {"input": Infinity}}',
+        '{"id": "o2", "timestamp": "2026-03-02T10:00:03Z", "type": "gemini", "tokens": [1, 2]}',
+        json.dumps(_msg("o3", "gemini", "2026-03-02T10:00:04Z", model="m", tokens=_tokens(10, 1, 0),
+                        toolCalls=[{"name": {"x": 1}}, "call", {"name": "replace", "args": []},
+                                   {"name": "write_file", "status": "success", "args": {"file_path": 7}}])),
+        json.dumps(_msg("o4", "gemini", "not a time", model="m", tokens=_tokens(10, 1, 0))),
+    ]
+    path = write_home(isolated_env, repo, recs)
+    with path.open("a") as fh:
+        fh.write("\n".join(odd) + "\n")
+    led, r = read_all(path)
+    assert [(p.line, p.reason) for p in r.problems] == [
+        (3, "bad tokens in message: not a finite number"), (4, "tokens is not an object"),
+        (6, "message without a valid timestamp")]
+    assert sorted(e for _, e in led.events) == ["o3"] and led.edits == {}

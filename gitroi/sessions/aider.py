@@ -205,7 +205,7 @@ class AiderReader:
                 scan.reset()
                 try:
                     start = chat_start(m.group(1))
-                except ValueError:
+                except (ValueError, OverflowError):
                     result.problems.append(Problem(str(path), line.number, "bad chat start time"))
                     sid = start = None
                     continue
@@ -309,7 +309,7 @@ def input_history(path: Path) -> list[tuple[str, str]]:
             cur = []
             try:
                 when = timeutil.iso(datetime.fromisoformat(line[2:].strip()).astimezone())
-            except ValueError:
+            except (ValueError, OverflowError):
                 when = None
         elif line.startswith("+"):
             cur.append(line_hash(line[1:]))

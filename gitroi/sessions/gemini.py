@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -107,6 +108,8 @@ def _int(value: Any) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"not a number: {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
     return int(value)
 
 
@@ -175,7 +178,7 @@ def _edit(call: Any, msg_id: str, index: int, msg_ts: str | None) -> FileEdit | 
     if not isinstance(call, dict):
         return None
     name = call.get("name")
-    if name not in EDIT_TOOLS:
+    if not isinstance(name, str) or name not in EDIT_TOOLS:
         return None
     # Only a call that ran wrote anything: error, cancelled and pending calls did not.
     if call.get("status") not in (None, "success"):

@@ -37,6 +37,7 @@ logged cost.  Edits come from completed tool parts ``edit`` (``newString``),
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -99,6 +100,8 @@ def _num(value: Any) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"not a number: {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
     return int(value)
 
 
@@ -132,7 +135,7 @@ def usage_event(msg_id: str, data: Mapping[str, Any]) -> UsageEvent | None:
     read = _num(cache.get("read"))
     write = _num(cache.get("write"))
     total = tokens.get("total")
-    if not (reasoning and isinstance(total, (int, float)) and int(total) == inp + out + read + write):
+    if not (reasoning and isinstance(total, (int, float)) and total == inp + out + read + write):
         out += reasoning
     cost = data.get("cost")
     logged = float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
