@@ -209,8 +209,9 @@ def test_bad_rows_and_bad_database(isolated_env: Path, tmp_path: Path) -> None:
     bad_tokens["tokens"]["input"] = "many"
     store.message("msg_badtok", "ses_A", T0 + 41000, bad_tokens)
     r = READER.read(store.path, 0, {})
+    # a database row's problem names the row by its rowid (the "line" of a table)
     assert [(p.line, p.reason) for p in r.problems] == [
-        (0, "message msg_bad: malformed JSON"), (0, "message msg_badtok: not a number: str")]
+        (6, "message msg_bad: malformed JSON"), (7, "message msg_badtok: not a number: str")]
     assert sorted(e.event_id for _, e in r.events) == ["msg_a2", "msg_a3", "msg_b1"]
     store.conn.close()
     junk = tmp_path / "junk" / "opencode.db"

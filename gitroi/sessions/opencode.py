@@ -269,21 +269,21 @@ def _read_db_rows(conn: sqlite3.Connection, path: Path, state: Mapping[str, Any]
     msg_wm = _Watermark(state.get("msg_wm", 0), state.get("msg_at_wm", []))
     touched: dict[str, list[str]] = {}  # session id -> timestamps seen
     fresh: list[str] = []  # messages read this time: their parts are read too
-    for mid, sid, data, clock in conn.execute(
-        f"SELECT id, session_id, data, {mclock} FROM message WHERE {mclock} >= ? ORDER BY {mclock}, id",
+    for mid, sid, data, clock, rowid in conn.execute(
+        f"SELECT id, session_id, data, {mclock}, rowid FROM message WHERE {mclock} >= ? ORDER BY {mclock}, id",
         (msg_wm.start,),
     ):
         if not msg_wm.fresh(str(mid), clock):
             continue
         fresh.append(str(mid))
         where = f"message {mid}"
-        obj = _load(data, path, where, result)
+        obj = _load(data, path, where, result, rowid)
         if obj is None:
             continue
         try:
             ev = usage_event(str(mid), obj)
         except ValueError as exc:
-            result.problems.append(Problem(str(path), 0, f"{where}: {exc}"))
+            result.problems.append(Problem(str(path), int(rowid), f"{where}: {exc}"))
             continue
         seen = touched.setdefault(str(sid), [])
         if ev is not None:
@@ -299,11 +299,11 @@ def _read_db_rows(conn: sqlite3.Connection, path: Path, state: Mapping[str, Any]
         like = " OR ".join("data LIKE ?" for _ in _EDIT_LIKE)
         for i in range(0, len(fresh), 500):
             chunk = fresh[i : i + 500]
-            for pid, sid, data in conn.execute(
-                f"SELECT id, session_id, data FROM part WHERE message_id IN ({','.join('?' * len(chunk))}) "
+            for pid, sid, data, rowid in conn.execute(
+                f"SELECT id, session_id, data, rowid FROM part WHERE message_id IN ({','.join('?' * len(chunk))}) "
                 f"AND ({like}) ORDER BY id", (*chunk, *_EDIT_LIKE),
             ):
-                obj = _load(data, path, f"part {pid}", result)
+                obj = _load(data, path, f"part {pid}", result, rowid)
                 if obj is None:
                     continue
                 seen = touched.setdefault(str(sid), [])
@@ -361,19 +361,20 @@ class _Watermark:
         return True
 
 
-def _load(data: Any, path: Path, where: str, result: ReadResult) -> dict[str, Any] | None:
+def _load(data: Any, path: Path, where: str, result: ReadResult, row: int = 0) -> dict[str, Any] | None:
+    """Parse a row's (or file's) JSON; a problem names the row by its rowid in ``line``."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
-            result.problems.append(Problem(str(path), 0, f"{where}: not UTF-8"))
+            result.problems.append(Problem(str(path), int(row), f"{where}: not UTF-8"))
             return None
     try:
         obj = json.loads(data) if isinstance(data, str) else None
     except ValueError:
         obj = None
     if not isinstance(obj, dict):
-        result.problems.append(Problem(str(path), 0, f"{where}: malformed JSON"))
+        result.problems.append(Problem(str(path), int(row), f"{where}: malformed JSON"))
         return None
     return obj
 
