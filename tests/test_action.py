@@ -224,3 +224,15 @@ def test_event_payload_json_is_what_the_runner_gives(tmp_path: Path) -> None:
     digest = hashlib.sha256((SAMPLES / "github" / "pull_request.opened.json").read_bytes()).hexdigest()
     assert digest == "d34772e6b4b912586626b71101fd7e9f529943866c895dcb3381ec476003e834"
     assert json.loads((SAMPLES / "github" / "pull_request.opened.json").read_text())["number"] == 2
+
+
+def test_push_creating_the_branch_uses_the_new_branch_payload(pr: tuple[Runner, dict[str, str]],
+                                                              tmp_path: Path) -> None:
+    runner, shas = pr
+    event = pr_repo.payload("push.new-branch.json", tmp_path / "new-branch.json", {
+        "ref": "refs/heads/main", "after": shas["other"], "repository.default_branch": "main",
+        "repository.master_branch": "main"})
+    rc, outputs, summary, log = runner.run("push", event)
+    assert (rc, outputs) == (0, {}), log
+    assert summary == "### gitroi: notes mapped onto the push to main\n\n"
+    assert runner.fake.requests() == []

@@ -205,3 +205,17 @@ def test_map_merge_cli_without_origin_reports_push_failure(repo: GitRepo) -> Non
     assert data["merges"][0]["mapped"] == [{"commit": squash, "from": [shas["c1"], shas["c2"], shas["c3"]],
                                             "ai_lines": 6, "tokens": 23200}]
     assert data["push"]["ok"] is False and "origin" in data["push"]["message"]
+
+
+def test_merged_fork_pr_maps_locally_but_does_not_push(world: dict[str, object]) -> None:
+    merge_sha = merge_on_github(world, "squash")
+    payload = closed_payload(world, merge_sha)
+    data = json.loads(payload.read_text())
+    data["pull_request"]["head"]["repo"]["full_name"] = "forker/create-issue-branch"
+    payload.write_text(json.dumps(data))
+    rc, summary, log = run_action(world, "pull_request", payload)
+    assert rc == 0, log
+    assert f"- **squash** (#{PR}): squash: 3 commit(s) mapped onto {merge_sha[:12]}" in summary
+    assert "Notes pushed" not in summary
+    [shown] = show_fresh(world, merge_sha)
+    assert (shown["attribution"], shown["tokens"]) == ("none", 0)
