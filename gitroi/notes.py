@@ -396,12 +396,16 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
     """Fetch ``remote``'s notes into a temporary ref and merge them note by note with :func:`merge`.
 
     git's own ``notes merge`` would merge the JSON as text (or pick one side);
-    this keeps every session and range from both sides.  A remote without
-    notes is not an error.  A corrupt note on either side is skipped and named
-    in ``problems``, the rest still merges.
+    this keeps every session and range from both sides.  Our notes are applied
+    on top of the remote's notes tree, so remote notes on commits this clone
+    does not have are kept too, and the result has the remote's notes commit as
+    a parent: the next push fast-forwards.  A remote without notes is not an
+    error.  A corrupt note is never dropped: of two versions the readable one
+    wins, and each corrupt note is named in ``problems``.
     """
     # Under refs/notes/: `git notes --ref` prefixes anything else with it.
-    tmp = f"refs/notes/gitroi-sync/{re.sub(r'[^A-Za-z0-9._-]', '_', remote)}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", remote)
+    tmp, work = f"refs/notes/gitroi-sync/{safe}", f"refs/notes/gitroi-sync/{safe}-work"
     cwd = repo.paths.workdir or repo.paths.git_dir
     proc = run_git(["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tmp}"], cwd=cwd,
                    check=False, env={"GIT_TERMINAL_PROMPT": "0"})
@@ -415,53 +419,71 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
         raise GitroiError(f"could not fetch {ref} from {remote}: {err[-1] if err else 'failed'}",
                           hint=f"check `git fetch {remote} {ref}` by hand")
     try:
+        theirs_c = _rev(repo, tmp)
+        if theirs_c is None:
+            return SyncResult(0, 0, 0, 0)
+        ours_c = _rev(repo, ref)
         theirs = list_notes(repo, ref=tmp)
-        ours = list_notes(repo, ref=ref)
-        need = [b for c, b in theirs.items() if ours.get(c) != b]
-        need += [ours[c] for c, b in theirs.items() if c in ours and ours[c] != b]
-        blobs = read_blobs(repo, need)
-        added = merged = unchanged = 0
+        ours = list_notes(repo, ref=ref) if ours_c else {}
         problems: list[str] = []
+        blobs = read_blobs(repo, [b for c, b in theirs.items() if ours.get(c) != b]
+                           + [b for c, b in ours.items() if c in theirs and theirs[c] != b])
+        added = sum(1 for c in theirs if c not in ours)
+        unchanged = sum(1 for c, b in theirs.items() if ours.get(c) == b)
+        merged = 0
         for commit, blob in sorted(theirs.items()):
-            mine = ours.get(commit)
-            if mine == blob:
-                unchanged += 1
+            if commit not in ours:
+                try:
+                    parse(blobs[blob], commit=commit)
+                except GitroiError as exc:
+                    problems.append(exc.message)
+                    added -= 1
+        if ours_c is None or _is_ancestor(repo, ours_c, theirs_c):
+            # Nothing of ours is missing remotely: take theirs as it is (fast-forward).
+            merged = sum(1 for c, b in theirs.items() if c in ours and ours[c] != b)
+            repo.git("update-ref", ref, theirs_c)
+            return SyncResult(len(theirs), added, merged, unchanged, tuple(problems))
+        if _is_ancestor(repo, theirs_c, ours_c):
+            return SyncResult(len(theirs), 0, 0, len(theirs), ())
+        repo.git("update-ref", work, theirs_c)
+        for commit, mine in sorted(ours.items()):
+            other = theirs.get(commit)
+            if other == mine:
+                continue
+            if other is None:
+                repo.git("notes", f"--ref={work}", "add", "-f", "-C", mine, commit)
                 continue
             try:
-                their_note = parse(blobs[blob], commit=commit)
-                if mine is None:
-                    _write_raw(repo, commit, their_note.dumps(), ref=ref)
-                    added += 1
-                    continue
-                final = merge(parse(blobs[mine], commit=commit), their_note)
-                _write_raw(repo, commit, final.dumps(), ref=ref)
-                merged += 1
+                a = parse(blobs[mine], commit=commit)
             except GitroiError as exc:
                 problems.append(exc.message)
-        _tie_histories(repo, ref, tmp)
+                continue            # keep their readable (or equally broken) version
+            try:
+                b = parse(blobs[other], commit=commit)
+            except GitroiError as exc:
+                problems.append(exc.message)
+                repo.git("notes", f"--ref={work}", "add", "-f", "-C", mine, commit)
+                continue
+            _write_raw(repo, commit, merge(a, b).dumps(), ref=work)
+            merged += 1
+        tree = repo.git_text("rev-parse", f"{work}^{{tree}}")
+        new = repo.git_text("commit-tree", tree, "-p", ours_c, "-p", _rev(repo, work) or theirs_c,
+                            "-m", "Notes merged by 'gitroi sync'")
+        repo.git("update-ref", ref, new, ours_c)
         return SyncResult(len(theirs), added, merged, unchanged, tuple(problems))
     finally:
         repo.git("update-ref", "-d", tmp, check=False)
+        repo.git("update-ref", "-d", work, check=False)
 
 
-def _tie_histories(repo: Repo, ref: str, theirs_ref: str) -> None:
-    """Record the remote's notes commit as a parent of ours, so our next push fast-forwards.
+def _rev(repo: Repo, ref: str) -> str | None:
+    out = repo.git("rev-parse", "--verify", "-q", ref, check=False).decode("ascii").strip()
+    return out or None
 
-    The tree is ours (already holding every merged note); the merge commit only
-    tells git that the remote's history is included.
-    """
-    ours = repo.git_text("rev-parse", "--verify", "-q", ref) if \
-        repo.git("rev-parse", "--verify", "-q", ref, check=False).strip() else ""
-    theirs = repo.git_text("rev-parse", "--verify", "-q", theirs_ref)
-    if not ours or ours == theirs:
-        return
+
+def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
     cwd = repo.paths.workdir or repo.paths.git_dir
-    if run_git(["merge-base", "--is-ancestor", theirs, ours], cwd=cwd, check=False).returncode == 0:
-        return
-    tree = repo.git_text("rev-parse", f"{ref}^{{tree}}")
-    new = repo.git_text("commit-tree", tree, "-p", ours, "-p", theirs,
-                        "-m", "Notes merged by 'gitroi sync'")
-    repo.git("update-ref", ref, new, ours)
+    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
 
 
 def push(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> tuple[bool, str]:

@@ -157,8 +157,8 @@ def test_notes_from_two_clones_merge_through_sync(repo: GitRepo, tmp_path: Path)
     # Machine one saw session s1 (lines 1-2), machine two saw s2 (lines 3-4) and part of s1.
     write_note(r1, sha, line_note([share("s1", 100)], {"a.py": [[1, 2]]}))
     write_note(r2, sha, line_note([share("s1", 40), share("s2", 5)], {"a.py": [[3, 4]]}))
+    # A commit machine two never sees (one does not push its branch), but its note travels.
     other = one.commit({"b.py": "x\n"}, "only on one")
-    one.git("push", "-q", "origin", "main")
     write_note(r1, other, line_note([share("s9", 1)], {"b.py": [[1, 1]]}))
     assert push(r1, "origin") == (True, f"pushed {NOTES_REF} to origin")
     # Two pushes too: rejected (non-fast-forward), so push fetches, merges and retries.
@@ -168,6 +168,10 @@ def test_notes_from_two_clones_merge_through_sync(repo: GitRepo, tmp_path: Path)
     assert merged is not None
     assert [(s.session_id, s.input) for s in merged.sessions] == [("s1", 100), ("s2", 5)]
     assert dict(merged.ai_ranges) == {"a.py": ((1, 4),)}
+    # The note on the commit two does not have survived its sync and push.
+    remote_notes = subprocess.run(["git", "notes", "--ref=gitroi", "list"], cwd=bare,
+                                  capture_output=True, text=True, check=True).stdout
+    assert other in remote_notes and sha in remote_notes
     # gitroi sync on machine one brings the merged note back; both sides now agree.
     out = run_gitroi("sync", "origin", cwd=one.path)
     assert "fetched 2 note(s) from origin: 0 new, 1 merged, 1 unchanged" in out.stdout
