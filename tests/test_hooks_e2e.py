@@ -22,6 +22,13 @@ from tests.conftest import GitRepo, run_gitroi
 from tests.test_attribution_claude_log import SID, Transcript, cost
 
 
+@pytest.fixture(autouse=True)
+def hooks_in_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the result right after each git command: run post-commit before
+    returning (test_hooks_background.py covers the default, backgrounded, mode)."""
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+
+
 def git(repo: GitRepo | Path, *args: str, date: str | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """A real git command (hooks run), stderr captured; ``date`` fixes author and committer."""

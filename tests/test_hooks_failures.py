@@ -36,6 +36,13 @@ def hooked(repo: GitRepo) -> GitRepo:
     return repo
 
 
+@pytest.fixture(autouse=True)
+def hooks_in_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the result right after each git command: run post-commit before
+    returning (test_hooks_background.py covers the default, backgrounded, mode)."""
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+
+
 def commit(repo: GitRepo, message: str, *, files: dict[str, str] | None = None,
            env: dict[str, str] | None = None, amend: bool = False) -> subprocess.CompletedProcess[str]:
     for rel, text in (files or {"a.py": f"x = {time.monotonic_ns()}\n"}).items():
@@ -233,9 +240,10 @@ def test_push_never_fails_and_reports_a_refused_notes_push(hooked: GitRepo, tmp_
                           text=True).stdout.strip() == hooked.git("rev-parse", "HEAD")
 
     # In the background (the default) the failure is reported by the next push, once.
+    bg = {k: v for k, v in os.environ.items() if k != "GITROI_HOOK_FOREGROUND"}
     commit(hooked, "more" + CLAUDE_TRAILER)
     push = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=hooked.path,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=bg)
     assert (push.returncode, push.stderr) == (0, "")
     log = hooked.path / ".git" / "gitroi" / "push" / "origin.log"
     deadline = time.monotonic() + 20
@@ -243,7 +251,7 @@ def test_push_never_fails_and_reports_a_refused_notes_push(hooked: GitRepo, tmp_
         time.sleep(0.1)
     commit(hooked, "again" + CLAUDE_TRAILER)
     push = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=hooked.path,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=bg)
     line = one_warning(push)
     assert line.startswith("gitroi: warning: pre-push: the last background push of "
                            "refs/notes/gitroi to origin failed: could not push")
