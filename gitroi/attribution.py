@@ -406,7 +406,8 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
         shares = [_share(db, s, meta.sha, until) for s in running]
     else:
         return None
-    note = Note.build(attribution=attribution, agents=marker_agents, sessions=shares, lines_added=added.count, ai_ranges=ranges,
+    note = Note.build(attribution=attribution, agents=marker_agents, sessions=shares,
+                      lines_added=added.count, ai_ranges=ranges,
                       markers=[m.evidence for m in markers])
     written = write_note(repo, meta.sha, note)
     from gitroi.ledger.commits import write_commits
