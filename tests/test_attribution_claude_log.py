@@ -139,6 +139,9 @@ def test_claude_session_over_two_commits(repo: GitRepo, tmp_path: Path,
     assert d["tokens"] == 26459
     assert d["cost_usd"] == pytest.approx(cost(3, 9, 15005, 11442))
     assert s["models"]["claude-opus-4-6"]["responses"] == 1
+    # No prompt, response or file text in the note: only ids, counts, paths, line numbers.
+    raw = repo.git("notes", "--ref=gitroi", "show", "HEAD")
+    assert "Let me edit" not in raw and "os.environ" not in raw and "print(" not in raw
 
     # Turn 2 (after commit 1): a new file, then more tokens after commit 2 that must wait.
     t.write("2026-02-12T16:10:00.000Z", "msg_B", "toolu_B", repo.path / "util.py",
