@@ -498,12 +498,39 @@ def parse_rewrite_pairs(text: str) -> dict[str, list[str]]:
 
 
 def _pairs_from_reflog(repo: Repo, kind: str) -> dict[str, list[str]]:
-    """Without stdin (the pre-commit framework does not pass it on), an amend is HEAD@{1} -> HEAD."""
-    if kind != "amend":
-        return {}
+    """The rewritten pairs when git's stdin list is missing (the pre-commit framework runs
+    post-rewrite hooks without it): an amend is ``HEAD@{1} -> HEAD``; a rebase pairs the
+    commits between the fork point and ``ORIG_HEAD`` with those up to HEAD by author,
+    author date and subject."""
+    def rev(name: str) -> str:
+        return repo.git("rev-parse", "--verify", "-q", name, check=False).decode().strip()
+
     new = repo.head()
-    old = repo.git("rev-parse", "--verify", "-q", "HEAD@{1}", check=False).decode().strip()
-    return {new: [old]} if new and old and old != new else {}
+    if not new:
+        return {}
+    if kind == "amend":
+        old = rev("HEAD@{1}")
+        return {new: [old]} if old and old != new else {}
+    if kind != "rebase":
+        return {}
+    orig = rev("ORIG_HEAD")
+    base = repo.git("merge-base", orig, new, check=False).decode().strip() if orig else ""
+    if not base or orig == new:
+        return {}
+
+    def keyed(rng: str) -> dict[str, str]:
+        # a rebase keeps each commit's author, author date and subject (patch ids change
+        # whenever the context lines do, so they are not used)
+        out = repo.git("log", "--no-merges", "--format=%H%x00%an%x00%ae%x00%at%x00%s", rng,
+                       check=False).decode("utf-8", "replace")
+        return {f.split("\0", 1)[1]: f.split("\0", 1)[0] for f in out.splitlines() if "\0" in f}
+
+    olds = keyed(f"{base}..{orig}")
+    pairs: dict[str, list[str]] = {}
+    for key, c in keyed(f"{base}..{new}").items():
+        if key in olds and olds[key] != c:
+            pairs[c] = [olds[key]]
+    return pairs
 
 
 def post_rewrite(repo: Repo, kind: str, stdin_text: str) -> None:

@@ -226,3 +226,33 @@ def test_combine_sessions_adds_disjoint_slices_once() -> None:
     assert (ab.tokens, ab.since, ab.until, o.tokens) == (30, "t0", "t2", 7)
     [big] = combine_sessions([a, _note(12, "t0", "t1", {}, 0).sessions[0]])
     assert big.tokens == 12                      # the same slice seen twice: the larger
+
+
+def test_pre_commit_framework_style_post_rewrite_without_stdin(repo: GitRepo) -> None:
+    """pre-commit runs post-rewrite hooks with only PRE_COMMIT_REWRITE_COMMAND, no stdin:
+    the pairs come from the reflog (amend) and from patch ids against ORIG_HEAD (rebase)."""
+    skip = {"GITROI_SKIP": "1"}
+    repo.commit({"m.py": "a = 1\n"}, "base")
+    r = Repo.discover(repo.path)
+    o1 = repo.commit({"m.py": "a = 1\nb = 'one'\n"}, "one", env=skip)
+    write_note(r, o1, _note(10, "t0", "t1", {"m.py": [[2, 2]]}, 1))
+    o2 = repo.commit({"n.py": "c = 'two'\n"}, "two", env=skip)
+    write_note(r, o2, _note(20, "t1", "t2", {"n.py": [[1, 1]]}, 1))
+    git(repo, "checkout", "-q", "-b", "side", "HEAD~2")
+    repo.commit({"m.py": "# top\na = 1\n"}, "top", env=skip)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rebase", "-q", "side", env=skip)
+    n1, n2 = head(repo, "HEAD~1"), head(repo)
+    proc = run_gitroi("hook-impl", "post-rewrite", cwd=repo.path, input="",
+                      env={"PRE_COMMIT_REWRITE_COMMAND": "rebase"})
+    assert proc.stderr == ""
+    assert {p: list(v) for p, v in (read_note(r, n1) or _note(0, "", "", {}, 0)).ai_ranges.items()} \
+        == {"m.py": [(3, 3)]}
+    assert (read_note(r, n2) or _note(0, "", "", {}, 0)).tokens == 20
+    repo.write("n.py", "c = 'two'\nd = 'person'\n")
+    git(repo, "commit", "-q", "-a", "--amend", "-m", "two+", env=skip)
+    proc = run_gitroi("hook-impl", "post-rewrite", cwd=repo.path, input="",
+                      env={"PRE_COMMIT_REWRITE_COMMAND": "amend"})
+    amended = read_note(r, head(repo))
+    assert amended is not None and amended.tokens == 20 and amended.lines_added == 2
+    assert {p: list(v) for p, v in amended.ai_ranges.items()} == {"n.py": [(1, 1)]}
