@@ -186,7 +186,10 @@ def main() -> int:
                         f"### gitroi\n\nPush to `{ref}`, not to `{default}`: nothing to map.\n")
                 return 0
             args = ["pr", "map-merge", "--before", _safe(str(event.get("before") or "0" * 40), "before"),
-                    "--after", _safe(str(event["after"]), "after"), "--push", "--json"]
+                    "--after", _safe(str(event["after"]), "after"), "--push", "--json", "--repo", repo]
+            api = os.environ.get("GITHUB_API_URL", "").strip()
+            if api:
+                args += ["--api-url", _safe(api, "GITHUB_API_URL")]
             return merged(args, f"notes mapped onto the push to {default}")
         _append("GITHUB_STEP_SUMMARY", f"### gitroi\n\nEvent `{event_name}` is not one gitroi "
                                        "handles (pull_request, push): nothing to do.\n")

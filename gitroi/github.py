@@ -304,18 +304,27 @@ def get_pull_request(gh: github3.GitHub, repo: str, number: int, *,
     return with_retries(op, policy=policy, on_retry=on_retry)
 
 
-def pull_request_commits(gh: github3.GitHub, repo: str, number: int, *,
-                         policy: RetryPolicy | None = None) -> list[str]:
-    """The SHAs of a pull request's commits, oldest first (GitHub lists at most 250)."""
+def merged_pulls_for_commit(gh: github3.GitHub, repo: str, sha: str, *,
+                            policy: RetryPolicy | None = None,
+                            on_retry: Callable[[str], None] | None = None) -> list[int]:
+    """Numbers of the merged pull requests GitHub links to commit ``sha``.
+
+    What a push to the main branch needs for a rebase merge, whose commits
+    name no pull request in their messages (``GET /repos/O/R/commits/SHA/pulls``).
+    """
     owner, name = split_repo(repo)
 
-    def op() -> list[str]:
-        pr = gh.pull_request(owner, name, number)
-        if pr is None:
-            raise GitHubFailure(f"pull request {repo}#{number} was not found", kind="not-found")
-        return [c.sha for c in pr.commits()]
+    def op() -> list[int]:
+        repository = gh.repository(owner, name)
+        if repository is None:
+            raise GitHubFailure(f"repository {repo} was not found", kind="not-found")
+        commit = repository.commit(sha)
+        if commit is None:
+            raise GitHubFailure(f"commit {sha[:12]} was not found on {repo}", kind="not-found")
+        return [int(p.number) for p in commit.associated_pull_requests()
+                if getattr(p, "merged_at", None)]
 
-    return with_retries(op, policy=policy)
+    return with_retries(op, policy=policy, on_retry=on_retry)
 
 
 def upsert_comment(gh: github3.GitHub, repo: str, number: int, body: str, *,
@@ -359,3 +368,39 @@ def upsert_comment(gh: github3.GitHub, repo: str, number: int, body: str, *,
         if failure.kind == "read-only" and wrote:
             return CommentResult("skipped", reason=f"the token is read-only: {failure.message}")
         return CommentResult("failed", reason=failure.message)
+
+
+def pr_finder(repo: str, api_url: str | None, *,
+              warn: Callable[[str], None] | None = None) -> Callable[[str], int | None]:
+    """``sha -> merged PR number or None`` through the API, for ``pr map-merge`` on a push.
+
+    Without a token, or when GitHub fails, it answers None (with one warning):
+    a commit that cannot be traced is left without a note, never an error.
+    """
+    import sys
+
+    def say(message: str) -> None:
+        if warn is not None:
+            warn(message)
+        else:
+            print(f"gitroi: warning: {message}", file=sys.stderr)
+
+    token = token_from_env()
+    state: dict[str, Any] = {"gh": None, "dead": token is None}
+    if token is None:
+        say("no GitHub token: commits of rebase merges cannot be traced to their pull request")
+
+    def find(sha: str) -> int | None:
+        if state["dead"]:
+            return None
+        try:
+            if state["gh"] is None:
+                state["gh"] = client(token, api_url)
+            numbers = merged_pulls_for_commit(state["gh"], repo, sha, on_retry=say)
+        except GitHubFailure as exc:
+            say(f"could not ask GitHub which pull request {sha[:12]} came from: {exc.message}")
+            state["dead"] = exc.kind in ("auth", "network", "rate-limit")
+            return None
+        return numbers[0] if numbers else None
+
+    return find

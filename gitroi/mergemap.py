@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -308,17 +308,17 @@ def new_commits(repo: Repo, before: str, after: str) -> list[str]:
 
 
 def map_push(repo: Repo, *, before: str, after: str, remote: str = "origin",
-             find_pr: Iterable[tuple[str, int]] = (), write: bool = True) -> list[MergeMap]:
+             find_pr: Callable[[str], int | None] | None = None,
+             write: bool = True) -> list[MergeMap]:
     """Map notes for every pull request a push to the main branch merged.
 
     Each new first-parent commit is looked at once: a merge commit keeps its
     notes; a commit that already has a note is left alone; otherwise its PR
-    number comes from its subject (``(#N)``) or from ``find_pr`` ((sha, N)
-    pairs the caller found through the API, for rebase merges), the PR's head
-    is fetched from ``refs/pull/N/head`` and mapped.  Several new commits of
-    one rebase merge are mapped once, together.
+    number comes from its subject (``(#N)``) or from ``find_pr(sha)`` (the
+    caller asks GitHub, for rebase merges, whose commits name no PR), the PR's
+    head is fetched from ``refs/pull/N/head`` and mapped.  Several new commits
+    of one rebase merge are mapped once, together.
     """
-    hints = dict(find_pr)
     results: list[MergeMap] = []
     done: set[int] = set()
     commits = new_commits(repo, before, after)
@@ -332,7 +332,9 @@ def map_push(repo: Repo, *, before: str, after: str, remote: str = "origin",
         if read_note(repo, sha) is not None:
             continue
         subject = repo.git("show", "-s", "--format=%s", sha).decode("utf-8", "replace")
-        number = hints.get(sha) or pr_number_from_subject(subject)
+        number = pr_number_from_subject(subject)
+        if number is None and find_pr is not None:
+            number = find_pr(sha)
         if number is None or number in done:
             continue
         head = fetch_pr_head(repo, remote, number)
@@ -372,7 +374,8 @@ def ensure_commit(repo: Repo, remote: str, sha: str) -> bool:
 def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str | None = None,
                   number: int | None = None, before: str | None = None, after: str | None = None,
                   method: str = "auto", remote: str = "origin", push: bool = False,
-                  write: bool = True) -> dict[str, Any]:
+                  write: bool = True,
+                  find_pr: Callable[[str], int | None] | None = None) -> dict[str, Any]:
     """``gitroi pr map-merge``: one merge (commit + head) or a whole push, then push the notes.
 
     The push never raises: a read-only token (a fork's pull request, no
@@ -392,7 +395,8 @@ def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str |
     if before is not None or after is not None:
         if not after:
             raise GitroiError("--before needs --after (the pushed tip)")
-        merges = map_push(repo, before=before or "", after=after, remote=remote, write=write)
+        merges = map_push(repo, before=before or "", after=after, remote=remote, write=write,
+                          find_pr=find_pr)
     else:
         if not merge_commit:
             raise GitroiError("give --merge-commit (with --pr-head or --pr), or --before/--after")

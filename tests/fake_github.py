@@ -38,6 +38,7 @@ def cassette_body(name: str, index: int) -> str:
 _PR_TEMPLATE = cassette_body("PullRequest_create_comment", 0)        # sigmavirus24/github3.py#423
 _COMMENT_TEMPLATE = json.loads(cassette_body("PullRequest_create_comment", 1))
 _COMMITS_TEMPLATE = json.loads(cassette_body("PullRequest_commits", 1))
+_REPO_TEMPLATE = cassette_body("Repository_pull_request", 0)            # sigmavirus24/github3.py
 
 
 @dataclass
@@ -59,6 +60,7 @@ class State:
     read_only: bool = False
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    commit_pulls: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     next_id: int = 1_000_001
     failures: list[Failure] = field(default_factory=list)
     log: list[tuple[str, str, int]] = field(default_factory=list)
@@ -104,6 +106,10 @@ class FakeGitHub:
         self.state.pulls[(repo, number)] = dict(head_sha=head_sha, base_sha=base_sha,
                                                 head_repo=head_repo or repo, base_ref=base_ref,
                                                 head_ref=head_ref)
+
+    def link_commit(self, repo: str, sha: str, number: int) -> None:
+        """``GET /repos/R/commits/SHA/pulls`` will list merged PR ``number`` (added with add_pr)."""
+        self.state.commit_pulls.setdefault((repo, sha), []).append(number)
 
     def add_comment(self, repo: str, number: int, body: str, login: str = "octocat") -> int:
         with self.state.lock:
@@ -222,6 +228,24 @@ class _Handler(BaseHTTPRequestHandler):
                 commits = [dict(_COMMITS_TEMPLATE[0], sha=pr["head_sha"])]
                 return self._reply(send, 200, commits)
             return self._reply(send, 200, self._pr_json(repo, number, pr))
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)", rel)
+        if method == "GET" and m:
+            text = _REPO_TEMPLATE.replace("https://api.github.com", self.api)
+            return self._reply(send, 200, json.loads(text.replace("sigmavirus24/github3.py", m.group(1))))
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})(/pulls)?", rel)
+        if method == "GET" and m:
+            repo, sha = m.group(1), m.group(2)
+            if m.group(3):
+                pulls = []
+                for number in st.commit_pulls.get((repo, sha), []):
+                    d = self._pr_json(repo, number, st.pulls[(repo, number)])
+                    d.update(state="closed", merged_at="2026-01-03T00:00:00Z")
+                    pulls.append(d)
+                return self._reply(send, 200, pulls)
+            c = json.loads(json.dumps(_COMMITS_TEMPLATE[0]).replace("https://api.github.com", self.api))
+            c.update(sha=sha, url=f"{self.api}/repos/{repo}/commits/{sha}", files=[],
+                     stats={"additions": 0, "deletions": 0, "total": 0})
+            return self._reply(send, 200, c)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", rel)
         if m:
             repo, number = m.group(1), int(m.group(2))

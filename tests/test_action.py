@@ -235,4 +235,7 @@ def test_push_creating_the_branch_uses_the_new_branch_payload(pr: tuple[Runner, 
     rc, outputs, summary, log = runner.run("push", event)
     assert (rc, outputs) == (0, {}), log
     assert summary == "### gitroi: notes mapped onto the push to main\n\n"
-    assert runner.fake.requests() == []
+    # "other" names no PR in its subject: GitHub is asked, and links it to none.
+    assert [p for _, p, _ in runner.fake.requests()] == [
+        f"/api/v3/repos/{REPO}", f"/api/v3/repos/{REPO}/commits/{shas['other']}",
+        f"/api/v3/repos/{REPO}/commits/{shas['other']}/pulls"]

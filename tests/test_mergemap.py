@@ -65,7 +65,8 @@ def merge_on_github(world: dict[str, object], how: str) -> str:
     return git(hub, "rev-parse", "HEAD")
 
 
-def run_action(world: dict[str, object], event: str, payload: Path) -> tuple[int, str, str]:
+def run_action(world: dict[str, object], event: str, payload: Path,
+               extra: dict[str, str] | None = None) -> tuple[int, str, str]:
     """actions/checkout's clone (full history), then action/main.py as the runner runs it."""
     tmp = world["tmp"]
     assert isinstance(tmp, Path)
@@ -76,7 +77,7 @@ def run_action(world: dict[str, object], event: str, payload: Path) -> tuple[int
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event,
            "GITHUB_EVENT_PATH": str(payload), "GITHUB_REPOSITORY": "robvanderleek/create-issue-branch",
            "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(tmp / "out"),
-           "GITHUB_WORKSPACE": str(ci)}
+           "GITHUB_WORKSPACE": str(ci), **(extra or {})}
     proc = subprocess.run([sys.executable, str(ROOT / "action" / "main.py")], cwd=ci, env=env,
                           capture_output=True, text=True)
     return proc.returncode, summary.read_text(), proc.stdout + proc.stderr
@@ -219,3 +220,37 @@ def test_merged_fork_pr_maps_locally_but_does_not_push(world: dict[str, object])
     assert "Notes pushed" not in summary
     [shown] = show_fresh(world, merge_sha)
     assert (shown["attribution"], shown["tokens"]) == ("none", 0)
+
+
+def test_push_event_maps_a_rebase_merge_through_the_api(world: dict[str, object]) -> None:
+    from tests.fake_github import FakeGitHub
+
+    shas = world["shas"]
+    tmp = world["tmp"]
+    hub = world["hub"]
+    assert isinstance(shas, dict) and isinstance(tmp, Path) and isinstance(hub, Path)
+    tip = merge_on_github(world, "rebase")
+    c1r, c2r, c3r = git(hub, "rev-list", "--reverse", f"{shas['other']}..{tip}").split()
+    repo_name = "robvanderleek/create-issue-branch"
+    fake = FakeGitHub(prefix="/api/v3").start()
+    try:
+        fake.add_pr(repo_name, PR, head_sha=shas["c3"], base_sha=shas["other"])
+        for sha in (c1r, c2r, c3r):
+            fake.link_commit(repo_name, sha, PR)
+        payload = pr_repo.payload("push.json", tmp / "push.json", {
+            "ref": "refs/heads/main", "before": shas["other"], "after": tip,
+            "repository.default_branch": "main", "repository.master_branch": "main"})
+        rc, summary, log = run_action(world, "push", payload, {
+            "GITHUB_API_URL": fake.api_url, "GITHUB_TOKEN": fake.state.token})
+    finally:
+        fake.stop()
+    assert rc == 0, log
+    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id" in summary
+    assert [p for m, p, _ in fake.requests()] == [
+        f"/api/v3/repos/{repo_name}", f"/api/v3/repos/{repo_name}/commits/{c1r}",
+        f"/api/v3/repos/{repo_name}/commits/{c1r}/pulls",
+        f"/api/v3/repos/{repo_name}", f"/api/v3/repos/{repo_name}/commits/{c3r}",
+        f"/api/v3/repos/{repo_name}/commits/{c3r}/pulls"]
+    one, two = show_fresh(world, c1r, c2r)
+    assert (one["tokens"], one["ai_ranges"]) == (13500, {"util.py": [[1, 6]]})
+    assert (two["tokens"], two["ai_ranges"]) == (9700, {"util.py": [[5, 6]]})

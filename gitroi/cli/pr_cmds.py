@@ -100,11 +100,14 @@ def pr_comment(ctx: Context, repo_name: str, number: int, api_url: str, base: st
 @click.option("--remote", default="origin", show_default=True, help="Where to fetch and push notes.")
 @click.option("--push/--no-push", "do_push", default=False, help="Push refs/notes/gitroi afterwards.")
 @click.option("--dry-run", is_flag=True, help="Compute the mapping, write nothing.")
+@click.option("--repo", "repo_name", help="Push mode: OWNER/NAME, to ask GitHub which PR a rebased commit came from.")
+@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True,
+              help="GitHub API root (env GITHUB_API_URL).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was mapped as JSON.")
 @pass_ctx
 def pr_map_merge(ctx: Context, merge_commit: str | None, pr_head: str | None, number: int | None,
                  before: str | None, after: str | None, method: str, remote: str, do_push: bool,
-                 dry_run: bool, as_json: bool) -> None:
+                 dry_run: bool, repo_name: str | None, api_url: str, as_json: bool) -> None:
     """Carry a merged PR's notes onto the commits the merge created (squash, rebase, merge).
 
     Either --merge-commit with --pr-head (or --pr), or --before/--after for a
@@ -112,11 +115,13 @@ def pr_map_merge(ctx: Context, merge_commit: str | None, pr_head: str | None, nu
 
     Example: gitroi pr map-merge --merge-commit 5a47c3f --pr 117 --push
     """
+    from gitroi.github import pr_finder
     from gitroi.mergemap import map_merge_job
 
+    find = pr_finder(repo_name, api_url) if repo_name else None
     result = map_merge_job(ctx.repo(), merge_commit=merge_commit, pr_head=pr_head, number=number,
                            before=before, after=after, method=method, remote=remote,
-                           push=do_push and not dry_run, write=not dry_run)
+                           push=do_push and not dry_run, write=not dry_run, find_pr=find)
     if as_json:
         echo_json(result)
         return
