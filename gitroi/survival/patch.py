@@ -129,7 +129,7 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
         new_file = deleted = False
         line = next(lines, None)
         # File header: everything up to the first hunk or the next file.
-        while line is not None and not line.startswith((b"@@ ", b"diff --git ")):
+        while line is not None and not line.startswith((b"@@ ", b"diff --git ", b"\x01")):
             if line.startswith(b"--- "):
                 old_p = _side_path(line[4:-1])
                 saw_sides = True
@@ -175,20 +175,40 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
                 new_p = None
         fd.old_path = old_p if old_p != "" else None
         fd.new_path = new_p if new_p != "" else None
-        # Hunks.
+        # Hunks.  With context (-U1, see replay.py) a hunk is split into -U0-style
+        # hunks at its context lines, so the replay only ever sees pure changes.
         while line is not None and line.startswith(b"@@ "):
-            h = _hunk_header(line)
-            fd.hunks.append(h)
-            rd, ra = h.oc, h.nc
-            dels, adds = h.dels, h.adds
+            hh = _hunk_header(line)
+            rd, ra = hh.oc, hh.nc
+            old_no = hh.os if hh.oc else hh.os + 1
+            new_no = hh.ns if hh.nc else hh.ns + 1
+            cur: Hunk | None = None
             line = next(lines, None)
             while line is not None and (rd or ra or line.startswith(b"\\")):
                 c = line[0]
                 if c == 45:  # '-'
-                    dels.append(line[1:-1])
+                    if cur is None:
+                        cur = Hunk(old_no, 0, new_no - 1, 0)
+                        fd.hunks.append(cur)
+                    cur.dels.append(line[1:-1])
+                    cur.oc += 1
+                    old_no += 1
                     rd -= 1
                 elif c == 43:  # '+'
-                    adds.append(line[1:-1])
+                    if cur is None:
+                        cur = Hunk(old_no - 1, 0, new_no, 0)
+                        fd.hunks.append(cur)
+                    if not cur.adds:
+                        cur.ns = new_no
+                    cur.adds.append(line[1:-1])
+                    cur.nc += 1
+                    new_no += 1
+                    ra -= 1
+                elif c == 32:  # ' ' context
+                    cur = None
+                    old_no += 1
+                    new_no += 1
+                    rd -= 1
                     ra -= 1
                 elif c != 92:  # not '\ No newline at end of file'
                     break

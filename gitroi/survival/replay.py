@@ -201,6 +201,9 @@ class Replayer:
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
         self.token_checks = 0
+        self._oe_cache: dict[tuple[int, int, bool], tuple[int, int]] = {}
+        self.mismatches = 0
+        self.debug = bool(__import__("os").environ.get("GITROI_SURVIVAL_DEBUG"))
 
     # ------------------------------------------------------------------ helpers
 
@@ -248,14 +251,18 @@ class Replayer:
         c = code >> _CSHIFT
         if c == UNKNOWN:
             return
-        st = self.st
-        o = outcome_of_death(st.times[c], st.times[died_cidx], st.window_s, reverted=reverted)
-        e = ended_by(self.sessions_of(died_cidx), self.sessions_of(c), self.is_ai_commit(died_cidx))
+        key = (c, died_cidx, reverted)
+        oe = self._oe_cache.get(key)
+        if oe is None:
+            st = self.st
+            o = outcome_of_death(st.times[c], st.times[died_cidx], st.window_s, reverted=reverted)
+            e = ended_by(self.sessions_of(died_cidx), self.sessions_of(c), self.is_ai_commit(died_cidx))
+            oe = self._oe_cache[key] = (int(o), int(e))
         if pending:
             if code not in self.pending:
-                self.pending[code] = (int(o), int(e))
+                self.pending[code] = oe
         else:
-            self._final(code, int(o), int(e))
+            self._final(code, oe[0], oe[1])
 
     def _final(self, code: int, o: int, e: int) -> None:
         if code & 2:
@@ -311,7 +318,7 @@ class Replayer:
                 st.tip = tip
             return
         proc = subprocess.Popen(
-            [*self._git_cmd(), "log", "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff",
+            [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
              "--no-textconv", "--diff-merges=off", "--src-prefix=a/", "--dst-prefix=b/",
              "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
             cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
@@ -377,24 +384,25 @@ class Replayer:
         restricted to the paths that differ from every parent.
         """
         cwd = self.repo.paths.workdir or self.repo.paths.git_dir
-        stdin = "".join(m[0] + "\n" for m in merges).encode()
+        # One "<merge> <parent>" line per pair: with --always each prints exactly one header.
+        pairs = [(m[0], p) for m in merges for p in m[1:]]
+        stdin = "".join(f"{m} {p}\n" for m, p in pairs).encode()
         raw = subprocess.run(
-            [*self._git_cmd(), "diff-tree", "--stdin", "-m", "-r", "--no-renames", "--always", "--raw",
+            [*self._git_cmd(), "diff-tree", "--stdin", "-r", "--no-renames", "--always", "--raw",
              "--full-index"], cwd=cwd, input=stdin, capture_output=True, env=git_env())
         info: dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]] = {}
         cur: dict[str, tuple[str, str, FileDiff | None]] | None = None
         for line in raw.stdout.split(b"\n"):
             if not line:
                 continue
-            if line[0] != 58:  # ':' starts a raw line; anything else is a merge header
+            if line[0] != 58:  # ':' starts a raw line; anything else is the next pair's header
                 cur = {}
                 info.setdefault(line.decode().strip(), []).append(cur)
                 continue
             meta, _, path = line.partition(b"\t")
             parts = meta.split(b" ")
             if cur is not None:
-                cur[unquote_path(path)] = (
-                    parts[4][:1].decode(), parts[1].decode(), None)
+                cur[unquote_path(path)] = (parts[4][:1].decode(), parts[1].decode(), None)
         need: dict[str, set[str]] = {}
         for m in merges:
             secs = info.get(m[0], [])
@@ -407,34 +415,57 @@ class Replayer:
                 need[m[0]] = both
         if not need:
             return info
-        allpaths = sorted(set().union(*need.values()))
-        pathspec = ["--", *allpaths] if len(allpaths) <= 2000 else []
-        stdin = "".join(m + "\n" for m in need).encode()
-        proc = subprocess.run(
-            [*self._git_cmd(), "diff-tree", "--stdin", "-m", "-r", "--no-renames", "--always", "-p", "-U0",
-             "--full-index", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-             *pathspec], cwd=cwd, input=stdin, capture_output=True, env=git_env())
-        lines = iter(io.BytesIO(proc.stdout))
-        counts: dict[str, int] = {}
-        line = next(lines, None)
-        while line is not None:
-            if line.startswith(b"diff --git "):
-                line = next(lines, None)
-                continue
-            sha = line.decode().strip()
-            k = counts.get(sha, 0)
-            counts[sha] = k + 1
+        # One patch call per path, fed only the pairs that need it: a single call
+        # with every path would also diff the hot files of merges that take them
+        # whole from one parent (on click: 9 MB of patches instead of 0.5 MB).
+        by_path: dict[str, list[tuple[str, str]]] = {}
+        for m, p in pairs:
+            for path in need.get(m, ()):
+                by_path.setdefault(path, []).append((m, p))
+
+        def patches(item: tuple[str, list[tuple[str, str]]]) -> tuple[str, list[tuple[str, FileDiff | None]]]:
+            path, todo = item
+            proc = subprocess.run(
+                [*self._git_cmd(), "diff-tree", "--stdin", "-r", "--no-renames", "--always", "-p", "-U0",
+                 "--full-index", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
+                 "--", path], cwd=cwd, input="".join(f"{m} {p}\n" for m, p in todo).encode(),
+                capture_output=True, env=git_env())
+            found: list[tuple[str, FileDiff | None]] = []
+            lines = iter(io.BytesIO(proc.stdout))
             line = next(lines, None)
-            if line is not None and line.startswith(b"diff --git "):
-                diffs, line = parse_files(lines, line)
-                secs = info.get(sha, [])
-                if k < len(secs):
-                    for fd in diffs:
-                        path = fd.new_path or fd.old_path
-                        if path in need.get(sha, ()) and path in secs[k]:
-                            s, mode, _ = secs[k][path]
-                            secs[k][path] = (s, mode, fd)
+            while line is not None:
+                if line.startswith(b"diff --git "):  # cannot happen before a header; be safe
+                    line = next(lines, None)
+                    continue
+                sha = line.decode().strip()
+                line = next(lines, None)
+                fd: FileDiff | None = None
+                if line is not None and line.startswith(b"diff --git "):
+                    diffs, line = parse_files(lines, line)
+                    fd = diffs[0] if diffs else None
+                found.append((sha, fd))
+            return path, found
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(patches, sorted(by_path.items())))
+        for path, found in results:
+            todo = by_path[path]
+            for (m, p), (sha, fd) in zip(todo, found):
+                if sha != m:
+                    continue
+                secs = info.get(m, [])
+                k = next((i for i, q in enumerate(self._parents_of(m, merges)) if q == p), -1)
+                if 0 <= k < len(secs) and path in secs[k] and fd is not None:
+                    st_, mode, _ = secs[k][path]
+                    secs[k][path] = (st_, mode, fd)
         return info
+
+    def _parents_of(self, m: str, merges: list[list[str]]) -> list[str]:
+        if not hasattr(self, "_pmap"):
+            self._pmap = {x[0]: x[1:] for x in merges}
+        return self._pmap.get(m, [])
 
     # ------------------------------------------------------------------ stream
 
@@ -509,14 +540,22 @@ class Replayer:
         ai = self._ai_lines(cidx, path)
         pre = self._prefixes(path)
         adds = h.adds
-        base = h.ns
+        ns = h.ns
+        base = (cidx << PATH_BITS) | pid
+        if ai is False or ai is True:
+            flag = 2 if ai is True else 0
+            for j, c in enumerate(acodes):
+                if c == -1:
+                    s = adds[j].strip()
+                    acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | flag
+                                 | (1 if s and not s.startswith(pre) else 0))
+            return
         for j, c in enumerate(acodes):
             if c == -1:
                 s = adds[j].strip()
-                is_code = 1 if s and not s.startswith(pre) else 0
-                a = 1 if (ai is True or (ai is not False and (base + j) in ai)) else 0  # type: ignore[operator]
-                acodes[j] = (((((cidx << PATH_BITS) | pid) << LINE_BITS) | min(base + j, LINE_MASK)) << 2) \
-                    | (a << 1) | is_code
+                a = 2 if (ns + j) in ai else 0
+                acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | a
+                             | (1 if s and not s.startswith(pre) else 0))
 
     def _apply(self, cidx: int, files: dict[str, list[int]], diffs: Sequence[FileDiff], concurrent: bool,
                unknown: bool, reverts: list[bytes]) -> None:
@@ -540,6 +579,9 @@ class Replayer:
             for h in fd.hunks:
                 start = h.os - 1 if h.oc else h.os
                 dcodes = old[start:start + h.oc]
+                if len(dcodes) != len(h.dels):
+                    self._mismatch(fd, h, len(old))
+                    dcodes = (dcodes + [make_code(UNKNOWN, 0, 0, 0, 1)] * len(h.dels))[:len(h.dels)]
                 acodes = [-1] * len(h.adds)
                 if dcodes:
                     any_del = True
@@ -553,9 +595,7 @@ class Replayer:
                 for h, dcodes in zip(fd.hunks, dcodes_all):
                     for i, code in enumerate(dcodes):
                         if code != -1:
-                            key = h.dels[i].strip()
-                            if key:
-                                pool.setdefault(key, []).append((dcodes, i))
+                            pool.setdefault(h.dels[i].strip(), []).append((dcodes, i))
             if pool:
                 for fd, _old, dcodes_all, acodes_all in work:
                     for h, acodes in zip(fd.hunks, acodes_all):
@@ -573,8 +613,11 @@ class Replayer:
                 if start > pos:
                     new.extend(old[pos:start])
                 pos = start + h.oc
-                left_del = [i for i, c in enumerate(dcodes) if c != -1]
-                left_add = [j for j, c in enumerate(acodes) if c == -1]
+                if dcodes and acodes:
+                    left_del = [i for i, c in enumerate(dcodes) if c != -1]
+                    left_add = [j for j, c in enumerate(acodes) if c == -1]
+                else:
+                    left_del = left_add = _EMPTY
                 if left_del and left_add and path is not None and len(left_del) <= REFORMAT_MAX_LINES \
                         and len(left_add) <= REFORMAT_MAX_LINES:
                     self._reformat(h, dcodes, acodes, left_del, left_add, path,
@@ -589,8 +632,9 @@ class Replayer:
                                 acodes[j] = make_code(UNKNOWN, pid, h.ns + j, 0, 1)
                     else:
                         self._new_codes(cidx, pid, path, h, acodes)
-                        if not ai_file and any(c & 2 for c in acodes if (c >> _CSHIFT) == cidx):
-                            ai_file = True
+                        if not ai_file:
+                            ai_here = self._ai_lines(cidx, path)
+                            ai_file = ai_here is True or (ai_here is not False and bool(ai_here))
                     new.extend(acodes)
                 # Deaths of what this hunk removed and nothing kept.
                 dead = [c for c in dcodes if c != -1]
@@ -609,6 +653,13 @@ class Replayer:
                 files[path] = new
                 if ai_file and fd.blob:
                     st.ai_blobs[(cidx, pid)] = fd.blob
+
+    def _mismatch(self, fd: FileDiff, h: Hunk, have: int) -> None:
+        """The replayed file is shorter than the diff says: should not happen; counted, not fatal."""
+        self.mismatches += 1
+        if self.debug:
+            print(f"mismatch {self.st.shas[-1][:10]} {fd.old_path}->{fd.new_path} "
+                  f"-{h.os},{h.oc} have {have}")
 
     def _count_carried(self, cidx: int, pid: int, path: str, h: Hunk, acodes: list[int]) -> None:
         ai = self._ai_lines(cidx, path)
@@ -641,41 +692,58 @@ class Replayer:
 
     @staticmethod
     def _match_moves(h: Hunk, acodes: list[int], pool: dict[bytes, list[tuple[list[int], int]]]) -> None:
-        """Runs of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C)."""
+        """Runs of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C).
+
+        A run needs MOVE_SCORE alphanumerics; blank lines inside it, and just
+        before it, come along when the commit deleted blank lines too (as blame
+        extends a moved block over them).
+        """
         adds = h.adds
         n = len(adds)
+
+        def take(key: bytes) -> int:
+            cands = pool.get(key)
+            while cands:
+                d, i = cands.pop(0)
+                c = d[i]
+                if c != -1:
+                    d[i] = -1
+                    return c
+            return -1
+
+        def avail(key: bytes) -> bool:
+            cands = pool.get(key)
+            return bool(cands) and any(d[i] != -1 for d, i in cands)  # type: ignore[union-attr]
+
         j = 0
         while j < n:
-            if acodes[j] != -1 or adds[j].strip() not in pool:
+            key = adds[j].strip()
+            if acodes[j] != -1 or not key or key not in pool or not avail(key):
                 j += 1
                 continue
             k = j
             score = 0
             while k < n and acodes[k] == -1:
                 key = adds[k].strip()
-                cands = pool.get(key)
-                if not key:
-                    k += 1
-                    continue
-                if not cands or all(d[i] == -1 for d, i in cands):
-                    break
-                score += len(_NON_ALNUM.sub(b"", key))
+                if key:
+                    if not avail(key):
+                        break
+                    score += len(_NON_ALNUM.sub(b"", key))
                 k += 1
-            # Trailing blank lines are not part of the run.
             while k > j and not adds[k - 1].strip():
                 k -= 1
             if score >= MOVE_SCORE:
                 for m in range(j, k):
-                    key = adds[m].strip()
-                    cands = pool.get(key)
-                    if not cands:
-                        continue  # a blank line inside the run: it is new
-                    while cands:
-                        d, i = cands.pop(0)
-                        if d[i] != -1:
-                            acodes[m] = d[i]
-                            d[i] = -1
-                            break
+                    c = take(adds[m].strip())
+                    if c != -1:
+                        acodes[m] = c
+                m = j - 1
+                while m >= 0 and acodes[m] == -1 and not adds[m].strip():
+                    c = take(b"")
+                    if c == -1:
+                        break
+                    acodes[m] = c
+                    m -= 1
             j = max(k, j + 1)
 
     def _reformat(self, h: Hunk, dcodes: list[int], acodes: list[int], left_del: list[int],
