@@ -458,13 +458,19 @@ def post_commit_background() -> bool:
                    or os.path.isdir(os.path.join(git_dir, "rebase-apply"))):
         return True  # a rebase's pick: post-rewrite maps them all at the end
     if os.fork() != 0:
-        return True
+        # the parent: back to git now, without the interpreter's teardown
+        os._exit(0)
     # the child: never returns
     try:
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
+        # give git the CPU to finish the commit first: the user waits for it, not for us
+        os.nice(10)
+        import time
+
+        time.sleep(0.05)
         import io
 
         sys.stderr = io.StringIO()
