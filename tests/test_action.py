@@ -239,3 +239,15 @@ def test_push_creating_the_branch_uses_the_new_branch_payload(pr: tuple[Runner, 
     assert [p for _, p, _ in runner.fake.requests()] == [
         f"/api/v3/repos/{REPO}", f"/api/v3/repos/{REPO}/commits/{shas['other']}",
         f"/api/v3/repos/{REPO}/commits/{shas['other']}/pulls"]
+
+
+def test_merged_event_whose_merge_commit_is_missing_warns_and_succeeds(pr: tuple[Runner, dict[str, str]],
+                                                                      tmp_path: Path) -> None:
+    runner, shas = pr
+    event = pr_repo.payload("pull_request.closed.merged.json", tmp_path / "closed.json", {
+        "pull_request.head.sha": shas["c3"]})          # merge_commit_sha 5a47c3f3… is not here
+    rc, _, summary, log = runner.run("pull_request", event)
+    assert rc == 0, log
+    assert "Error: merge commit 5a47c3f3c22f54f37a3297f2f1c98d860fba4489 is not a commit in this repository" in log
+    assert "::warning title=gitroi::the notes could not be mapped onto the merge" in log
+    assert summary == "### gitroi: notes of #117 mapped onto the merge\n\nMapping the notes failed; see the job log.\n"
