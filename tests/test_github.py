@@ -185,3 +185,23 @@ def test_fail_on_grammar() -> None:
     assert gate.check({"review_churn": None}) == []
     with pytest.raises(github.GitroiError, match="cannot read 'churn>1'"):
         parse_fail_on("churn>1")
+
+
+def test_unreachable_api_is_a_soft_failure() -> None:
+    import socket
+
+    with socket.socket() as s:           # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gh = github.client(TOKEN, f"http://127.0.0.1:{port}/api/v3")
+    result = github.upsert_comment(gh, REPO, 2, body(1), policy=RetryPolicy(attempts=2, base_delay=0.01))
+    assert result.status == "failed"
+    assert result.reason == "could not reach the GitHub API: ConnectionError (after 2 attempts)"
+
+
+def test_merged_pulls_for_commit(fake: FakeGitHub) -> None:
+    fake.add_pr(REPO, 5, head_sha="c" * 40, base_sha="b" * 40)
+    fake.link_commit(REPO, "d" * 40, 5)
+    gh = github.client(TOKEN, fake.api_url)
+    assert github.merged_pulls_for_commit(gh, REPO, "d" * 40, policy=FAST) == [5]
+    assert github.merged_pulls_for_commit(gh, REPO, "e" * 40, policy=FAST) == []
