@@ -85,7 +85,8 @@ def test_manifest_shape() -> None:
 
 @pytest.mark.parametrize("depth", [None, 1])
 def test_action_yml_end_to_end(pr_world: tuple[Path, dict[str, str]], tmp_path: Path, fake: FakeGitHub,
-                               monkeypatch: pytest.MonkeyPatch, depth: int | None) -> None:
+                               monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+                               depth: int | None) -> None:
     origin, shas = pr_world
     ws = checkout(tmp_path, origin, depth=depth)
     fake.add_pr(REPO, 2, head_sha=shas["c3"], base_sha=shas["other"])
@@ -103,3 +104,7 @@ def test_action_yml_end_to_end(pr_world: tuple[Path, dict[str, str]], tmp_path: 
     assert "**8 AI lines** of 9 added" in summary
     assert subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ws, capture_output=True,
                           text=True).stdout.strip() == "false"
+    log = capfd.readouterr()
+    assert "gitroi pr comment --repo Codertocat/Hello-World --pr 2" in log.err
+    assert TOKEN not in log.out + log.err + summary
+    assert fake.state.auth_seen == {f"token {TOKEN}"}
