@@ -4,6 +4,7 @@ language, reformat-insensitive tokens, fragments, bad bytes, and the text fallba
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -534,7 +535,9 @@ def test_fragments_that_do_not_parse() -> None:
     assert tokenize_lines("m.py", ["    b,", ")"]) == [("b",), (")",)]
     assert tokenize_lines("m.py", ['x = """abc', "def"]) == [("x", "=", '"""abc\ndef'), ()]
     assert tokenize_lines("a.ts", ["  }", "}, [deps]);"]) == [("}",), ("}", ",", "[", "deps", "]", ")", ";")]
-    assert tokenize_lines("a.java", ["/* open", "comment"]) == [("/", "*", "open"), ("comment",)]
+    # a block comment still open at the fragment's end is a comment to that end
+    assert tokenize_lines("a.java", ["/* open", "comment"]) == [(), ()]
+    assert tokenize_lines("a.java", ["x; /* open", "comment"]) == [("x", ";"), ()]
     assert tokenize_lines("m.py", []) == []
     assert tokenize_lines("m.py", ["", "   "]) == [(), ()]
 
@@ -723,3 +726,49 @@ def test_random_bytes_never_raise(path: str) -> None:
         assert len(result.is_code) == len(result.symbol) == len(data.splitlines())
         lines = data.decode("utf-8", "surrogateescape").split("\n")
         assert len(tokenize_lines(path, lines)) == len(lines)
+
+
+def test_runaway_parse_gives_up_and_parser_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of unclosed /* make tree-sitter's error recovery quadratic (25 KB:
+    about 0.8 s unguarded); past the deadline the text fallback answers."""
+    monkeypatch.setattr(parse, "GUARD_BYTES", 1000)
+    monkeypatch.setattr(parse, "PARSE_BUDGET_S", 0.05)
+    monkeypatch.setattr(parse, "PARSE_BUDGET_S_PER_BYTE", 0.0)
+    data = b"a /* " * 5000
+    start = time.perf_counter()
+    result = classify("a.go", data)
+    assert time.perf_counter() - start < 0.5
+    assert result.parsed is False and result.is_code == [True]
+    good = b"package p\n\nfunc f() {\n}\n" + b"// pad\n" * 200
+    assert table(classify("a.go", good))[:5] == ["C ", "- ", "C f", "C f", "- "]
+
+
+def test_javascript_regex_literals_templates_and_optional_chaining() -> None:
+    # a regex literal is one token, even holding quotes, "//" or "/*"
+    assert tokenize_lines("a.ts", ["const r = /'[//]\\/*$/g, q = a / b / c;"]) == [
+        ("const", "r", "=", "/'[//]\\/*$/g", ",", "q", "=", "a", "/", "b", "/", "c", ";")
+    ]
+    assert tokenize_lines("a.js", ["if (/x y/.test(s)) return /z/;"]) == [
+        ("if", "(", "/x y/", ".", "test", "(", "s", ")", ")", "return", "/z/", ";")
+    ]
+    assert not same_tokens("a.js", ["s.replace(/a b/, c)"], ["s.replace(/ab/, c)"])
+    # a template with a substitution holding a nested template is one token
+    line = "const m = `x${e.map((e) => `- ${e}`).join(\"\\n\")}`;"
+    assert tokenize_lines("a.ts", [line]) == [
+        ("const", "m", "=", "`x${e.map((e) => `- ${e}`).join(\"\\n\")}`", ";")
+    ]
+    assert tokenize_lines("a.ts", ["a?.b ?? c ? .5 : 1"]) == [
+        ("a", "?.", "b", "??", "c", "?", ".5", ":", "1")
+    ]
+    assert tokenize_lines("a.js", ["#!/usr/bin/env node", "x"]) == [("#!/usr/bin/env", "node"), ("x",)]
+
+
+def test_lexer_matches_tree_sitter_on_javascript_edge_cases() -> None:
+    src = (
+        b"#!/usr/bin/env node\n"
+        b"const r = /[/]\\/'x/gi.test(s) ? a / 2 : b?.c;\n"
+        b"const t = `a${b + `c`}d ${ {x: 1}.x }`;\n"
+        b"function f() { return /re/; }\n"
+    )
+    for language in ("javascript", "typescript"):
+        assert parse._lex(language, src) == parse._tree_tokens(language, src), language

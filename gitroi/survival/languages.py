@@ -124,31 +124,51 @@ class CommentStyle:
 _HASH = CommentStyle(line=("#",), hash_like=True)
 _C = CommentStyle(line=("//",), blocks=(("/*", "*/"),))
 
-# String literal regexes of the lexers (bytes patterns, tried before comments so a
-# comment marker inside a string stays in the string). A string left open at the
-# end of a fragment (a hunk that starts or ends inside it) runs to the fragment's
-# end for multi-line kinds, and is plain punctuation for one-line kinds.
+# String literal regexes of the lexers (bytes patterns). A string left open at
+# the end of a fragment (a hunk that starts or ends inside it) runs to the
+# fragment's end for multi-line kinds, and is plain punctuation for one-line
+# kinds. Possessive quantifiers (``*+``, ``++``; Python 3.11) keep them linear:
+# runs of ordinary bytes are taken whole and never re-split on a failed match.
+_Q = b'"'
+_ESC = rb"\\(?s:.)"  # a backslash escapes anything, a newline included
+_SQ = rb"'(?:[^'\\\n]++|\\.)*+'"
+_DQ = _Q + rb"(?:[^" + _Q + rb"\\\n]++|\\.)*+" + _Q
+
+
+def _triple(quote: bytes) -> bytes:
+    """A triple-quoted string of ``quote`` (Python, Java text blocks)."""
+    q3 = quote * 3
+    return (
+        q3 + rb"(?:[^" + quote + rb"\\]++|" + _ESC + b"|" + quote + rb"(?!" + quote * 2 + b"))*+"
+        + rb"(?:" + q3 + rb"|\Z)"
+    )
+
+
 _PY_STRINGS = (
-    rb"(?i:[rbuf]|br|rb|fr|rf)?"
-    rb"(?:'''(?s:\\.|.)*?(?:'''|\Z)|" + b'"""' + rb"(?s:\\.|.)*?(?:" + b'"""' + rb"|\Z)"
-    rb"|'(?:[^'\\\n]|\\.)*'|" + b'"' + rb"(?:[^" + b'"' + rb"\\\n]|\\.)*" + b'"' + b")"
+    rb"(?i:[rbuf]|br|rb|fr|rf)?(?:" + _triple(b"'") + b"|" + _triple(_Q) + b"|" + _SQ + b"|"
+    + _DQ + b")"
+)
+# A template literal, with ``${...}`` substitutions that may hold strings, one
+# level of braces and a nested template without substitutions of its own.
+_TEMPLATE_SIMPLE = rb"`(?:[^`\\]++|" + _ESC + rb")*+`"
+_SUBST = (
+    rb"\$\{(?:[^{}`'" + _Q + rb"]++|" + _SQ + b"|" + _DQ + b"|" + _TEMPLATE_SIMPLE
+    + rb"|\{[^{}]*+\})*+\}"
 )
 _JS_STRINGS_RE = (
-    rb"'(?:[^'\\\n]|\\.)*'|" + b'"' + rb"(?:[^" + b'"' + rb"\\\n]|\\.)*" + b'"'
-    + rb"|`(?s:\\.|[^`\\])*(?:`|\Z)"
+    _SQ + b"|" + _DQ
+    + rb"|`(?:[^`\\$]++|" + _ESC + b"|" + _SUBST + rb"|\$)*+(?:`|\Z)"
+    + rb"|\A#!\S*+"  # a shebang line's interpreter, one token as tree-sitter has it
 )
-_GO_STRINGS = (
-    b'"' + rb"(?:[^" + b'"' + rb"\\\n]|\\.)*" + b'"' + rb"|'(?:[^'\\\n]|\\.)+'|`[^`]*(?:`|\Z)"
-)
+_GO_STRINGS = _DQ + rb"|'(?:[^'\\\n]++|\\.)++'|`[^`]*+(?:`|\Z)"
 _RUST_STRINGS = (
-    rb"b?r(?P<hashes>#*)" + b'"' + rb"(?s:.*?)" + b'"' + rb"(?P=hashes)"
-    + rb"|b?" + b'"' + rb"(?:[^" + b'"' + rb"\\]|\\.)*(?:" + b'"' + rb"|\Z)"
+    rb"b?r(?P<hashes>#*)" + _Q + rb"(?:[^" + _Q + rb"]++|" + _Q + rb"(?!(?P=hashes)))*+(?:"
+    + _Q + rb"(?P=hashes)|\Z)"
+    + rb"|b?" + _Q + rb"(?:[^" + _Q + rb"\\]++|" + _ESC + rb")*+(?:" + _Q + rb"|\Z)"
     + rb"|b?'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|.)|[^'\\\n])'"
 )
-_JAVA_STRINGS = (
-    b'"""' + rb"(?s:\\.|.)*?(?:" + b'"""' + rb"|\Z)|"
-    + b'"' + rb"(?:[^" + b'"' + rb"\\\n]|\\.)*" + b'"' + rb"|'(?:[^'\\\n]|\\.)+'"
-)
+_JAVA_STRINGS = _triple(_Q) + b"|" + _DQ + rb"|'(?:[^'\\\n]++|\\.)++'"
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Tree
 
 from gitroi.survival.languages import (
     GRAMMARS,
@@ -62,6 +63,10 @@ __all__ = [
 #: generated or vendored blob of many megabytes is not where rework is measured,
 #: and tree-sitter's time grows with it.
 MAX_PARSE_BYTES = 2_000_000
+#: Texts larger than this parse under a deadline (see ``_parse``).
+GUARD_BYTES = 32_000
+PARSE_BUDGET_S = 0.25
+PARSE_BUDGET_S_PER_BYTE = 2e-6
 #: Bounds of the classify cache (entries, and lines summed over entries).
 CACHE_ENTRIES = 4096
 CACHE_LINES = 2_000_000
@@ -236,7 +241,9 @@ def _classify(path: str, language: str | None, data: bytes) -> FileSyntax:
     loaded = _load(language) if language is not None else None
     if loaded is None or len(data) > MAX_PARSE_BYTES or b"\0" in data[:8192]:
         return _classify_text(path, language, norm, lines)
-    tree = loaded.parser.parse(norm)
+    tree = _parse(loaded.parser, norm)
+    if tree is None:
+        return _classify_text(path, language, norm, lines)
     n = len(lines)
     is_code = [bool(line.strip()) for line in lines]
     symbol = [""] * n
@@ -272,6 +279,34 @@ def _classify(path: str, language: str | None, data: bytes) -> FileSyntax:
     if defs:
         _fill_symbols(symbol, sorted(defs.values(), key=lambda d: (d[0], -d[1])))
     return FileSyntax(language, is_code, symbol, True)
+
+
+def _parse(parser: Parser, data: bytes) -> Tree | None:
+    """Parse, giving up (None) when tree-sitter's error recovery runs away.
+
+    On some broken input (thousands of unclosed ``/*`` in a row) the parse time
+    grows with the square of the size: 25 KB took 0.8 s, 50 KB 4 s. Small texts
+    cannot get far, so they parse directly; larger ones get a deadline of about
+    ten times a normal parse, checked by tree-sitter's progress callback (which
+    costs about a third of the parse time, hence not for every text).
+    """
+    if len(data) <= GUARD_BYTES:
+        return parser.parse(data)
+    view = memoryview(data)
+    deadline = time.perf_counter() + PARSE_BUDGET_S + len(data) * PARSE_BUDGET_S_PER_BYTE
+    clock = time.perf_counter
+
+    def read(offset: int, _point: Point) -> memoryview:
+        return view[offset:]
+
+    def give_up(_offset: int, _has_error: bool) -> bool:
+        return clock() > deadline
+
+    try:
+        return parser.parse(read, progress_callback=give_up)
+    except ValueError:  # "Parsing failed": halted by give_up
+        parser.reset()  # else the next parse would resume this one
+        return None
 
 
 def _text(data: bytes, node: Node) -> bytes:
@@ -321,7 +356,7 @@ def _fill_symbols(symbol: list[str], defs: list[tuple[int, int, int, int, str]])
 _STRING_RE = rb"\"(?:[^\"\\\n]|\\.)*\"|(?<![\w\x80-\xff])'(?:[^'\\\n]|\\.)*'"
 _OPS_RE = (
     rb">>>=|<<=|>>=|\*\*=|//=|\.\.\.|\.\.=|===|!==|>>>|\?\?=|&&=|\|\|=|->|=>|::|:="
-    rb"|\+\+|--|&&|\|\||\?\?|<<|>>|\*\*|//|\.\.|</|/>|[-+*/%&|^!=<>@]="
+    rb"|\+\+|--|&&|\|\||\?\?|\?\.(?!\d)|<<|>>|\*\*|//|\.\.|</|/>|[-+*/%&|^!=<>@]="
 )
 _PY_OPS_RE = rb"\*\*=|//=|>>=|<<=|\.\.\.|->|:=|\*\*|//|<<|>>|<>|[-+*/%&|^!=<>@]="
 _NUMBER_RE = rb"(?:\d\w*(?:\.(?!\.)\w*)?|\.\d\w*)(?:(?<=[eE])[-+]\d\w*)?"
@@ -357,7 +392,13 @@ def _lexers(key: str | CommentStyle) -> tuple[re.Pattern[bytes], re.Pattern[byte
     ops = _PY_OPS_RE if key == "python" else _OPS_RE
     comments: list[bytes] = []
     for open_, close in style.blocks:
-        comments.append(re.escape(open_.encode()) + rb"(?s:.*?)" + re.escape(close.encode()))
+        first, rest = re.escape(close[0].encode()), re.escape(close[1:].encode())
+        # possessive runs keep it linear; a comment still open at the end of the
+        # text (a hunk that starts one) is a comment to that end, as in the file
+        comments.append(
+            re.escape(open_.encode()) + b"(?:[^" + first + b"]++|" + first + b"(?!" + rest
+            + b"))*+(?:" + re.escape(close.encode()) + rb"|\Z)"
+        )
     for line_marker in style.line:
         marker = re.escape(line_marker.encode())
         if style.hash_like:
@@ -549,8 +590,66 @@ def _encode(text: str) -> bytes:
 def _lex(key: str | CommentStyle, data: bytes) -> list[tuple[int, bytes]]:
     """(offset, token) of every code token, comments out, trailing commas out."""
     _, lexer = _lexers(key)
+    if key in _JS_FAMILY and b"/" in data:
+        return _drop_trailing_commas(_lex_js(lexer, data))
     toks = [(m.start(), m.group()) for m in lexer.finditer(data) if m.group("c") is None]
     return _drop_trailing_commas(toks)
+
+
+_JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
+# A regular expression literal: classes may hold "/", escapes anything, flags after.
+_JS_REGEX = re.compile(rb"/(?![*/])(?:[^/\\\[\n]|\\.|\[(?:[^\]\\\n]|\\.)*\])+/[A-Za-z]*")
+# Tokens after which "/" starts a regular expression rather than dividing.
+_JS_REGEX_AFTER_WORDS = frozenset(
+    b"return typeof instanceof in of new delete void throw case do else yield await".split()
+)
+
+
+def _lex_js(lexer: re.Pattern[bytes], data: bytes) -> list[tuple[int, bytes]]:
+    """The JavaScript-family lexer with regular expression literals kept whole.
+
+    Whether ``/`` divides or starts a regex depends on the token before it (an
+    operand before it: division), which a single regex cannot see. The text is
+    first lexed as if every ``/`` divided; only if some ``/`` starts a literal is
+    it lexed again token by token, stopping at each literal and resuming after
+    it (linear, about twice the plain pass, and only for text with literals).
+    """
+    toks = [(m.start(), m.group()) for m in lexer.finditer(data) if m.group("c") is None]
+    if not any(
+        (tok == b"/" or tok == b"/=")
+        and _regex_may_follow(toks, i)
+        and _JS_REGEX.match(data, offset) is not None
+        for i, (offset, tok) in enumerate(toks)
+    ):
+        return toks
+    out: list[tuple[int, bytes]] = []
+    pos = 0
+    while True:
+        for m in lexer.finditer(data, pos):
+            if m.group("c") is not None:
+                continue
+            tok = m.group()
+            if (tok == b"/" or tok == b"/=") and _regex_may_follow(out, len(out)):
+                literal = _JS_REGEX.match(data, m.start())
+                if literal is not None:
+                    out.append((m.start(), literal.group()))
+                    pos = literal.end()
+                    break
+            out.append((m.start(), tok))
+        else:
+            return out
+
+
+def _regex_may_follow(out: list[tuple[int, bytes]], i: int) -> bool:
+    """Whether a "/" at token index ``i`` may start a regex (no operand before it)."""
+    if i == 0:
+        return True
+    prev = out[i - 1][1]
+    if prev in _JS_REGEX_AFTER_WORDS:
+        return True
+    last = prev[-1:]
+    # an operand (name, number, string, closing bracket) before "/" divides
+    return not (last.isalnum() or last in b"_$)]}'\"`" or last >= b"\x80")
 
 
 def _tree_tokens(language: str, data: bytes) -> list[tuple[int, bytes]]:
