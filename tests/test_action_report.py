@@ -156,3 +156,22 @@ def test_quoted_paths_non_ascii_and_spaces(repo: GitRepo) -> None:
     assert (data["ai_lines"], data["surviving"], data["churned"]) == (2, 1, 1)
     assert data["rework"] == [{"path": "naïve file.py", "symbol": "", "ai_lines": 2, "churned": 1}]
     assert "| `naïve file.py` | · | 1 | 2 |" in render_markdown(data)
+
+
+def test_agrees_with_the_ledger_pipeline(repo: GitRepo, tmp_path: Path) -> None:
+    """Consistency: the PR report (notes + blame) equals `gitroi report`'s figures (ledger +
+    survival replay) restricted to the PR's commits, analysed at the PR's head."""
+    from gitroi.ledger import open_ledger
+    from gitroi.report.figures import compute
+    from gitroi.report.pipeline import prepare
+
+    shas = pr_repo.build(repo)
+    r = Repo.discover(repo.path)
+    db = open_ledger(tmp_path / "ledger.db")
+    assert prepare(r, db, branch="feature", import_logs=False).problems == []
+    head = compute(db, commits=[shas["c1"], shas["c2"], shas["c3"]])["headline"]
+    mine = analyse_pr(r, base="main", head="feature").to_dict()
+    keys = ("tokens", "cost_usd", "ai_lines", "surviving", "churned", "tokens_per_surviving_line")
+    assert {k: head[k] for k in keys} == {k: mine[k] for k in keys} == {
+        "tokens": 23200, "cost_usd": 0.3, "ai_lines": 8, "surviving": 6, "churned": 2,
+        "tokens_per_surviving_line": 3866.67}
