@@ -514,7 +514,7 @@ def tokenize_lines(path: str, lines: Sequence[str]) -> list[tuple[str, ...]]:
 
     This is a per-language lexer (``languages.GRAMMARS[...].strings`` and comment
     syntax), not a tree-sitter parse: hunks are fragments that rarely parse, the
-    question is lexical, and a lexer is about 10x faster than walking the leaves
+    question is lexical, and a lexer is about 3x faster than walking the leaves
     of a parse in Python (the analyser asks on every modified hunk). A test checks
     that on real files it gives the same tokens as tree-sitter's leaves.
     """
