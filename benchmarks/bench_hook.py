@@ -89,7 +89,7 @@ def main() -> None:
             (tmp / "logs").mkdir()
             files, _, _ = build(tmp / "logs", args.mb)
         else:
-            files = [p for p in (tmp / "logs").rglob("*.jsonl")]
+            files = [p for p in (tmp / "logs").rglob("*.jsonl") if p.name != f"{SID}.jsonl"]
         unrelated = sum(p.stat().st_size for p in files)
         repo = tmp / "repo"
         if repo.exists():
