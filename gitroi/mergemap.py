@@ -264,7 +264,10 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
             out.message = "asked for a rebase mapping but the commits do not match; mapped as a squash"
             out.method = "squash"
         _apply(repo, m_sha, pr_commits, out, write=write)
-        if not out.message:
+        if not out.mapped:
+            out.message = (f"squash: none of the {len(pr_commits)} commit(s) has a gitroi note; "
+                           "nothing to map")
+        elif not out.message:
             out.message = f"squash: {len(pr_commits)} commit(s) mapped onto {m_sha[:12]}"
         return out
     pids = patch_ids(repo, pr_commits + new)
@@ -279,7 +282,8 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
             continue
         free.remove(match)
         _apply(repo, target, [match], out, write=write)
-    out.message = f"rebase: {len(new) - len(out.unmatched)} of {len(new)} commit(s) paired by patch id"
+    out.message = (f"rebase: {len(new) - len(out.unmatched)} of {len(new)} commit(s) paired by "
+                   f"patch id, {len(out.mapped)} note(s) carried over")
     return out
 
 

@@ -142,7 +142,7 @@ def test_rebase_merge_maps_commit_to_commit(world: dict[str, object]) -> None:
     assert c1r != shas["c1"]
     rc, summary, log = run_action(world, "pull_request", closed_payload(world, tip))
     assert rc == 0, log
-    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id" in summary
+    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id, 2 note(s) carried over" in summary
     one, two, three = show_fresh(world, c1r, c2r, c3r)
     assert (one["tokens"], one["ai_ranges"], one["sessions"][0]["session_id"]) == (
         13500, {"util.py": [[1, 6]]}, "s1")
@@ -245,7 +245,7 @@ def test_push_event_maps_a_rebase_merge_through_the_api(world: dict[str, object]
     finally:
         fake.stop()
     assert rc == 0, log
-    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id" in summary
+    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id, 2 note(s) carried over" in summary
     assert [p for m, p, _ in fake.requests()] == [
         f"/api/v3/repos/{repo_name}", f"/api/v3/repos/{repo_name}/commits/{c1r}",
         f"/api/v3/repos/{repo_name}/commits/{c1r}/pulls",
@@ -254,3 +254,16 @@ def test_push_event_maps_a_rebase_merge_through_the_api(world: dict[str, object]
     one, two = show_fresh(world, c1r, c2r)
     assert (one["tokens"], one["ai_ranges"]) == (13500, {"util.py": [[1, 6]]})
     assert (two["tokens"], two["ai_ranges"]) == (9700, {"util.py": [[5, 6]]})
+
+
+def test_squash_of_commits_without_notes_says_so(repo: GitRepo) -> None:
+    repo.commit({"a.py": "x\n"}, "base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit({"a.py": "x\ny\n"}, "by hand")
+    head = repo.commit({"a.py": "x\ny\nz\n"}, "more by hand")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--squash", "feature")
+    squash = repo.commit(message="By hand (#3)")
+    out = map_merge(Repo.discover(repo.path), merge_commit=squash, pr_head=head)
+    assert (out.method, out.mapped, out.message) == (
+        "squash", [], "squash: none of the 2 commit(s) has a gitroi note; nothing to map")
