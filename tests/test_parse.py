@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.survival import parse
+from gitroi.survival import lexer, parse
 from gitroi.survival.parse import (
     FileSyntax,
     classify,
@@ -434,7 +434,7 @@ def test_lexer_tokens_equal_tree_sitter_leaves(path: str, src: str, expected: li
     language = language_for_path(path)
     assert language is not None
     data = src.encode()
-    assert parse._lex(language, data) == parse._tree_tokens(language, data)
+    assert lexer.lex(language, data) == parse._tree_tokens(language, data)
 
 
 def test_lexer_matches_tree_sitter_on_real_files() -> None:
@@ -443,12 +443,13 @@ def test_lexer_matches_tree_sitter_on_real_files() -> None:
     files = [
         ROOT / "gitroi" / "survival" / "parse.py",
         ROOT / "gitroi" / "survival" / "languages.py",
+        ROOT / "gitroi" / "survival" / "lexer.py",
         ROOT / "tests" / "test_parse.py",
         ROOT / "benchmarks" / "bench_syntax.py",
     ]
     for file in files:
         data = file.read_bytes()
-        assert parse._lex("python", data) == parse._tree_tokens("python", data), file
+        assert lexer.lex("python", data) == parse._tree_tokens("python", data), file
 
 
 def test_language_for_path() -> None:
@@ -771,4 +772,4 @@ def test_lexer_matches_tree_sitter_on_javascript_edge_cases() -> None:
         b"function f() { return /re/; }\n"
     )
     for language in ("javascript", "typescript"):
-        assert parse._lex(language, src) == parse._tree_tokens(language, src), language
+        assert lexer.lex(language, src) == parse._tree_tokens(language, src), language
