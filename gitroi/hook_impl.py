@@ -541,9 +541,12 @@ def _pairs_from_reflog(repo: Repo, kind: str) -> dict[str, list[str]]:
 
 def post_rewrite(repo: Repo, kind: str, stdin_text: str) -> None:
     from gitroi.errors import GitroiError
+    from gitroi.notes import list_notes
     from gitroi.rewrite import remap
 
     groups = parse_rewrite_pairs(stdin_text) or _pairs_from_reflog(repo, kind)
+    noted = list_notes(repo)  # one git call: a rebase of un-noted commits costs nothing more
+    groups = {new: olds for new, olds in groups.items() if any(o in noted for o in olds)}
     failed: list[str] = []
     first: BaseException | None = None
     for new, olds in groups.items():

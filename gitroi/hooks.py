@@ -121,7 +121,7 @@ def _inside(path: Path, root: Path | None) -> bool:
         return False
 
 
-def target(paths: RepoPaths, *, force: bool = False) -> Target:
+def target(paths: RepoPaths, *, force: bool = False, verb: str = "install") -> Target:
     """The hooks directory of a repository: ``core.hooksPath`` when set, else ``<common dir>/hooks``.
 
     Refuses (GitroiError with a hint) a ``core.hooksPath`` that lies outside
@@ -147,6 +147,13 @@ def target(paths: RepoPaths, *, force: bool = False) -> Target:
     if all(is_ours(p / n) for n in HOOK_NAMES):
         return Target(p, f"core.hooksPath is set to {value} (in {where}), where gitroi's hooks "
                          "are already installed")
+    if verb == "uninstall":
+        raise GitroiError(
+            f"core.hooksPath is set to {p} (in {where}), a directory outside this repository "
+            "that other repositories may share; uninstalling there would remove gitroi from "
+            "all of them",
+            hint="run `gitroi uninstall --global` if `gitroi install --global` put it there, or "
+                 "`gitroi uninstall --force` to remove it anyway")
     raise GitroiError(
         f"core.hooksPath is set to {p} (in {where}), a directory outside this repository that "
         "other repositories may share; installing there would add gitroi to all of them",
@@ -244,7 +251,7 @@ def install(paths: RepoPaths, *, force: bool = False, python: str | None = None
 
 def uninstall(paths: RepoPaths, *, force: bool = False) -> tuple[Target, list[Change]]:
     """``gitroi uninstall``: remove this repository's gitroi hooks, restoring foreign ones."""
-    t = target(paths, force=force)
+    t = target(paths, force=force, verb="uninstall")
     return t, uninstall_dir(t.hooks_dir)
 
 

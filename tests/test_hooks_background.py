@@ -136,3 +136,21 @@ def test_rebase_picks_do_not_fork(repo: GitRepo) -> None:
         new = repo.git("rev-parse", f"HEAD~{i}")
         assert new != olds[i]
         assert note(repo, new) == {**(note(repo, olds[i]) or {}), "source": note(repo, new)["source"]}  # type: ignore[index]
+
+
+def test_linked_worktree_commit_in_the_background(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", "-b", "side", str(wt))
+    run_gitroi("install", cwd=wt)
+    (wt / "a.py").write_text("x = 0\ny = 1\n")
+    subprocess.run(["git", "add", "a.py"], cwd=wt, check=True)
+    proc = subprocess.run(["git", "commit", "-q", "-m", "in the worktree" + TRAILER], cwd=wt,
+                          capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=wt, capture_output=True,
+                         text=True).stdout.strip()
+    wait_for(lambda: _idle(repo) and note(repo, sha) is not None)
+    d = note(repo, sha)
+    assert d is not None and (d["attribution"], d["ai_ranges"]) == ("commit", {"a.py": [[2, 2]]})
+    assert (repo.path / ".git" / "gitroi" / "ledger.db").is_file()  # the shared ledger
