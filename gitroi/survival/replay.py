@@ -157,6 +157,8 @@ class ReplayState:
 
 
 Progress = Callable[[int, int], None]
+#: Per merge, per parent: path -> (status, new mode, patch when the file differs from every parent).
+MergeInfo = dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]
 
 
 def _comment_prefixes(path: str) -> tuple[bytes, ...]:
@@ -201,6 +203,9 @@ class Replayer:
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
         self.token_checks = 0
+        #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
+        #: tell whether one parent's version of a file is an ancestor of another's.
+        self._pred: dict[int, int] = {}
         self._oe_cache: dict[tuple[int, int, bool], tuple[int, int]] = {}
         self.mismatches = 0
         self.debug = bool(__import__("os").environ.get("GITROI_SURVIVAL_DEBUG"))
@@ -324,7 +329,20 @@ class Replayer:
             cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
         assert proc.stdout is not None
-        merge_info = self._merge_info(merges) if merges else {}
+        # What merges changed is listed by other git processes while this one
+        # streams the log; the replay waits for it at the first merge only.
+        import threading
+
+        holder: dict[str, MergeInfo] = {}
+        worker = threading.Thread(target=lambda: holder.setdefault("info", self._merge_info(merges)),
+                                  daemon=True)
+        if merges:
+            worker.start()
+
+        def merge_info() -> MergeInfo:
+            worker.join()
+            return holder.get("info", {})
+
         try:
             self._consume(proc.stdout, states, remaining, merge_info, shallow, tip, total)
         finally:
@@ -377,7 +395,7 @@ class Replayer:
 
     # ------------------------------------------------------------------ merges
 
-    def _merge_info(self, merges: list[list[str]]) -> dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]:
+    def _merge_info(self, merges: list[list[str]]) -> MergeInfo:
         """Per merge, per parent: path -> (status, new mode, patch or None) of what differs.
 
         One raw ``diff-tree --stdin -m`` for all merges; then one patch call,
@@ -470,12 +488,12 @@ class Replayer:
     # ------------------------------------------------------------------ stream
 
     def _consume(self, stream: IO[bytes], states: dict[str, dict[str, list[int]]], remaining: dict[str, int],
-                 merge_info: dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]],
-                 shallow: set[str], tip: str, total: int) -> None:
+                 merge_info: Callable[[], MergeInfo], shallow: set[str], tip: str, total: int) -> None:
         st = self.st
         lines: Iterator[bytes] = iter(stream)
         line = next(lines, None)
         done = 0
+        info: MergeInfo | None = None
         progress = self.progress
         while line is not None:
             if not line.startswith(b"\x01C "):
@@ -517,7 +535,9 @@ class Replayer:
                     parent_states.append(dict(ps) if i == 0 else ps)
             files = parent_states[0] if parent_states else {}
             if len(parents) > 1:
-                self._apply_merge(cidx, sha, files, parent_states, merge_info.get(sha, []))
+                if info is None:
+                    info = merge_info()
+                self._apply_merge(cidx, sha, files, parent_states, info.get(sha, []))
             else:
                 unknown = sha in shallow
                 reverts = revert_targets(b"".join(msg))
@@ -651,6 +671,7 @@ class Replayer:
                 new.extend(old[pos:])
             if path is not None:
                 files[path] = new
+                self._pred[id(new)] = id(old)
                 if ai_file and fd.blob:
                     st.ai_blobs[(cidx, pid)] = fd.blob
 
@@ -829,12 +850,14 @@ class Replayer:
                 if mode in ("160000", "120000"):
                     st.skipped.setdefault("submodule" if mode == "160000" else "symlink", set()).add(path)
             else:
+                whole = False
                 for k in range(1, min(len(secs), len(parent_states))):
                     if path not in secs[k]:
                         result = parent_states[k].get(path)
                         if result is None:
                             files.pop(path, None)
                             result = _EMPTY
+                        whole = True
                         break
                 if result is None:
                     result = self._merge_file(cidx, path, old1, parent_states, secs)
@@ -842,14 +865,33 @@ class Replayer:
                     files.pop(path, None)
                 else:
                     files[path] = result
+                    if not whole:
+                        self._pred[id(result)] = id(old1)
+                if whole and old1 and self._descends(result, old1):
+                    # The first parent's version is an ancestor of the one taken: its lines
+                    # are in it or were deleted on that side (and recorded there).
+                    continue
                 lost = set(old1).difference(result)
                 for k in range(1, len(parent_states)):
                     other = parent_states[k].get(path)
-                    if other:
+                    if other and other is not result:
                         lost.update(set(other).difference(result))
             for code in lost:
                 if code not in self.pending:
                     self._die(code, cidx, False, True)
+
+    def _descends(self, new: list[int], old: list[int], limit: int = 256) -> bool:
+        """Whether list ``new`` was made from ``old`` by a chain of edits (each list remembers its parent)."""
+        target = id(old)
+        x: int | None = id(new)
+        pred = self._pred
+        for _ in range(limit):
+            x = pred.get(x)  # type: ignore[arg-type]
+            if x is None:
+                return False
+            if x == target:
+                return True
+        return False
 
     def _merge_file(self, cidx: int, path: str, old1: list[int], parent_states: list[dict[str, list[int]]],
                     secs: list[dict[str, tuple[str, str, FileDiff | None]]]) -> list[int]:

@@ -1,0 +1,118 @@
+"""Benchmark: full survival analysis of a real history against two baselines, in one run.
+
+    .venv/bin/python benchmarks/bench_survival.py [BUNDLE_OR_REPO]
+
+Default input: ``../shared/corpora/click.bundle`` (3,329 commits), cloned into a
+temporary folder.  Times, each the best of ``--repeat`` runs:
+
+* floor: ``git log -p -U0 -M --reverse`` over the same history (every diff read once);
+* blame-all: ``git blame --line-porcelain`` of every text file at the tip, one
+  file after the other (what blame-based tools pay to learn survival at one point);
+* full analysis: ``gitroi.survival.analyze`` on a fresh ledger, split into the
+  attribution load (markers and notes into the ledger, H3's ``ensure_ledger``)
+  and the analysis proper (replay, tree-sitter classification, ledger writes);
+* re-analysis after one new commit.
+
+Prints the figures, the ratios against the targets of issue 4, and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gitroi.git import Repo  # noqa: E402
+from gitroi.ledger import open_ledger  # noqa: E402
+
+
+def timed(fn: object, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("source", nargs="?", default=str(ROOT.parent / "shared" / "corpora" / "click.bundle"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "repo"
+        subprocess.run(["git", "clone", "-q", args.source, str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "config", "user.email", "bench@example.com"], check=True)
+        subprocess.run(["git", "-C", str(clone), "config", "user.name", "Bench"], check=True)
+        count = subprocess.run(["git", "-C", str(clone), "rev-list", "--count", "HEAD"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+
+        def floor() -> None:
+            subprocess.run(["git", "log", "-p", "-U0", "-M", "--reverse"], cwd=clone,
+                           stdout=subprocess.DEVNULL, check=True)
+
+        text_files = [ln.split(":", 1)[1] for ln in subprocess.run(
+            ["git", "grep", "-I", "--name-only", "-e", "", "HEAD"], cwd=clone, capture_output=True,
+            text=True).stdout.splitlines()]
+
+        def blame_all() -> None:
+            for f in text_files:
+                subprocess.run(["git", "blame", "--line-porcelain", "HEAD", "--", f], cwd=clone,
+                               stdout=subprocess.DEVNULL, check=True)
+
+        from gitroi.survival import analyze as analyze_mod
+
+        repo = Repo.discover(clone)
+        t_floor = timed(floor, args.repeat)
+        t_blame = timed(blame_all, 1)
+        # Attribution load once (it is incremental; later runs cost ~nothing).
+        db = open_ledger(Path(tmp) / "warm.db")
+        t = time.perf_counter()
+        analyze_mod._load_attribution(repo, db, "HEAD")
+        t_attr = time.perf_counter() - t
+        best_full = float("inf")
+        result = None
+        for i in range(args.repeat):
+            state = analyze_mod._state_path(repo, repo.main_branch())
+            state.unlink(missing_ok=True)
+            db.execute("DELETE FROM analyses")
+            t = time.perf_counter()
+            result = analyze_mod.analyze(repo, db)
+            best_full = min(best_full, time.perf_counter() - t)
+        assert result is not None
+        # Re-analysis after one new commit.
+        target = clone / text_files[0]
+        with target.open("a") as fh:
+            fh.write("\n# one more line\n")
+        subprocess.run(["git", "-C", str(clone), "commit", "-q", "-am", "one more"], check=True)
+        t = time.perf_counter()
+        again = analyze_mod.analyze(repo, db)
+        t_again = time.perf_counter() - t
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tip_lines = result.stats.get("tip_lines", 0)
+
+    print(f"repository: {Path(args.source).name}, {count} commits, {tip_lines} lines at the tip, "
+          f"{len(text_files)} text files")
+    print(f"floor  git log -p -U0 -M --reverse       {t_floor:7.3f} s")
+    print(f"blame  git blame --line-porcelain, all   {t_blame:7.3f} s")
+    print(f"gitroi attribution load (ensure_ledger)  {t_attr:7.3f} s  (once; incremental afterwards)")
+    print(f"gitroi full analysis (tree-sitter on)    {best_full:7.3f} s  "
+          f"({result.commits_replayed} commits, {result.stats.get('token_checks', 0)} token checks)")
+    print(f"gitroi re-analysis after one commit      {t_again:7.3f} s  ({again.mode}, "
+          f"{again.commits_replayed} commit)")
+    print(f"peak RSS of this process                 {peak_mb:7.1f} MB")
+    print(f"ratio full/floor    {best_full / t_floor:5.2f}x  (target <= 2.5x)")
+    print(f"ratio blame/full    {t_blame / best_full:5.2f}x  (target >= 2x)")
+    print(f"re-analysis         {t_again:5.3f} s  (target < 0.5 s)")
+
+
+if __name__ == "__main__":
+    main()
