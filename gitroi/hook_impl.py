@@ -53,6 +53,9 @@ HOOKS = ("post-commit", "post-rewrite", "pre-push")
 NOTES_REF = "refs/notes/gitroi"   # same as gitroi.notes.NOTES_REF, without importing it
 # How long the hook waits for a ledger another gitroi holds before giving up.
 HOOK_BUSY_TIMEOUT_MS = 1000
+# In the background nobody waits: give a busy ledger (a long `gitroi report`) more time.
+BACKGROUND_BUSY_TIMEOUT_MS = 15000
+_busy_timeout_ms = HOOK_BUSY_TIMEOUT_MS
 # How long the background notes push may take before it is abandoned.
 PUSH_TIMEOUT_S = 60
 # How long a hook waits for another gitroi hook of the same repository (the lock).
@@ -237,7 +240,7 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
     from gitroi.attribution import attribute_commit
     from gitroi.ledger.fast import open_fast
 
-    db = open_fast(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
+    db = open_fast(ledger_path(repo), busy_timeout_ms=_busy_timeout_ms)
     try:
         problems = import_logs(repo, db)
         attribute_commit(repo, db, sha, import_logs=False)
@@ -374,6 +377,32 @@ def fast_head(git_dir: str, common_dir: str) -> str | None:
     return None
 
 
+def open_lock(state_dir: str) -> int:
+    os.makedirs(state_dir, exist_ok=True)
+    return os.open(os.path.join(state_dir, "hook.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def acquire(fd: int, timeout: float | None, *, wait: bool = True) -> bool:
+    """flock ``fd``; with ``timeout``, give up after it (a stuck hook must not stop this one:
+    the caller goes on unlocked).  ``wait=False`` tries once.  True when locked."""
+    import fcntl
+
+    if timeout is None and wait:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    import time
+
+    deadline = time.monotonic() + (timeout or 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not wait or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
 class hook_lock:
     """An exclusive lock per repository, so hook work never interleaves: an amend's
     post-rewrite waits for its post-commit, a notes push for the last commit's note,
@@ -385,23 +414,9 @@ class hook_lock:
         self.fd = -1
 
     def __enter__(self) -> hook_lock:
-        import fcntl
-        import time
-
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if self.timeout is None:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-            return self
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return self  # a stuck hook must not stop this one: go on unlocked
-                time.sleep(0.02)
+        self.fd = open_lock(os.path.dirname(self.path))
+        acquire(self.fd, self.timeout)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd >= 0:
@@ -457,6 +472,12 @@ def post_commit_background() -> bool:
     if picked and (os.path.isdir(os.path.join(git_dir, "rebase-merge"))
                    or os.path.isdir(os.path.join(git_dir, "rebase-apply"))):
         return True  # a rebase's pick: post-rewrite maps them all at the end
+    # Take the lock before forking when it is free, so the child holds it from the first
+    # instant (the lock belongs to the open file, which the child inherits): whoever waits
+    # for this commit's hook (an amend's post-rewrite, a notes push, a script) cannot slip
+    # in before the child starts.  When another hook holds it, the child waits instead.
+    lock_fd = open_lock(state)
+    held = acquire(lock_fd, None, wait=False)
     if os.fork() != 0:
         # the parent: back to git now, without the interpreter's teardown
         os._exit(0)
@@ -474,10 +495,13 @@ def post_commit_background() -> bool:
         import io
 
         sys.stderr = io.StringIO()
-        with hook_lock(state, timeout=LOCK_WAIT_S * 4):
-            from gitroi.git import Repo
+        global _busy_timeout_ms
+        _busy_timeout_ms = BACKGROUND_BUSY_TIMEOUT_MS
+        if not held:
+            acquire(lock_fd, LOCK_WAIT_S * 4)
+        from gitroi.git import Repo
 
-            post_commit(Repo.discover(cwd), sha=sha, picked=picked or None, checked=True)
+        post_commit(Repo.discover(cwd), sha=sha, picked=picked or None, checked=True)
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             defer(state, warning_line(f"post-commit of {sha[:12]} (in the background)", exc))

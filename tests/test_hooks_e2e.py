@@ -46,7 +46,21 @@ def commit_all(repo: GitRepo, message: str, date: str, *extra: str) -> subproces
     return git(repo, "commit", "-q", *extra, "-m", message, date=date)
 
 
+def settle(repo: GitRepo) -> None:
+    """Wait until no hook of this repository is running (the background post-commit)."""
+    import fcntl
+
+    lock = repo.path / ".git" / "gitroi" / "hook.lock"
+    if lock.exists():
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        finally:
+            os.close(fd)
+
+
 def show(repo: GitRepo, rev: str = "HEAD") -> dict[str, Any]:
+    settle(repo)
     return json.loads(run_gitroi("show", rev, "--json", cwd=repo.path).stdout)
 
 
@@ -56,6 +70,17 @@ def head(repo: GitRepo, rev: str = "HEAD") -> str:
 
 def test_claude_session_through_hooks(repo: GitRepo, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _claude_story(repo, tmp_path, monkeypatch)
+
+
+def test_claude_session_through_hooks_in_the_background(repo: GitRepo, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same story in the default mode: post-commit works after git returns."""
+    monkeypatch.delenv("GITROI_HOOK_FOREGROUND")
+    _claude_story(repo, tmp_path, monkeypatch)
+
+
+def _claude_story(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "claude"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
     repo.commit({"app.py": "import os\n\n\ndef main():\n    print('hi')\n"}, "base",
