@@ -71,6 +71,7 @@ def main() -> None:
         from gitroi.survival import analyze as analyze_mod
 
         repo = Repo.discover(clone)
+        branch = repo.git_text("symbolic-ref", "--short", "HEAD")
         t_floor = timed(floor, args.repeat)
         t_blame = timed(blame_all, 1)
         # Attribution load once (it is incremental; later runs cost ~nothing).
@@ -80,12 +81,12 @@ def main() -> None:
         t_attr = time.perf_counter() - t
         best_full = float("inf")
         result = None
-        for i in range(args.repeat):
-            state = analyze_mod._state_path(repo, repo.main_branch())
+        for _ in range(args.repeat):
+            state = analyze_mod._state_path(repo, branch)
             state.unlink(missing_ok=True)
             db.execute("DELETE FROM analyses")
             t = time.perf_counter()
-            result = analyze_mod.analyze(repo, db)
+            result = analyze_mod.analyze(repo, db, branch=branch)
             best_full = min(best_full, time.perf_counter() - t)
         assert result is not None
         # Re-analysis after one new commit.
@@ -94,7 +95,7 @@ def main() -> None:
             fh.write("\n# one more line\n")
         subprocess.run(["git", "-C", str(clone), "commit", "-q", "-am", "one more"], check=True)
         t = time.perf_counter()
-        again = analyze_mod.analyze(repo, db)
+        again = analyze_mod.analyze(repo, db, branch=branch)
         t_again = time.perf_counter() - t
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         tip_lines = result.stats.get("tip_lines", 0)

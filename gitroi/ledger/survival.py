@@ -52,7 +52,7 @@ def analysis_row(db: Database, branch: str) -> dict[str, Any] | None:
                      "FROM analyses WHERE branch = ?", [branch]).fetchone()
     if row is None:
         return None
-    return dict(zip(("branch", "tip", "window_days", "analysed_at", "commits", "state_path", "stats"), row))
+    return dict(zip(("branch", "tip", "window_days", "analysed_at", "commits", "state_path", "stats"), row, strict=True))
 
 
 def last_analysis(db: Database) -> dict[str, Any] | None:

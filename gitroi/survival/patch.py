@@ -27,6 +27,9 @@ class Hunk:
     nc: int
     dels: list[bytes] = field(default_factory=list)
     adds: list[bytes] = field(default_factory=list)
+    #: The same lines stripped (filled by the replay, which compares them several ways).
+    sdels: list[bytes] = field(default_factory=list)
+    sadds: list[bytes] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -43,8 +43,6 @@ from typing import IO
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
 from gitroi.survival.outcomes import (
-    EndedBy,
-    Outcome,
     ended_by,
     outcome_of_death,
     revert_targets,
@@ -417,51 +415,51 @@ class Replayer:
                 cur = {}
                 info.setdefault(line.decode().strip(), []).append(cur)
                 continue
-            meta, _, path = line.partition(b"\t")
+            meta, _, rawpath = line.partition(b"\t")
             parts = meta.split(b" ")
             if cur is not None:
-                cur[unquote_path(path)] = (parts[4][:1].decode(), parts[1].decode(), None)
+                cur[unquote_path(rawpath)] = (parts[4][:1].decode(), parts[1].decode(), None)
         need: dict[str, set[str]] = {}
-        for m in merges:
-            secs = info.get(m[0], [])
+        for merge in merges:
+            secs = info.get(merge[0], [])
             if len(secs) < 2:
                 continue
             both = {p for p, (s, _, _) in secs[0].items() if s != "D"}
             for sec in secs[1:]:
                 both &= set(sec)
             if both:
-                need[m[0]] = both
+                need[merge[0]] = both
         if not need:
             return info
         # One patch call per path, fed only the pairs that need it: a single call
         # with every path would also diff the hot files of merges that take them
         # whole from one parent (on click: 9 MB of patches instead of 0.5 MB).
         by_path: dict[str, list[tuple[str, str]]] = {}
-        for m, p in pairs:
-            for path in need.get(m, ()):
-                by_path.setdefault(path, []).append((m, p))
+        for msha, psha in pairs:
+            for path in need.get(msha, ()):
+                by_path.setdefault(path, []).append((msha, psha))
 
         def patches(item: tuple[str, list[tuple[str, str]]]) -> tuple[str, list[tuple[str, FileDiff | None]]]:
             path, todo = item
             proc = subprocess.run(
                 [*self._git_cmd(), "diff-tree", "--stdin", "-r", "--no-renames", "--always", "-p", "-U0",
                  "--full-index", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-                 "--", path], cwd=cwd, input="".join(f"{m} {p}\n" for m, p in todo).encode(),
+                 "--", path], cwd=cwd, input="".join(f"{a} {b}\n" for a, b in todo).encode(),
                 capture_output=True, env=git_env())
             found: list[tuple[str, FileDiff | None]] = []
-            lines = iter(io.BytesIO(proc.stdout))
-            line = next(lines, None)
-            while line is not None:
-                if line.startswith(b"diff --git "):  # cannot happen before a header; be safe
-                    line = next(lines, None)
+            it = iter(io.BytesIO(proc.stdout))
+            raw_line = next(it, None)
+            while raw_line is not None:
+                if raw_line.startswith(b"diff --git "):  # cannot happen before a header; be safe
+                    raw_line = next(it, None)
                     continue
-                sha = line.decode().strip()
-                line = next(lines, None)
+                header = raw_line.decode().strip()
+                raw_line = next(it, None)
                 fd: FileDiff | None = None
-                if line is not None and line.startswith(b"diff --git "):
-                    diffs, line = parse_files(lines, line)
+                if raw_line is not None and raw_line.startswith(b"diff --git "):
+                    diffs, raw_line = parse_files(it, raw_line)
                     fd = diffs[0] if diffs else None
-                found.append((sha, fd))
+                found.append((header, fd))
             return path, found
 
         from concurrent.futures import ThreadPoolExecutor
@@ -470,14 +468,14 @@ class Replayer:
             results = list(pool.map(patches, sorted(by_path.items())))
         for path, found in results:
             todo = by_path[path]
-            for (m, p), (sha, fd) in zip(todo, found):
-                if sha != m:
+            for (msha, psha), (header, fdiff) in zip(todo, found, strict=False):
+                if header != msha:
                     continue
-                secs = info.get(m, [])
-                k = next((i for i, q in enumerate(self._parents_of(m, merges)) if q == p), -1)
-                if 0 <= k < len(secs) and path in secs[k] and fd is not None:
+                secs = info.get(msha, [])
+                k = next((i for i, q in enumerate(self._parents_of(msha, merges)) if q == psha), -1)
+                if 0 <= k < len(secs) and path in secs[k] and fdiff is not None:
                     st_, mode, _ = secs[k][path]
-                    secs[k][path] = (st_, mode, fd)
+                    secs[k][path] = (st_, mode, fdiff)
         return info
 
     def _parents_of(self, m: str, merges: list[list[str]]) -> list[str]:
@@ -544,9 +542,8 @@ class Replayer:
                 self._apply(cidx, files, diffs, bool(states), unknown, reverts)
             if remaining.get(sha, 0) > 0 or sha == tip:
                 states[sha] = files
-            if not states or (len(states) == 1 and sha in states):
-                if len(self.pending) > 200_000:
-                    self._flush(files)
+            if len(self.pending) > 200_000 and (not states or (len(states) == 1 and sha in states)):
+                self._flush(files)
             done += 1
             if progress is not None and (done & 63) == 0:
                 progress(done, total)
@@ -559,20 +556,20 @@ class Replayer:
         """Fill the unassigned slots of ``acodes`` with new lines of commit ``cidx``."""
         ai = self._ai_lines(cidx, path)
         pre = self._prefixes(path)
-        adds = h.adds
+        adds = h.sadds
         ns = h.ns
         base = (cidx << PATH_BITS) | pid
         if ai is False or ai is True:
             flag = 2 if ai is True else 0
             for j, c in enumerate(acodes):
                 if c == -1:
-                    s = adds[j].strip()
+                    s = adds[j]
                     acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | flag
                                  | (1 if s and not s.startswith(pre) else 0))
             return
         for j, c in enumerate(acodes):
             if c == -1:
-                s = adds[j].strip()
+                s = adds[j]
                 a = 2 if (ns + j) in ai else 0
                 acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | a
                              | (1 if s and not s.startswith(pre) else 0))
@@ -598,6 +595,8 @@ class Replayer:
             acodes_all: list[list[int]] = []
             for h in fd.hunks:
                 start = h.os - 1 if h.oc else h.os
+                h.sdels = [x.strip() for x in h.dels]
+                h.sadds = [x.strip() for x in h.adds]
                 dcodes = old[start:start + h.oc]
                 if len(dcodes) != len(h.dels):
                     self._mismatch(fd, h, len(old))
@@ -612,13 +611,13 @@ class Replayer:
             work.append((fd, old, dcodes_all, acodes_all))
         if any_del:
             for fd, _old, dcodes_all, _ in work:
-                for h, dcodes in zip(fd.hunks, dcodes_all):
+                for h, dcodes in zip(fd.hunks, dcodes_all, strict=False):
                     for i, code in enumerate(dcodes):
                         if code != -1:
-                            pool.setdefault(h.dels[i].strip(), []).append((dcodes, i))
+                            pool.setdefault(h.sdels[i], []).append((dcodes, i))
             if pool:
-                for fd, _old, dcodes_all, acodes_all in work:
-                    for h, acodes in zip(fd.hunks, acodes_all):
+                for fd, _old, _dcodes, acodes_all in work:
+                    for h, acodes in zip(fd.hunks, acodes_all, strict=False):
                         self._match_moves(h, acodes, pool)
         # Pass 2: new lists, new lines, deaths.
         tokenize = self.tokenize
@@ -628,7 +627,7 @@ class Replayer:
             new: list[int] = []
             pos = 0
             ai_file = False
-            for h, dcodes, acodes in zip(fd.hunks, dcodes_all, acodes_all):
+            for h, dcodes, acodes in zip(fd.hunks, dcodes_all, acodes_all, strict=False):
                 start = h.os - 1 if h.oc else h.os
                 if start > pos:
                     new.extend(old[pos:start])
@@ -666,7 +665,7 @@ class Replayer:
                         crcs = st.restore.setdefault((cidx, pid), set())
                         for i, c in enumerate(dcodes):
                             if c != -1:
-                                crcs.add(zlib.crc32(h.dels[i].strip()))
+                                crcs.add(zlib.crc32(h.sdels[i]))
             if pos < len(old):
                 new.extend(old[pos:])
             if path is not None:
@@ -688,7 +687,7 @@ class Replayer:
         carried = self.st.carried
         for j, c in enumerate(acodes):
             if c != -1:
-                s = h.adds[j].strip()
+                s = h.sadds[j]
                 is_code = 1 if s and not s.startswith(pre) else 0
                 a = 1 if (ai is True or (ai is not False and (h.ns + j) in ai)) else 0  # type: ignore[operator]
                 key = (cidx, pid, a, is_code)
@@ -697,8 +696,8 @@ class Replayer:
     @staticmethod
     def _match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
         """Lines of a hunk that differ only in whitespace keep their origin (blame -w)."""
-        nd = [x.strip() for x in h.dels]
-        na = [x.strip() for x in h.adds]
+        nd = h.sdels
+        na = h.sadds
         if not set(nd).intersection(na):
             return
         if len(nd) == 1 and len(na) == 1:
@@ -719,7 +718,7 @@ class Replayer:
         before it, come along when the commit deleted blank lines too (as blame
         extends a moved block over them).
         """
-        adds = h.adds
+        adds = h.sadds
         n = len(adds)
 
         def take(key: bytes) -> int:
@@ -738,28 +737,28 @@ class Replayer:
 
         j = 0
         while j < n:
-            key = adds[j].strip()
+            key = adds[j]
             if acodes[j] != -1 or not key or key not in pool or not avail(key):
                 j += 1
                 continue
             k = j
             score = 0
             while k < n and acodes[k] == -1:
-                key = adds[k].strip()
+                key = adds[k]
                 if key:
                     if not avail(key):
                         break
                     score += len(_NON_ALNUM.sub(b"", key))
                 k += 1
-            while k > j and not adds[k - 1].strip():
+            while k > j and not adds[k - 1]:
                 k -= 1
             if score >= MOVE_SCORE:
                 for m in range(j, k):
-                    c = take(adds[m].strip())
+                    c = take(adds[m])
                     if c != -1:
                         acodes[m] = c
                 m = j - 1
-                while m >= 0 and acodes[m] == -1 and not adds[m].strip():
+                while m >= 0 and acodes[m] == -1 and not adds[m]:
                     c = take(b"")
                     if c == -1:
                         break
@@ -822,14 +821,14 @@ class Replayer:
                     return True
         if len(origins) != 1:
             return False
-        new_lines = [h.adds[j] for j, c in enumerate(acodes) if (c >> _CSHIFT) == cidx]
+        new_lines = [h.sadds[j] for j, c in enumerate(acodes) if (c >> _CSHIFT) == cidx]
         if not new_lines:
             return False
         (origin,) = origins
         pids = {(c >> _PSHIFT) & PATH_MASK for c in dead}
         for pid in pids:
             crcs = self.st.restore.get((origin, pid))
-            if crcs and all(zlib.crc32(x.strip()) in crcs for x in new_lines):
+            if crcs and all(zlib.crc32(x) in crcs for x in new_lines):
                 return True
         return False
 
@@ -841,7 +840,7 @@ class Replayer:
         if not secs:
             return
         first = secs[0]
-        for path, (status, mode, fd1) in first.items():
+        for path, (status, mode, _fd) in first.items():
             old1 = files.get(path, _EMPTY)
             result: list[int] | None = None
             if status == "D" or mode in ("160000", "120000"):
