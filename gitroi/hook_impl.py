@@ -385,7 +385,10 @@ def open_lock(state_dir: str) -> int:
 def acquire(fd: int, timeout: float | None, *, wait: bool = True) -> bool:
     """flock ``fd``; with ``timeout``, give up after it (a stuck hook must not stop this one:
     the caller goes on unlocked).  ``wait=False`` tries once.  True when locked."""
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, and no fork either (hooks run in the foreground)
+        return True
 
     if timeout is None and wait:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -279,3 +279,25 @@ def test_describe_covers_every_kind_of_failure() -> None:
     assert len(hook_impl.describe(ValueError("x" * 1000))) == 400
     assert hook_impl.parse_rewrite_pairs("a1 b1\na2 b1\na3 b3 extra\n\n") == \
         {"b1": ["a1", "a2"], "b3": ["a3"]}
+
+
+def test_pre_push_through_the_pre_commit_framework(hooked: GitRepo, tmp_path: Path) -> None:
+    """pre-commit passes no arguments and no stdin, only PRE_COMMIT_REMOTE_* variables."""
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    hooked.git("remote", "add", "origin", str(bare))
+    commit(hooked, "noted" + CLAUDE_TRAILER)
+    proc = run_gitroi("hook-impl", "pre-push", cwd=hooked.path, input="",
+                      env={"PRE_COMMIT_REMOTE_NAME": "origin",
+                           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main"})
+    assert proc.stderr == ""
+    assert subprocess.run(["git", "rev-parse", "refs/notes/gitroi"], cwd=bare, capture_output=True,
+                          text=True).stdout.strip() == hooked.git("rev-parse", "refs/notes/gitroi")
+    # the notes ref itself as the pushed branch: nothing (no recursion)
+    commit(hooked, "more" + CLAUDE_TRAILER)
+    proc = run_gitroi("hook-impl", "pre-push", cwd=hooked.path, input="",
+                      env={"PRE_COMMIT_REMOTE_NAME": "origin",
+                           "PRE_COMMIT_REMOTE_BRANCH": "refs/notes/gitroi"})
+    assert proc.stderr == ""
+    assert subprocess.run(["git", "rev-parse", "refs/notes/gitroi"], cwd=bare, capture_output=True,
+                          text=True).stdout.strip() != hooked.git("rev-parse", "refs/notes/gitroi")
