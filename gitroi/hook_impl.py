@@ -134,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     if skipped():
         return 0
     if name == "post-commit" and not foreground() and hasattr(os, "fork"):
-        done = post_commit_background()
-        if done:
+        try:
+            if post_commit_background():
+                return 0
+        except BaseException as exc:
+            with contextlib.suppress(BaseException):
+                sys.stderr.write(warning_line(name, exc) + "\n")
+                sys.stderr.flush()
             return 0
     real_stderr = sys.stderr
     import io

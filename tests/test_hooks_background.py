@@ -129,7 +129,8 @@ def test_rebase_picks_do_not_fork(repo: GitRepo) -> None:
     wait_for(lambda: _idle(repo) and note(repo) is not None)
     olds = [repo.git("rev-parse", f"HEAD~{i}") for i in range(3)]
     proc = subprocess.run(["git", "rebase", "-q", "--force-rebase", "HEAD~3"], cwd=repo.path,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True,
+                          env={**os.environ, "GIT_COMMITTER_DATE": "2030-01-01T00:00:00Z"})
     assert (proc.returncode, proc.stderr) == (0, "")
     wait_for(lambda: _idle(repo))
     for i in range(3):
@@ -154,3 +155,15 @@ def test_linked_worktree_commit_in_the_background(repo: GitRepo, tmp_path: Path)
     d = note(repo, sha)
     assert d is not None and (d["attribution"], d["ai_ranges"]) == ("commit", {"a.py": [[2, 2]]})
     assert (repo.path / ".git" / "gitroi" / "ledger.db").is_file()  # the shared ledger
+
+
+def test_failure_before_the_fork_is_still_one_line(repo: GitRepo) -> None:
+    """The foreground half can fail too (here: the state directory is a file)."""
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    (repo.path / ".git" / "gitroi").write_text("not a directory")
+    proc = commit(repo, "agent" + TRAILER, "x = 1\n")
+    assert proc.returncode == 0
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("gitroi: warning: post-commit: ")
+    assert repo.git("log", "-1", "--format=%s") == "agent"
