@@ -344,3 +344,24 @@ def uninstall_global() -> tuple[Target | None, list[Change]]:
                                   "unset init.templateDir (gitroi had set it)"))
     sp.unlink()
     return Target(hooks_dir, "where `gitroi install --global` put them"), changes
+
+
+def status(paths: RepoPaths) -> tuple[Path, dict[str, str]]:
+    """What is installed where, for ``gitroi doctor``: per hook ``gitroi``,
+    ``gitroi+legacy`` (chained to a foreign hook), ``foreign`` or ``missing``.
+
+    Never raises for a shared ``core.hooksPath``: it reports what is there.
+    """
+    t = target(paths, force=True)
+    out: dict[str, str] = {}
+    for name in HOOK_NAMES:
+        hook = t.hooks_dir / name
+        if not (hook.exists() or hook.is_symlink()):
+            out[name] = "missing"
+        elif not is_ours(hook):
+            out[name] = "foreign"
+        elif os.access(t.hooks_dir / (name + LEGACY_SUFFIX), os.X_OK):
+            out[name] = "gitroi+legacy"
+        else:
+            out[name] = "gitroi"
+    return t.hooks_dir, out

@@ -298,3 +298,15 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     first, _, rest = proc.stdout.partition("\n")
     assert first == str(site / "gitroi" / "hook_templates")
     assert "PY='/x/py'" in rest and rest.startswith("#!/bin/sh\n# gitroi-hook v1\n")
+
+
+def test_status_for_doctor(repo: GitRepo) -> None:
+    from gitroi.git import discover
+
+    hd = _hooks(repo)
+    _foreign(hd / "pre-push", "exit 0\n")
+    assert hooks.status(discover(repo.path)) == (
+        hd, {"post-commit": "missing", "post-rewrite": "missing", "pre-push": "foreign"})
+    run_gitroi("install", cwd=repo.path)
+    assert hooks.status(discover(repo.path))[1] == {
+        "post-commit": "gitroi", "post-rewrite": "gitroi", "pre-push": "gitroi+legacy"}
