@@ -60,3 +60,27 @@ def test_writes_match_sqlite_utils(tmp_path: Path) -> None:
     other = sqlite3.connect(path)
     assert other.execute("SELECT count(*) FROM import_problems").fetchone()[0] == 1
     fast.close()
+
+
+def test_deferred_sqlite_utils_loads_for_real_when_needed(tmp_path: Path) -> None:
+    """In a hook process sqlite-utils is a stand-in until something really needs it."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "ledger.db"
+    open_ledger(path).conn.close()
+    code = (
+        "import sys\n"
+        "from gitroi.hook_impl import defer_sqlite_utils\n"
+        "defer_sqlite_utils()\n"
+        "import gitroi.ledger.sessions, gitroi.ledger.commits\n"
+        "from gitroi.ledger.fast import open_fast\n"
+        f"db = open_fast({str(path)!r}, busy_timeout_ms=100)\n"
+        "before = 'sqlite_utils.db' in sys.modules\n"
+        "names = db.table_names()\n"
+        "from sqlite_utils import Database\n"
+        "print(before, 'sqlite_utils.db' in sys.modules, 'commits' in names,"
+        " isinstance(db.real(), Database), type(sys.modules['sqlite_utils']).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr == ""
+    assert out.stdout.split() == ["False", "True", "True", "True", "module"]
