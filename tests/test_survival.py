@@ -239,6 +239,28 @@ def test_shallow_clone_lines_of_unknown_origin(repo: GitRepo, tmp_path: Path) ->
     assert data["all"]["lines_added"] == 1
 
 
+def test_partial_clone_with_missing_blobs_names_them(repo: GitRepo, tmp_path: Path) -> None:
+    repo.git("config", "uploadpack.allowFilter", "true")
+    for i in range(3):
+        repo.commit({"a.txt": "".join(f"line {n}\n" for n in range(i + 1))}, f"c{i}", date=day(i))
+    clone = tmp_path / "partial"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{repo.path}",
+                    str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "remote", "set-url", "origin", str(tmp_path / "gone")], check=True)
+    out = run_gitroi("analyze", "--branch", "origin/main", cwd=clone, check=False)
+    assert out.returncode == 1
+    assert "partial clone and 3 object(s)" in out.stderr and "git fetch --refetch" in out.stderr
+
+
+def test_since_makes_older_lines_unknown(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit({"a.py": "a = 1\nb = 2\n"}, "old", date=day(0))
+    cut = repo.commit({"a.py": "a = 1\nb = 2\nc = 3\n"}, "cut", date=day(1))
+    ai = repo.commit({"a.py": "a = 1\nb = 20\nc = 3\nd = 4\n"}, "ai" + CLAUDE, date=day(2))
+    data = survive(repo, tmp_path, since=cut)
+    assert data["commits_analysed"] == 1 and five(commit_of(data, ai)) == (2, 2, 0, 0, 0)
+    assert (data["unknown_origin_lines"], data["all"]["lines_added"]) == (2, 2)
+
+
 def test_empty_repository_cli(repo: GitRepo) -> None:
     out = run_gitroi("analyze", cwd=repo.path)
     assert "empty repository" in out.stdout

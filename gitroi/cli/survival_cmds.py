@@ -57,6 +57,8 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None) ->
     if bar is not None and "bar" in bar:
         bar["bar"].__exit__(None, None, None)
     click.echo(result.message)
+    for problem in result.stats.get("problems") or []:
+        click.echo(f"gitroi: warning: {problem}", err=True)
     skipped = result.stats.get("skipped_files") or {}
     if skipped:
         click.echo("skipped files: " + ", ".join(f"{n} {k}" for k, n in skipped.items()))
@@ -89,7 +91,7 @@ def survival(ctx: Context, as_json: bool) -> None:
     head = f"{'':10}{'added':>9}{'surviving':>11}{'churned':>9}{'reverted':>10}{'deleted':>9}{'carried':>9}"
     click.echo(head)
     for name in ("all", "ai"):
-        for sub, label in ((None, name), ("code", f"  code"), ("non_code", f"  non-code")):
+        for sub, label in ((None, name), ("code", "  code"), ("non_code", "  non-code")):
             g = data[name] if sub is None else data[name][sub]
             click.echo(f"{label:10}{g['lines_added']:>9}{g['surviving']:>11}{g['churned']:>9}"
                        f"{g['reverted']:>10}{g['deleted_later']:>9}{g['carried']:>9}")

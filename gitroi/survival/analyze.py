@@ -77,16 +77,20 @@ def _save_state(path: Path, st: ReplayState) -> None:
     tmp.replace(path)
 
 
-def _load_attribution(repo: Repo, db: Database, tip: str) -> Attribution:
+def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None) -> Attribution:
     """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it."""
     from gitroi.ledger import survival as lsurv
 
+    problems = problems if problems is not None else []
     try:
         from gitroi.attribution import ensure_ledger
     except ImportError:
         ensure_ledger = None  # type: ignore[assignment]
     if ensure_ledger is not None:
-        ensure_ledger(repo, db, tip)
+        try:
+            ensure_ledger(repo, db, tip)
+        except GitroiError as exc:  # analyse with what the ledger already holds
+            problems.append(f"attribution not refreshed: {exc}")
     kinds, agents, ranges, sessions = lsurv.load_attribution(db)
     return Attribution(kinds=kinds, agents=agents, ranges=ranges, sessions=sessions)
 
@@ -134,7 +138,9 @@ def analyze(
         since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
         if not since_sha:
             raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
-    attribution = _load_attribution(repo, db, tip)
+    _check_partial_clone(repo, tip)
+    problems: list[str] = []
+    attribution = _load_attribution(repo, db, tip, problems)
     fingerprint = attribution.fingerprint()
     window_s = float(window_days) * 86400.0
     spath = _state_path(repo, branch)
@@ -163,6 +169,8 @@ def analyze(
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
     stats["token_checks"] = replayer.token_checks
+    if problems:
+        stats["problems"] = problems
     stats["ai_commits"] = [s for s in st.shas if s in attribution.kinds]
     prev_o = prev_c = None
     last = lsurv.last_analysis(db)
@@ -178,6 +186,25 @@ def analyze(
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
                           message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})")
+
+
+def _check_partial_clone(repo: Repo, tip: str) -> None:
+    """A partial clone whose history lacks blobs cannot be replayed: say what is missing.
+
+    git would try to fetch every missing blob from the promisor remote, one at
+    a time, and fail offline; better to stop at once with the count and the fix.
+    """
+    cfg = repo.git("config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$", check=False)
+    if not cfg.strip():
+        return
+    out = repo.git("rev-list", "--objects", "--missing=print", tip, check=False).decode()
+    missing = [ln[1:] for ln in out.splitlines() if ln.startswith("?")]
+    if missing:
+        raise GitroiError(
+            f"this is a partial clone and {len(missing)} object(s) of the history of {tip[:12]} are missing "
+            f"(first: {missing[0]}); the line history cannot be replayed without them",
+            hint="fetch them (`git fetch --refetch origin`, or `git backfill` with git >= 2.49), "
+                 "or analyse a full clone")
 
 
 def _json_stats(raw: Any) -> dict[str, Any]:

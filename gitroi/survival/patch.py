@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 GITLINK = b"160000"
 SYMLINK = b"120000"
@@ -186,35 +187,49 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
             old_no = hh.os if hh.oc else hh.os + 1
             new_no = hh.ns if hh.nc else hh.ns + 1
             cur: Hunk | None = None
-            line = next(lines, None)
-            while line is not None and (rd or ra or line.startswith(b"\\")):
-                c = line[0]
-                if c == 45:  # '-'
-                    if cur is None:
-                        cur = Hunk(old_no, 0, new_no - 1, 0)
-                        fd.hunks.append(cur)
-                    cur.dels.append(line[1:-1])
-                    cur.oc += 1
-                    old_no += 1
-                    rd -= 1
-                elif c == 43:  # '+'
-                    if cur is None:
-                        cur = Hunk(old_no - 1, 0, new_no, 0)
-                        fd.hunks.append(cur)
-                    if not cur.adds:
-                        cur.ns = new_no
-                    cur.adds.append(line[1:-1])
-                    cur.nc += 1
-                    new_no += 1
-                    ra -= 1
-                elif c == 32:  # ' ' context
-                    cur = None
-                    old_no += 1
-                    new_no += 1
-                    rd -= 1
-                    ra -= 1
-                elif c != 92:  # not '\ No newline at end of file'
-                    break
+            line = None
+            if rd == 0 or ra == 0:
+                # A new or deleted file: one block, no context; take it whole.
+                block = [raw[1:-1] for raw in islice(lines, rd or ra)]
+                if rd:
+                    fd.hunks.append(Hunk(hh.os, len(block), hh.ns, 0, dels=block))
+                else:
+                    fd.hunks.append(Hunk(hh.os, 0, hh.ns, len(block), adds=block))
+            else:
+                for raw in lines:
+                    c = raw[0]
+                    if c == 45:  # '-'
+                        if cur is None:
+                            cur = Hunk(old_no, 0, new_no - 1, 0)
+                            fd.hunks.append(cur)
+                        cur.dels.append(raw[1:-1])
+                        cur.oc += 1
+                        old_no += 1
+                        rd -= 1
+                    elif c == 43:  # '+'
+                        if cur is None:
+                            cur = Hunk(old_no - 1, 0, new_no, 0)
+                            fd.hunks.append(cur)
+                        if not cur.adds:
+                            cur.ns = new_no
+                        cur.adds.append(raw[1:-1])
+                        cur.nc += 1
+                        new_no += 1
+                        ra -= 1
+                    elif c == 32:  # ' ' context
+                        cur = None
+                        old_no += 1
+                        new_no += 1
+                        rd -= 1
+                        ra -= 1
+                    elif c != 92:  # not '\ No newline at end of file': a malformed hunk
+                        line = raw
+                        break
+                    if rd <= 0 and ra <= 0:
+                        break
+            if line is None:
+                line = next(lines, None)
+            while line is not None and line.startswith(b"\\"):
                 line = next(lines, None)
     return files, line
 

@@ -38,7 +38,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import IO
+from typing import IO, Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
@@ -201,6 +201,12 @@ class Replayer:
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
         self.token_checks = 0
+        self._need: dict[str, set[str]] = {}
+        self._patch_futs: dict[str, Any] = {}
+        self._by_path: dict[str, list[tuple[str, str]]] = {}
+        self._merges: list[list[str]] = []
+        self._merge_info_ref: MergeInfo = {}
+        self._executor: Any = None
         #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
         #: tell whether one parent's version of a file is an ancestor of another's.
         self._pred: dict[int, int] = {}
@@ -341,9 +347,19 @@ class Replayer:
             worker.join()
             return holder.get("info", {})
 
+        import gc
+
+        # The replay allocates millions of small objects and frees almost none of
+        # them in cycles: the cyclic collector would walk them again and again.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             self._consume(proc.stdout, states, remaining, merge_info, shallow, tip, total)
         finally:
+            if gc_was_enabled:
+                gc.enable()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
             proc.stdout.close()
             err = proc.stderr.read() if proc.stderr else b""
             rc = proc.wait()
@@ -464,19 +480,35 @@ class Replayer:
 
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(patches, sorted(by_path.items())))
-        for path, found in results:
-            todo = by_path[path]
+        # Patches are fetched in the background, paths needed by the earliest
+        # merges first; a merge waits only for its own paths (``_fill_patches``).
+        first_use = {m[0]: i for i, m in enumerate(merges)}
+        ordered = sorted(by_path.items(), key=lambda kv: min(first_use.get(m, 0) for m, _ in kv[1]))
+        self._executor = ThreadPoolExecutor(max_workers=3)
+        self._need = need
+        self._by_path = by_path
+        self._merges = merges
+        self._patch_futs = {path: self._executor.submit(patches, (path, todo)) for path, todo in ordered}
+        self._merge_info_ref = info
+        return info
+
+    def _fill_patches(self, sha: str) -> None:
+        """Wait for the patches a merge needs and put them into its merge info."""
+        for path in self._need.get(sha, ()):
+            fut = self._patch_futs.pop(path, None)
+            if fut is None:
+                continue
+            _, found = fut.result()
+            todo = self._by_path[path]
+            info = self._merge_info_ref
             for (msha, psha), (header, fdiff) in zip(todo, found, strict=False):
                 if header != msha:
                     continue
                 secs = info.get(msha, [])
-                k = next((i for i, q in enumerate(self._parents_of(msha, merges)) if q == psha), -1)
+                k = next((i for i, q in enumerate(self._parents_of(msha, self._merges)) if q == psha), -1)
                 if 0 <= k < len(secs) and path in secs[k] and fdiff is not None:
                     st_, mode, _ = secs[k][path]
                     secs[k][path] = (st_, mode, fdiff)
-        return info
 
     def _parents_of(self, m: str, merges: list[list[str]]) -> list[str]:
         if not hasattr(self, "_pmap"):
@@ -535,6 +567,8 @@ class Replayer:
             if len(parents) > 1:
                 if info is None:
                     info = merge_info()
+                if sha in self._need:
+                    self._fill_patches(sha)
                 self._apply_merge(cidx, sha, files, parent_states, info.get(sha, []))
             else:
                 unknown = sha in shallow
@@ -561,6 +595,12 @@ class Replayer:
         base = (cidx << PATH_BITS) | pid
         if ai is False or ai is True:
             flag = 2 if ai is True else 0
+            if acodes[0] == -1 and acodes[-1] == -1 and -1 == min(acodes) == max(acodes):
+                # The common case, nothing matched: one comprehension.
+                b = base << LINE_BITS
+                acodes[:] = [(((b | (ns + j if ns + j < LINE_MASK else LINE_MASK)) << 2) | flag
+                              | (1 if s and not s.startswith(pre) else 0)) for j, s in enumerate(adds)]
+                return
             for j, c in enumerate(acodes):
                 if c == -1:
                     s = adds[j]
@@ -616,9 +656,11 @@ class Replayer:
                         if code != -1:
                             pool.setdefault(h.sdels[i], []).append((dcodes, i))
             if pool:
+                keys = pool.keys()
                 for fd, _old, _dcodes, acodes_all in work:
                     for h, acodes in zip(fd.hunks, acodes_all, strict=False):
-                        self._match_moves(h, acodes, pool)
+                        if h.adds and not keys.isdisjoint(h.sadds):
+                            self._match_moves(h, acodes, pool)
         # Pass 2: new lists, new lines, deaths.
         tokenize = self.tokenize
         for fd, old, dcodes_all, acodes_all in work:
@@ -809,8 +851,8 @@ class Replayer:
 
     def _reverted(self, dead: list[int], h: Hunk, acodes: list[int], cidx: int, reverts: list[bytes]) -> bool:
         """A revert of the lines' commit, or a hunk that puts back what their commit replaced."""
-        origins = {c >> _CSHIFT for c in dead}
         if reverts:
+            origins = {c >> _CSHIFT for c in dead}
             st = self.st
             for r in reverts:
                 rs = r.decode()
@@ -819,12 +861,15 @@ class Replayer:
                     t = next((i for s, i in st.sha_index.items() if s.startswith(rs)), None)
                 if t is not None and t in origins:
                     return True
-        if len(origins) != 1:
+        if not h.adds:
             return False
+        origin = dead[0] >> _CSHIFT
+        for c in dead:
+            if c >> _CSHIFT != origin:
+                return False
         new_lines = [h.sadds[j] for j, c in enumerate(acodes) if (c >> _CSHIFT) == cidx]
         if not new_lines:
             return False
-        (origin,) = origins
         pids = {(c >> _PSHIFT) & PATH_MASK for c in dead}
         for pid in pids:
             crcs = self.st.restore.get((origin, pid))
