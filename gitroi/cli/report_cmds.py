@@ -69,13 +69,17 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         if sys.stderr.isatty() and fmt == "table":
             def progress(msg: str) -> None:
                 click.echo(f"gitroi: {msg}…", err=True)
-        prep = prepare(repo, db, branch=branch, import_logs=not no_update,
-                       attribute=not no_update, analyse=not no_update, prs=not no_update,
-                       prices_path=ctx.prices_path, progress=progress)
-        roots = prep.roots
-        branch_name = prep.branch or branch_name
-        for p in prep.problems:
-            click.echo(f"warning: {p}", err=True)
+        if no_update:
+            from gitroi.sessions.importer import repo_scopes
+
+            roots = repo_scopes(repo)
+        else:
+            prep = prepare(repo, db, branch=branch, prices_path=ctx.prices_path,
+                           progress=progress)
+            roots = prep.roots
+            branch_name = prep.branch or branch_name
+            for p in prep.problems:
+                click.echo(f"warning: {p}", err=True)
     from gitroi.report.figures import chart_data, compute, normalise_by
 
     keys = normalise_by(by)

@@ -282,3 +282,40 @@ def m030_sessions_speed(db: Database) -> None:
     """Claude's ``speed`` ("fast" mode multiplies the price), so costs can be recomputed
     (``gitroi sessions import --reprice``) with the same multiplier."""
     db.execute("ALTER TABLE usage_events ADD COLUMN speed TEXT")
+
+
+@migrations()
+def m040_report_commit_facts(db: Database) -> None:
+    """A per-commit summary of the report's facts, so the headline of a big ledger is one scan.
+
+    ``report_commit_facts`` holds, for each commit of the default report scope
+    with tokens or AI lines, its attributed tokens and cost and its AI line
+    outcomes; it is derived from commits, commit_sessions and line_outcomes
+    and rebuilt by ``gitroi.ledger.reports`` whenever their fingerprint (kept
+    in ``report_cache_state``) changes.  Never edit it by hand.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS report_commit_facts (
+            sha TEXT PRIMARY KEY,
+            committed_at TEXT, attribution TEXT, agents TEXT,
+            attributed_ai_lines INTEGER,     -- commits.ai_lines
+            author_name TEXT, author_email TEXT,
+            tokens INTEGER, input INTEGER, cache_write INTEGER, cache_read INTEGER,
+            output INTEGER, reasoning INTEGER, cost_usd REAL, priced_tokens INTEGER,
+            ai_lines INTEGER, surviving INTEGER, churned INTEGER, reverted INTEGER,
+            deleted_later INTEGER, unanalysed INTEGER,
+            ai_lines_line_level INTEGER, ai_lines_commit_level INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS report_commit_facts_time ON report_commit_facts(committed_at);
+        -- Path and symbol before outcome: per-path/per-symbol sums then read the index in order.
+        DROP INDEX IF EXISTS line_outcomes_report;
+        CREATE INDEX IF NOT EXISTS line_outcomes_report_paths
+            ON line_outcomes(commit_sha, ai, path, symbol, outcome, lines);
+        CREATE TABLE IF NOT EXISTS report_cache_state (
+            name TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            built_at TEXT NOT NULL
+        );
+        """
+    )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -106,11 +107,52 @@ def _dims(keys: Sequence[str], side: str) -> list[tuple[str, str]]:
     return out
 
 
-def figures_sql(keys: Sequence[str], scope_where: str) -> str:
-    """One SELECT giving the summed facts per group of ``keys`` (no ratios; see :func:`finish`).
+SCOPE_COLUMNS = ("sha", "committed_at", "attribution", "agents", "ai_lines", "author_name",
+                 "author_email")
+_OUTCOME_SUMS = ", ".join(
+    f"SUM(CASE WHEN lo.outcome = '{o}' THEN lo.lines ELSE 0 END) AS {o}" for o in OUTCOMES[:-1])
 
-    ``scope_where`` filters ``commits c``; the SQL uses the named parameter
-    ``:repo`` when ``repo`` is a key.
+
+def scope_sql(scope_where: str) -> str:
+    """The scope CTE body over ``commits c`` filtered by ``scope_where``."""
+    return f"SELECT {', '.join('c.' + c for c in SCOPE_COLUMNS)} FROM commits c WHERE {scope_where}"
+
+
+def commit_lines_sql(scope: str = "scope", *, small: bool = False) -> str:
+    """Per-commit AI line facts (wide: ai_lines and one column per outcome) for the scope.
+
+    For a big scope, ``line_outcomes`` is aggregated first (one pass over its
+    covering index, in commit order) and joined to the scope afterwards; for a
+    ``small`` scope (a few commits) each commit's rows are looked up instead.
+    """
+    if small:
+        first = f"""
+            SELECT lo.commit_sha AS sha, '' AS path, '' AS symbol, SUM(lo.lines) AS ai_lines,
+              {_OUTCOME_SUMS}, 0 AS unanalysed
+            FROM {scope} s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
+            GROUP BY lo.commit_sha"""
+    else:
+        first = f"""
+            SELECT l.* FROM (
+              SELECT lo.commit_sha AS sha, '' AS path, '' AS symbol, SUM(lo.lines) AS ai_lines,
+                {_OUTCOME_SUMS}, 0 AS unanalysed
+              FROM line_outcomes lo WHERE lo.ai = 1 GROUP BY lo.commit_sha) l
+            JOIN {scope} s ON s.sha = l.sha"""
+    return f"""{first}
+          UNION ALL
+          SELECT s.sha, '', '', s.ai_lines, 0, 0, 0, 0, s.ai_lines FROM {scope} s
+          WHERE s.ai_lines > 0 AND NOT EXISTS (
+            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)"""
+
+
+def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None = None
+                  ) -> tuple[list[tuple[str, str]], str, str]:
+    """(CTEs, SELECT, PR SELECT) giving the summed facts per group of ``keys`` (no ratios; see :func:`finish`).
+
+    ``scope_body`` selects the scope's commits (:data:`SCOPE_COLUMNS`);
+    ``commit_lines`` names a table already holding :func:`commit_lines_sql`
+    (used when no key is at line grain, to avoid re-reading line_outcomes).
+    The SQL uses the named parameter ``:repo`` when ``repo`` is a key.
     """
     keys = list(keys)
     per_model = "model" in keys
@@ -118,7 +160,6 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     lkeys = [k for k in keys if k in LINE_KEYS]
     if per_model:
         tf = """
-        tf AS (
           SELECT cs.commit_sha AS sha, cs.agent AS agent, COALESCE(m.key, '') AS model,
             COALESCE(json_extract(m.value, '$.input'), cs.input) AS input,
             COALESCE(json_extract(m.value, '$.cache_write'), cs.cache_write) AS cache_write,
@@ -128,52 +169,46 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
             CASE WHEN m.key IS NULL THEN cs.cost_usd ELSE json_extract(m.value, '$.cost_usd') END
               AS cost_usd
           FROM commit_sessions cs JOIN scope s ON s.sha = cs.commit_sha
-          LEFT JOIN json_each(CASE WHEN cs.models IN ('', '{}') THEN NULL ELSE cs.models END) m
-        )"""
+          LEFT JOIN json_each(CASE WHEN cs.models IN ('', '{}') THEN NULL ELSE cs.models END) m"""
     else:
         tf = """
-        tf AS (
           SELECT cs.commit_sha AS sha, cs.agent AS agent, '' AS model, cs.input, cs.cache_write,
             cs.cache_read, cs.output, cs.reasoning, cs.cost_usd
-          FROM commit_sessions cs JOIN scope s ON s.sha = cs.commit_sha
-        )"""
-    ctes = [f"""
-        scope AS (
-          SELECT c.sha, c.committed_at, c.attribution, c.agents, c.ai_lines, c.author_name,
-                 c.author_email
-          FROM commits c WHERE {scope_where}
-        )""", tf, """
-        lf AS (
-          SELECT lo.commit_sha AS sha, lo.path, lo.symbol, lo.outcome, SUM(lo.lines) AS lines
-          FROM line_outcomes lo JOIN scope s ON s.sha = lo.commit_sha
-          WHERE lo.ai = 1
-          GROUP BY lo.commit_sha, lo.path, lo.symbol, lo.outcome
+          FROM commit_sessions cs JOIN scope s ON s.sha = cs.commit_sha"""
+    if lkeys:
+        lf_body = f"""
+          SELECT lo.commit_sha AS sha, lo.path, lo.symbol, SUM(lo.lines) AS ai_lines,
+            {_OUTCOME_SUMS}, 0 AS unanalysed
+          FROM scope s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
+          GROUP BY lo.commit_sha, lo.path, lo.symbol
           UNION ALL
-          SELECT s.sha, '', '', 'unanalysed', s.ai_lines FROM scope s
+          SELECT s.sha, '', '', s.ai_lines, 0, 0, 0, 0, s.ai_lines FROM scope s
           WHERE s.ai_lines > 0 AND NOT EXISTS (
-            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)
-        )"""]
+            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)"""
+    elif commit_lines:
+        lf_body = f"SELECT * FROM {commit_lines}"
+    else:
+        lf_body = commit_lines_sql()
+    ctes: list[tuple[str, str]] = [("scope", scope_body), ("tf", tf), ("lf", lf_body)]
     if tkeys:
         sel = ", ".join(k for k in ("agent", "model") if k in tkeys)
-        ctes.append(f"""
-        who AS (
+        # A commit's lines go to the agents (and models) of its sessions; a commit with no
+        # session (markers only) to the agents its markers name, model ''.
+        ctes.append(("who", f"""
           SELECT DISTINCT {sel} , sha FROM (
             SELECT sha, agent, model FROM tf
-            UNION
+            UNION ALL
             SELECT s.sha, j.value, '' FROM scope s, json_each(s.agents) j
-            WHERE NOT EXISTS (SELECT 1 FROM tf WHERE tf.sha = s.sha AND tf.agent = j.value)
-          )
-        )""")
+            WHERE s.sha NOT IN (SELECT sha FROM tf)
+          )"""))
     if lkeys:
         lsel = ", ".join(lkeys)
-        ctes.append(f"""
-        ctot AS (SELECT sha, SUM(lines) AS lines FROM lf GROUP BY sha),
-        sh AS (
+        ctes.append(("ctot", "SELECT sha, SUM(ai_lines) AS lines FROM lf GROUP BY sha"))
+        ctes.append(("sh", f"""
           SELECT lf.sha, {", ".join("lf." + k for k in lkeys)},
-                 CAST(SUM(lf.lines) AS REAL) / ctot.lines AS frac
+                 CAST(SUM(lf.ai_lines) AS REAL) / ctot.lines AS frac
           FROM lf JOIN ctot ON ctot.sha = lf.sha WHERE ctot.lines > 0
-          GROUP BY lf.sha, {lsel}
-        )""")
+          GROUP BY lf.sha, {lsel}"""))
     pr_join = ("LEFT JOIN pr_commits pc ON pc.commit_sha = s.sha AND pc.reached_merge = 1"
                if "pr" in keys else "")
     tdims = _dims(keys, "t")
@@ -187,14 +222,13 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     zeros_lines = ", ".join(f"0 AS {o}" for o in OUTCOMES)
     zeros_tokens = ", ".join(f"0 AS {p}" for p in TOKEN_PARTS)
     f = f"COALESCE({frac}, 1.0)"
+    four = " + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))
     token_side = f"""
         SELECT {tpre}
-          ({" + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))}) * {f} AS tokens,
+          ({four}) * {f} AS tokens,
           {", ".join(f"tf.{p} * {f} AS {p}" for p in TOKEN_PARTS)},
           tf.cost_usd * {f} AS cost_usd,
-          CASE WHEN tf.cost_usd IS NULL THEN 0 ELSE
-            ({" + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))}) * {f}
-          END AS priced_tokens,
+          CASE WHEN tf.cost_usd IS NULL THEN 0 ELSE ({four}) * {f} END AS priced_tokens,
           0 AS ai_lines, {zeros_lines}, 0 AS ai_lines_line_level, 0 AS ai_lines_commit_level,
           tf.sha AS sha
         FROM tf JOIN scope s ON s.sha = tf.sha {frac_join} {pr_join}"""
@@ -202,10 +236,11 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     line_side = f"""
         SELECT {lpre}
           0 AS tokens, {zeros_tokens}, NULL AS cost_usd, 0 AS priced_tokens,
-          lf.lines AS ai_lines,
-          {", ".join(f"CASE WHEN lf.outcome = '{o}' THEN lf.lines ELSE 0 END AS {o}" for o in OUTCOMES)},
-          CASE WHEN s.attribution IN ('line', 'manual') THEN lf.lines ELSE 0 END AS ai_lines_line_level,
-          CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE lf.lines END AS ai_lines_commit_level,
+          lf.ai_lines, {", ".join(f"lf.{o}" for o in OUTCOMES)},
+          CASE WHEN s.attribution IN ('line', 'manual') THEN lf.ai_lines ELSE 0 END
+            AS ai_lines_line_level,
+          CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE lf.ai_lines END
+            AS ai_lines_commit_level,
           lf.sha AS sha
         FROM lf JOIN scope s ON s.sha = lf.sha {who_join} {pr_join}"""
     names = [n for n, _ in tdims]
@@ -213,7 +248,8 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     outer_names = ", ".join(names) + ", " if names else ""
     sums = ", ".join(
         [f"SUM({c}) AS {c}" for c in ("tokens", *TOKEN_PARTS)]
-        + ["SUM(cost_usd) AS cost_usd", "SUM(priced_tokens) AS priced_tokens", "SUM(ai_lines) AS ai_lines"]
+        + ["SUM(cost_usd) AS cost_usd", "SUM(priced_tokens) AS priced_tokens",
+           "SUM(ai_lines) AS ai_lines"]
         + [f"SUM({o}) AS {o}" for o in OUTCOMES]
         + ["SUM(ai_lines_line_level) AS ai_lines_line_level",
            "SUM(ai_lines_commit_level) AS ai_lines_commit_level",
@@ -223,33 +259,226 @@ def figures_sql(keys: Sequence[str], scope_where: str) -> str:
     u_group = ", ".join(f"u.{n}" for n in names)
     # PRs per group: distinct merged PRs among the group's commits, and what those commits cost.
     pr_sql = f"""
-        WITH {",".join(ctes)}
         SELECT {u_names}COUNT(DISTINCT pc2.pr) AS merged_prs,
           SUM(u.cost_usd) AS pr_cost_usd, SUM(u.tokens) AS pr_tokens
         FROM {union} u
         JOIN pr_commits pc2 ON pc2.commit_sha = u.sha AND pc2.reached_merge = 1
         JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL
         {"GROUP BY " + u_group if u_group else ""}"""
+    if tkeys and not lkeys:
+        # Cheaper for agent/model: PR counts from the (commit, agent, model) pairs, PR cost
+        # from the token facts; neither needs the whole union.
+        wdims = ", ".join(f"{e} AS {n}" for n, e in ldims)
+        wgroup = ", ".join(e for _, e in ldims)
+        tgroup = ", ".join(e for _, e in tdims)
+        prs = ("JOIN pr_commits pc2 ON pc2.commit_sha = s.sha AND pc2.reached_merge = 1 "
+               "JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL")
+        pr_sql = f"""
+        SELECT {outer_names}MAX(merged_prs) AS merged_prs, SUM(pr_cost_usd) AS pr_cost_usd,
+          SUM(pr_tokens) AS pr_tokens FROM (
+          SELECT {wdims}, COUNT(DISTINCT pc2.pr) AS merged_prs, NULL AS pr_cost_usd,
+            0 AS pr_tokens
+          FROM who w JOIN scope s ON s.sha = w.sha {pr_join} {prs} GROUP BY {wgroup}
+          UNION ALL
+          SELECT {tcols}, 0, SUM(tf.cost_usd), SUM({four})
+          FROM tf JOIN scope s ON s.sha = tf.sha {pr_join} {prs} GROUP BY {tgroup}
+        ) GROUP BY {group}"""
     sql = f"""
-        WITH {",".join(ctes)}
         SELECT {outer_names}{sums}
         FROM {union}
         {"GROUP BY " + group if group else ""}"""
-    return sql + "\n-- PRS --\n" + pr_sql
+    return ctes, sql, pr_sql
+
+
+def figures_sql(keys: Sequence[str], scope_body: str, commit_lines: str | None = None) -> str:
+    """:func:`figures_parts` as one statement (CTEs), for the views; PR query after a marker."""
+    ctes, sql, pr_sql = figures_parts(keys, scope_body, commit_lines)
+    with_ = "WITH " + ",".join(f"\n        {n} AS ({b})" for n, b in ctes)
+    return with_ + sql + "\n-- PRS --\n" + with_ + pr_sql
+
+
+_SCOPE_T = "temp._gitroi_scope"
+_LINES_T = "temp._gitroi_commit_lines"
+_CF_T = "temp._gitroi_commit_facts"
+_BUILD_T = "temp._gitroi_build_scope"
+
+
+def _facts_select(scope_table: str, small: bool) -> str:
+    """Per-commit facts (tokens, cost, AI line outcomes) of the commits in ``scope_table``."""
+    four = "input + cache_write + cache_read + output"
+    return f"""
+        SELECT s.sha, s.committed_at, s.attribution, s.agents, s.ai_lines AS attributed_ai_lines,
+          s.author_name, s.author_email,
+          COALESCE(t.tokens, 0) AS tokens,
+          {", ".join(f"COALESCE(t.{p}, 0) AS {p}" for p in TOKEN_PARTS)},
+          t.cost_usd, COALESCE(t.priced_tokens, 0) AS priced_tokens,
+          COALESCE(l.ai_lines, 0) AS ai_lines,
+          {", ".join(f"COALESCE(l.{o}, 0) AS {o}" for o in OUTCOMES)},
+          CASE WHEN s.attribution IN ('line', 'manual') THEN COALESCE(l.ai_lines, 0) ELSE 0 END
+            AS ai_lines_line_level,
+          CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE COALESCE(l.ai_lines, 0) END
+            AS ai_lines_commit_level
+        FROM {scope_table} s
+        LEFT JOIN (
+          SELECT commit_sha, SUM({four}) AS tokens,
+            {", ".join(f"SUM({p}) AS {p}" for p in TOKEN_PARTS)}, SUM(cost_usd) AS cost_usd,
+            SUM(CASE WHEN cost_usd IS NULL THEN 0 ELSE {four} END) AS priced_tokens
+          FROM commit_sessions WHERE commit_sha IN (SELECT sha FROM {scope_table})
+          GROUP BY commit_sha) t ON t.commit_sha = s.sha
+        LEFT JOIN ({commit_lines_sql(scope_table, small=small)}) l ON l.sha = s.sha
+        WHERE t.commit_sha IS NOT NULL OR l.sha IS NOT NULL"""
+
+
+def _fingerprint(db: Database) -> str:
+    """Changes whenever a table the commit facts derive from changes (cheap: counts, max rowid)."""
+    parts = []
+    for t in ("commits", "commit_sessions", "line_outcomes", "branch_commits", "pr_commits"):
+        n, mx = db.conn.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
+        parts.append(f"{t}:{n}:{mx}")
+    an = db.conn.execute("SELECT group_concat(branch || '@' || tip || '@' || analysed_at, ',') "
+                         "FROM analyses").fetchone()[0]
+    parts.append(f"analyses:{an}")
+    return ";".join(parts)
+
+
+def refresh_commit_facts(db: Database, *, force: bool = False) -> bool:
+    """Rebuild ``report_commit_facts`` for the default scope if its inputs changed; True if rebuilt."""
+    from gitroi import timeutil
+
+    fp = _fingerprint(db)
+    row = db.conn.execute("SELECT fingerprint FROM report_cache_state WHERE name = 'commit_facts'"
+                          ).fetchone()
+    if row and row[0] == fp and not force:
+        return False
+    where, params = Scope().where("c")
+    conn = db.conn
+    if conn.in_transaction:  # an implicit transaction would swallow ours as a savepoint
+        conn.commit()
+    conn.execute(f"DROP TABLE IF EXISTS {_BUILD_T}")
+    conn.execute(f"CREATE TABLE {_BUILD_T} (sha TEXT PRIMARY KEY, committed_at TEXT, "
+                 "attribution TEXT, agents TEXT, ai_lines INTEGER, author_name TEXT, "
+                 "author_email TEXT)")
+    with transaction(db):
+        conn.execute(f"INSERT INTO {_BUILD_T} {scope_sql(where)}", params)
+        conn.execute("DELETE FROM report_commit_facts")
+        conn.execute(f"INSERT INTO report_commit_facts {_facts_select(_BUILD_T, small=False)}")
+        conn.execute("INSERT OR REPLACE INTO report_cache_state (name, fingerprint, built_at) "
+                     "VALUES ('commit_facts', ?, ?)", [fp, timeutil.now()])
+    conn.execute(f"DROP TABLE IF EXISTS {_BUILD_T}")
+    return True
+
+
+def _drop_temp(db: Database, name: str) -> None:
+    bare = name.split(".", 1)[1]
+    row = db.conn.execute("SELECT type FROM sqlite_temp_master WHERE name = ?", [bare]).fetchone()
+    if row:
+        db.conn.execute(f"DROP {row[0].upper()} {name}")
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T[0-9:.]+Z$")
+
+
+def materialise(db: Database, scope: Scope) -> None:
+    """Make the scope's commits and per-commit facts available to every query of one report.
+
+    The default scope (the branch, optionally within since/until) reads the
+    cached ``report_commit_facts`` through temp views; an explicit list of
+    commits (a PR's) gets small temp tables built on the spot.  Either way
+    ``temp._gitroi_scope``, ``temp._gitroi_commit_lines`` and
+    ``temp._gitroi_commit_facts`` exist afterwards.
+    """
+    conn = db.conn
+    for name in (_CF_T, _LINES_T, _SCOPE_T):
+        _drop_temp(db, name)
+    cached = scope.commits is None
+    if cached:
+        try:
+            refresh_commit_facts(db)
+        except sqlite3.OperationalError:  # a read-only ledger: compute on the spot instead
+            cached = False
+    if cached:
+        conds = []
+        for op, v in ((">=", scope.since), ("<", scope.until)):
+            if v:
+                if not _ISO.match(v):
+                    raise ValueError(f"not a canonical time: {v!r}")
+                conds.append(f"committed_at {op} '{v}'")
+        where = " AND ".join(conds) or "1"
+        conn.execute(f"CREATE VIEW {_CF_T} AS SELECT * FROM main.report_commit_facts "
+                     f"WHERE {where}")
+        conn.execute(f"CREATE VIEW {_SCOPE_T} AS SELECT sha, committed_at, attribution, agents, "
+                     f"attributed_ai_lines AS ai_lines, author_name, author_email FROM {_CF_T}")
+        conn.execute(f"CREATE VIEW {_LINES_T} AS SELECT sha, '' AS path, '' AS symbol, ai_lines, "
+                     f"{', '.join(OUTCOMES)} FROM {_CF_T} WHERE ai_lines > 0")
+        return
+    where, params = scope.where("c")
+    conn.execute(f"CREATE TABLE {_SCOPE_T} (sha TEXT PRIMARY KEY, committed_at TEXT, "
+                 "attribution TEXT, agents TEXT, ai_lines INTEGER, author_name TEXT, "
+                 "author_email TEXT)")
+    conn.execute(f"INSERT INTO {_SCOPE_T} {scope_sql(where)}", params)
+    small = scope.commits is not None
+    conn.execute(f"CREATE TABLE {_LINES_T} AS {commit_lines_sql(_SCOPE_T, small=small)}")
+    conn.execute(f"CREATE TABLE {_CF_T} AS {_facts_select(_SCOPE_T, small=small)}")
+    if conn.in_transaction:  # only temp tables were written; leave no transaction open
+        conn.commit()
+
+
+def commit_grain_sql(keys: Sequence[str]) -> tuple[str, str]:
+    """(figures, PR counts) per group of commit-grain ``keys`` over the materialised facts."""
+    dims = _dims(keys, "c")
+    cols = "".join(f"{e} AS {n}, " for n, e in dims)
+    group = ", ".join(e for _, e in dims)
+    pr_join = ("LEFT JOIN pr_commits pc ON pc.commit_sha = s.sha AND pc.reached_merge = 1"
+               if "pr" in keys else "")
+    sums = ", ".join(
+        [f"SUM(s.{c}) AS {c}" for c in ("tokens", *TOKEN_PARTS, "cost_usd", "priced_tokens",
+                                         "ai_lines", *OUTCOMES, "ai_lines_line_level",
+                                         "ai_lines_commit_level")]
+        + ["COUNT(DISTINCT s.sha) AS commits"])
+    by = f"GROUP BY {group}" if group else ""
+    sql = f"SELECT {cols}{sums} FROM {_CF_T} s {pr_join} {by}"
+    pr_sql = f"""SELECT {cols}COUNT(DISTINCT pc2.pr) AS merged_prs,
+          SUM(s.cost_usd) AS pr_cost_usd, SUM(s.tokens) AS pr_tokens
+        FROM {_CF_T} s {pr_join}
+        JOIN pr_commits pc2 ON pc2.commit_sha = s.sha AND pc2.reached_merge = 1
+        JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL {by}"""
+    return sql, pr_sql
 
 
 def group_figures(db: Database, keys: Sequence[str], scope: Scope,
-                  repo_name: str = "") -> list[dict[str, Any]]:
-    """Summed facts per group of ``keys`` (raw sums; ratios come from :func:`finish`)."""
-    where, params = scope.where("c")
-    sql, pr_sql = figures_sql(keys, where).split("\n-- PRS --\n")
-    # Positional scope parameters appear once per reference to the scope CTE (one here).
+                  repo_name: str = "", *, materialised: bool = False) -> list[dict[str, Any]]:
+    """Summed facts per group of ``keys`` (raw sums; ratios come from :func:`finish`).
+
+    With ``materialised`` the temp tables of :func:`materialise` (same scope) are used.
+    """
+    line_grain = any(k in LINE_KEYS for k in keys)
+    if materialised and all(k in COMMIT_KEYS for k in keys):
+        sql, pr_sql = commit_grain_sql(keys)
+        params: list[Any] = []
+    elif materialised:
+        # Each CTE becomes a temp table (unqualified names find temp tables first), indexed
+        # on sha: SQLite would otherwise re-run or scan them inside the joins.
+        ctes, sql, pr_sql = figures_parts(keys, f"SELECT * FROM {_SCOPE_T}", _LINES_T)
+        for name in ("scope", "tf", "lf", "who", "ctot", "sh"):
+            _drop_temp(db, f"temp.{name}")
+        db.conn.execute(f"CREATE TEMP VIEW scope AS SELECT * FROM {_SCOPE_T}")
+        for name, body in ctes[1:]:
+            db.conn.execute(f"CREATE TEMP TABLE {name} AS {body}")
+            db.conn.execute(f"CREATE INDEX temp.{name}_sha ON {name}(sha)")
+        params = []
+    else:
+        where, params = scope.where("c")
+        sql, pr_sql = figures_sql(keys, scope_sql(where)).split("\n-- PRS --\n")
     named = {"repo": repo_name}
     rows = _query(db, sql, params, named)
-    prs = {tuple(r[k] for k in keys): r for r in _query(db, pr_sql, params, named)}
+    # PRs per path or symbol mean little (a PR touches many); skip that costly query there.
+    prs = {} if line_grain else {
+        tuple(r[k] for k in keys): r for r in _query(db, pr_sql, params, named)}
+    for name in ("scope", "tf", "lf", "who", "ctot", "sh"):
+        _drop_temp(db, f"temp.{name}")
     for r in rows:
         q = prs.get(tuple(r[k] for k in keys), {})
-        r["merged_prs"] = q.get("merged_prs") or 0
+        r["merged_prs"] = None if line_grain else (q.get("merged_prs") or 0)
         r["pr_cost_usd"] = q.get("pr_cost_usd")
         r["pr_tokens"] = q.get("pr_tokens") or 0
     return rows
@@ -281,9 +510,10 @@ def exploration_tokens(db: Database, *, roots: Sequence[str] | None = None,
     repository (a session whose cwd is under one of them is in it); None
     counts every session in the ledger.
     """
-    conds = ["NOT EXISTS (SELECT 1 FROM commit_sessions cs WHERE cs.session_key = u.session_key "
-             "AND (cs.since_ts IS NULL OR u.ts >= cs.since_ts) "
-             "AND (cs.until_ts IS NULL OR u.ts <= cs.until_ts))"]
+    # All events of the repository's sessions, minus the covered ones counted once each
+    # (slices may touch or overlap); covered events are found by index range scans per slice.
+    # Much faster than a NOT EXISTS per event on big ledgers.
+    conds: list[str] = []
     params: list[Any] = []
     if roots is not None:
         ors = []
@@ -299,10 +529,23 @@ def exploration_tokens(db: Database, *, roots: Sequence[str] | None = None,
     if until:
         conds.append("u.ts < ?")
         params.append(until)
-    sql = ("SELECT COALESCE(SUM(u.input + u.cache_write + u.cache_read + u.output), 0), "
-           "COUNT(DISTINCT u.session_key) FROM usage_events u WHERE " + " AND ".join(conds))
-    tokens, sessions = db.conn.execute(sql, params).fetchone()
-    return {"tokens": int(tokens or 0), "sessions": int(sessions or 0)}
+    where = " AND ".join(conds) or "1"
+    tok = "u.input + u.cache_write + u.cache_read + u.output"
+    total = {k: (n, t) for k, n, t in db.conn.execute(
+        f"SELECT u.session_key, COUNT(*), SUM({tok}) FROM usage_events u WHERE {where} "
+        "GROUP BY u.session_key", params)}
+    covered = {k: (n, t) for k, n, t in db.conn.execute(
+        f"SELECT u.session_key, COUNT(*), SUM({tok}) FROM usage_events u WHERE {where} "
+        "AND u.rowid IN (SELECT u.rowid FROM commit_sessions cs JOIN usage_events u "
+        "ON u.session_key = cs.session_key AND u.ts >= COALESCE(cs.since_ts, '') "
+        "AND u.ts <= COALESCE(cs.until_ts, '9999')) GROUP BY u.session_key", params)}
+    tokens = sessions = 0
+    for key, (n, t) in total.items():
+        cn, ct = covered.get(key, (0, 0))
+        if n > cn:
+            sessions += 1
+            tokens += int(t or 0) - int(ct or 0)
+    return {"tokens": tokens, "sessions": sessions}
 
 
 def unpriced_models(db: Database, scope: Scope) -> list[str]:
@@ -433,19 +676,21 @@ def ranges_of(db: Database, sha: str) -> dict[str, list[tuple[int, int]]]:
 # --- charts --------------------------------------------------------------------------------------
 
 
-def top_rework(db: Database, scope: Scope, key: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Paths (key='path') or path+symbol (key='symbol') with the most churned+reverted AI lines."""
-    where, params = scope.where("c")
+def top_rework(db: Database, key: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Paths (key='path') or path+symbol (key='symbol') with the most churned+reverted AI lines.
+
+    Over the materialised scope (:func:`materialise`).
+    """
     dims = "lo.path" if key == "path" else "lo.path, lo.symbol"
     sql = f"""
         SELECT {dims}, SUM(lo.lines) AS ai_lines,
           SUM(CASE WHEN lo.outcome = 'churned' THEN lo.lines ELSE 0 END) AS churned,
           SUM(CASE WHEN lo.outcome = 'reverted' THEN lo.lines ELSE 0 END) AS reverted
-        FROM line_outcomes lo JOIN commits c ON c.sha = lo.commit_sha
-        WHERE lo.ai = 1 {"AND lo.symbol != ''" if key == "symbol" else ""} AND {where}
+        FROM line_outcomes lo JOIN {_SCOPE_T} c ON c.sha = lo.commit_sha
+        WHERE lo.ai = 1 {"AND lo.symbol != ''" if key == "symbol" else ""}
         GROUP BY {dims} HAVING churned + reverted > 0
         ORDER BY churned + reverted DESC, {dims} LIMIT {int(limit)}"""
-    cur = db.conn.execute(sql, params)
+    cur = db.conn.execute(sql)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -461,7 +706,7 @@ VIEW_KEYS: dict[str, list[str]] = {
 
 def _view_sql(keys: list[str]) -> str:
     scope_where, _ = Scope().where("c")
-    sql, pr_sql = figures_sql(keys, scope_where).split("\n-- PRS --\n")
+    sql, pr_sql = figures_sql(keys, scope_sql(scope_where)).split("\n-- PRS --\n")
     names = list(keys)
     join = (" LEFT JOIN (" + pr_sql + ") q USING (" + ", ".join(names) + ")") if names else \
         " CROSS JOIN (" + pr_sql + ") q"

@@ -55,7 +55,8 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     out["tokens_per_surviving_line"] = round(tokens / surv, 2) if surv and tokens else None
     cost = raw.get("cost_usd")
     out["cost_per_surviving_line"] = _r6(cost / surv) if surv and cost is not None else None
-    prs = int(raw.get("merged_prs") or 0)
+    # None: not meaningful for the grouping (per path or symbol a PR touches many).
+    prs = raw.get("merged_prs")
     out["merged_prs"] = prs
     pr_cost = raw.get("pr_cost_usd")
     out["cost_per_merged_pr"] = _r6(pr_cost / prs) if prs and pr_cost is not None else None
@@ -91,13 +92,15 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
         Scope,
         exploration_tokens,
         group_figures,
+        materialise,
         pr_rows,
         unpriced_models,
     )
 
     keys = normalise_by(by)
     scope = Scope(since=since, until=until, commits=commits)
-    head_raw = group_figures(db, [], scope, repo_name)[0]
+    materialise(db, scope)
+    head_raw = group_figures(db, [], scope, repo_name, materialised=True)[0]
     headline = finish(head_raw)
     if commits is None:
         explo = exploration_tokens(db, roots=roots, since=since, until=until)
@@ -110,30 +113,12 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     prs = pr_rows(db, scope)
     headline["prs_in_history"] = len(prs)
     headline["review_churn"] = sum(int(p["review_churn"] or 0) for p in prs)
-    unpriced = unpriced_models(db, scope)
-    headline["unpriced_models"] = unpriced
     priced = float(head_raw.get("priced_tokens") or 0)
+    unpriced = unpriced_models(db, scope) if priced < headline["tokens"] else []
+    headline["unpriced_models"] = unpriced
     headline["unpriced_tokens"] = max(0, headline["tokens"] - _int(priced))
 
-    rows: list[dict[str, Any]] = []
-    if keys:
-        pr_info = {p["pr"]: p for p in prs}
-        for raw in group_figures(db, keys, scope, repo_name):
-            row: dict[str, Any] = {k: raw[k] for k in keys}
-            row.update(finish(raw))
-            if "pr" in keys:
-                info = pr_info.get(raw["pr"], {})
-                row["title"] = info.get("title")
-                row["method"] = info.get("method")
-                row["merged_at"] = info.get("merged_at")
-                row["ai_lines_written"] = info.get("ai_written")
-                row["ai_lines_merged"] = info.get("ai_merged")
-                row["review_churn"] = info.get("review_churn")
-                if info.get("note"):
-                    row["note"] = info["note"]
-            rows.append(row)
-        rows.sort(key=lambda r: tuple((r[k] is None, str(r[k]) if k != "pr" else (r[k] or 0))
-                                      for k in keys))
+    rows = group_rows(db, keys, scope, repo_name, prs) if keys else []
 
     notes: list[str] = []
     if headline["ai_lines_commit_level"]:
@@ -162,6 +147,32 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     }
 
 
+def group_rows(db: Database, keys: list[str], scope: Any, repo_name: str,
+               prs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows per group of ``keys`` over the materialised scope (see ``ledger.reports.materialise``)."""
+    from gitroi.ledger.reports import group_figures
+
+    rows: list[dict[str, Any]] = []
+    pr_info = {p["pr"]: p for p in prs}
+    for raw in group_figures(db, keys, scope, repo_name, materialised=True):
+        row: dict[str, Any] = {k: raw[k] for k in keys}
+        row.update(finish(raw))
+        if "pr" in keys:
+            info = pr_info.get(raw["pr"], {})
+            row["title"] = info.get("title")
+            row["method"] = info.get("method")
+            row["merged_at"] = info.get("merged_at")
+            row["ai_lines_written"] = info.get("ai_written")
+            row["ai_lines_merged"] = info.get("ai_merged")
+            row["review_churn"] = info.get("review_churn")
+            if info.get("note"):
+                row["note"] = info["note"]
+        rows.append(row)
+    rows.sort(key=lambda r: tuple((r[k] is None, str(r[k]) if k != "pr" else (r[k] or 0))
+                                  for k in keys))
+    return rows
+
+
 def chart_data(db: Database, *, since: str | None = None, until: str | None = None,
                repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything the HTML report draws: weekly cohorts, rework by agent/model, top PRs and paths."""
@@ -169,14 +180,15 @@ def chart_data(db: Database, *, since: str | None = None, until: str | None = No
 
     base = compute(db, since=since, until=until, repo_name=repo_name, roots=roots)
     scope = Scope(since=since, until=until)
-    weeks = compute(db, by=["week"], since=since, until=until, repo_name=repo_name,
-                    roots=roots)["rows"]
-    agents = compute(db, by=["agent"], since=since, until=until, repo_name=repo_name,
-                     roots=roots)["rows"]
-    models = compute(db, by=["model"], since=since, until=until, repo_name=repo_name,
-                     roots=roots)["rows"]
-    prs = compute(db, by=["pr"], since=since, until=until, repo_name=repo_name,
-                  roots=roots)["rows"]
+
+    from gitroi.ledger.reports import pr_rows
+
+    prs_all = pr_rows(db, scope)
+
+    def rows(key: str) -> list[dict[str, Any]]:
+        return group_rows(db, [key], scope, repo_name, prs_all)
+
+    weeks, agents, models, prs = rows("week"), rows("agent"), rows("model"), rows("pr")
     prs = [p for p in prs if p["pr"] is not None]
     top_prs = sorted(prs, key=lambda p: (-(p.get("review_churn") or 0), p["pr"]))[:10]
     return {
@@ -185,6 +197,6 @@ def chart_data(db: Database, *, since: str | None = None, until: str | None = No
         "agents": agents,
         "models": models,
         "prs": top_prs,
-        "paths": top_rework(db, scope, "path"),
-        "symbols": top_rework(db, scope, "symbol"),
+        "paths": top_rework(db, "path"),
+        "symbols": top_rework(db, "symbol"),
     }
