@@ -193,3 +193,47 @@ def test_cli_on_a_ledger_and_datasette_metadata(tmp_path: Path) -> None:
     assert "report_headline" in tables and "tokens_per_surviving_line" in \
         tables["report_headline"]["columns"]
     assert {"sessions", "usage_events", "commits", "pull_requests", "pr_figures"} <= set(tables)
+
+
+def test_cached_facts_follow_the_ledger(db: Any) -> None:
+    assert compute(db)["headline"]["ai_lines"] == 19
+    # A new analysed AI commit: the per-commit cache must notice and rebuild.
+    db["commits"].insert({"sha": "5" * 40, "committed_at": "2026-01-15T10:00:00.000Z",
+                          "attribution": "commit", "agents": '["aider"]', "ai_lines": 3,
+                          "lines_added": 3})
+    h = compute(db)["headline"]
+    assert (h["ai_lines"], h["unanalysed"], h["ai_lines_commit_level"]) == (22, 3, 7)
+    db["line_outcomes"].insert({"commit_sha": "5" * 40, "path": "e.py", "symbol": "",
+                                "ai": 1, "is_code": 1, "outcome": "churned",
+                                "ended_by": "person", "lines": 3})
+    h = compute(db)["headline"]
+    assert (h["ai_lines"], h["unanalysed"], h["churned"]) == (22, 0, 5)
+    # The branch scope: only commits of the analysed branch count once it is recorded.
+    db["branch_commits"].insert_all([{"sha": C1, "branch": "main"}, {"sha": C2, "branch": "main"}])
+    h = compute(db)["headline"]
+    assert (h["ai_lines"], h["tokens"]) == (14, 1000)
+
+
+def test_unpriced_model_is_named_not_zeroed(db: Any) -> None:
+    db.execute("UPDATE commit_sessions SET cost_usd = NULL, models = json_set(models, "
+               "'$.gpt-5.cost_usd', NULL) WHERE commit_sha = ?", [C3])
+    data = compute(db)
+    h = data["headline"]
+    assert (h["cost_usd"], h["unpriced_models"], h["unpriced_tokens"]) == (0.5, ["gpt-5"], 1500)
+    assert any("No price for model(s) gpt-5" in n for n in data["notes"])
+    rows = {r["model"]: r["cost_usd"] for r in compute(db, by=["model"])["rows"]}
+    assert rows == {"": None, "claude-opus-4-6": 0.5, "gpt-5": None}
+
+
+def test_cli_rejects_bad_input(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.db"
+    fill(open_ledger(ledger))
+    bad = run_gitroi("--db", str(ledger), "report", "--by", "colour", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "colour" in bad.stderr
+    bad = run_gitroi("--db", str(ledger), "report", "--since", "yesterday-ish", cwd=tmp_path,
+                     check=False)
+    assert bad.returncode == 1 and "Error:" in bad.stderr and "Traceback" not in bad.stderr
+    ok = run_gitroi("--db", str(ledger), "report", "--format", "json", "--since", "2026-01-12",
+                    "--until", "2026-01-20", cwd=tmp_path)
+    h = json.loads(ok.stdout)["headline"]
+    assert (h["tokens"], h["ai_lines"], h["merged_prs"]) == (1500, 5, 1)
