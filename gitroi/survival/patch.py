@@ -34,6 +34,20 @@ class Hunk:
 
 
 @dataclass(slots=True)
+class CombinedHunk:
+    """One ``@@@ -a,b -c,d +e,f @@@`` block of a merge's combined diff (``-c``).
+
+    ``starts`` are the 1-based first lines in each parent, ``rstart``/``rcount``
+    the result's; each line keeps its column prefix (one of `` +-`` per parent).
+    """
+
+    starts: list[int]
+    rstart: int
+    rcount: int
+    lines: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class FileDiff:
     """One file's change in one commit (``old_path`` None when added, ``new_path`` None when deleted).
 
@@ -48,6 +62,9 @@ class FileDiff:
     hunks: list[Hunk] = field(default_factory=list)
     skip: str | None = None
     blob: str | None = None
+    #: For a merge's combined diff: the number of parents and the hunks.
+    parents: int = 0
+    combined: list[CombinedHunk] = field(default_factory=list)
 
 
 def unquote_path(raw: bytes) -> str:
@@ -115,6 +132,49 @@ def _hunk_header(line: bytes) -> Hunk:
     return Hunk(os, oc, ns, nc)
 
 
+def _combined_header(line: bytes) -> CombinedHunk:
+    n = len(line) - len(line.lstrip(b"@"))
+    parts = line[n + 1:].split(b" ")
+    starts: list[int] = []
+    for part in parts[:n - 1]:
+        starts.append(int(part[1:].split(b",")[0]))
+    res = parts[n - 1][1:].split(b",")
+    return CombinedHunk(starts, int(res[0]), int(res[1]) if len(res) > 1 else 1)
+
+
+def _parse_combined(fd: FileDiff, header: bytes, lines: Iterator[bytes]) -> bytes | None:
+    """A ``diff --combined PATH`` section (a merge's file that differs from every parent)."""
+    body = header[len(b"diff --combined "):-1] if header.startswith(b"diff --combined ") \
+        else header[len(b"diff --cc "):-1]
+    fd.new_path = fd.old_path = unquote_path(body)
+    line = next(lines, None)
+    while line is not None and not line.startswith((b"@@@", b"diff ", b"\x01")):
+        if line.startswith(b"index "):
+            fd.blob = line[6:-1].split(b"..")[-1].split(b" ")[0].decode()
+            if line.rstrip(b"\n").endswith((b" " + GITLINK, b" " + SYMLINK)):
+                fd.skip = "submodule" if line.rstrip(b"\n").endswith(GITLINK) else "symlink"
+        elif line.startswith((b"Binary files ", b"GIT binary patch")):
+            fd.skip = fd.skip or "binary"
+        elif line.startswith((b"new file mode ", b"deleted file mode ")):
+            fd.skip = fd.skip or "added-or-deleted"
+        line = next(lines, None)
+    while line is not None and line.startswith(b"@@@"):
+        h = _combined_header(line)
+        fd.parents = len(h.starts)
+        fd.combined.append(h)
+        out = h.lines
+        for raw in lines:
+            c = raw[0]
+            if c == 32 or c == 43 or c == 45:
+                out.append(raw[:-1])
+            elif c != 92:
+                line = raw
+                break
+        else:
+            line = None
+    return line
+
+
 def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], bytes | None]:
     """Parse file diffs starting at ``first`` (a ``diff --git`` line) until a non-diff line.
 
@@ -123,17 +183,20 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
     """
     files: list[FileDiff] = []
     line: bytes | None = first
-    while line is not None and line.startswith(b"diff --git "):
+    while line is not None and line.startswith((b"diff --git ", b"diff --combined ", b"diff --cc ")):
         fd = FileDiff(None, None)
         files.append(fd)
         header = line
+        if not line.startswith(b"diff --git "):
+            line = _parse_combined(fd, header, lines)
+            continue
         old_p: str | None = ""
         new_p: str | None = ""
         saw_sides = False
         new_file = deleted = False
         line = next(lines, None)
         # File header: everything up to the first hunk or the next file.
-        while line is not None and not line.startswith((b"@@ ", b"diff --git ", b"\x01")):
+        while line is not None and not line.startswith((b"@@ ", b"diff ", b"\x01")):
             if line.startswith(b"--- "):
                 old_p = _side_path(line[4:-1])
                 saw_sides = True

@@ -38,7 +38,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import IO, Any
+from typing import IO
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
@@ -201,12 +201,6 @@ class Replayer:
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
         self.token_checks = 0
-        self._need: dict[str, set[str]] = {}
-        self._patch_futs: dict[str, Any] = {}
-        self._by_path: dict[str, list[tuple[str, str]]] = {}
-        self._merges: list[list[str]] = []
-        self._merge_info_ref: MergeInfo = {}
-        self._executor: Any = None
         #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
         #: tell whether one parent's version of a file is an ancestor of another's.
         self._pred: dict[int, int] = {}
@@ -328,7 +322,7 @@ class Replayer:
             return
         proc = subprocess.Popen(
             [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
-             "--no-textconv", "--diff-merges=off", "--src-prefix=a/", "--dst-prefix=b/",
+             "--no-textconv", "--diff-merges=combined", "--src-prefix=a/", "--dst-prefix=b/",
              "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
             cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
@@ -358,8 +352,6 @@ class Replayer:
         finally:
             if gc_was_enabled:
                 gc.enable()
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
             proc.stdout.close()
             err = proc.stderr.read() if proc.stderr else b""
             rc = proc.wait()
@@ -410,10 +402,11 @@ class Replayer:
     # ------------------------------------------------------------------ merges
 
     def _merge_info(self, merges: list[list[str]]) -> MergeInfo:
-        """Per merge, per parent: path -> (status, new mode, patch or None) of what differs.
+        """Per merge, per parent: path -> (status, new mode, None) of what differs.
 
-        One raw ``diff-tree --stdin -m`` for all merges; then one patch call,
-        restricted to the paths that differ from every parent.
+        One raw ``diff-tree --stdin`` for all (merge, parent) pairs.  The files
+        that differ from every parent come with their combined diff in the log
+        stream itself (``--diff-merges=combined``).
         """
         cwd = self.repo.paths.workdir or self.repo.paths.git_dir
         # One "<merge> <parent>" line per pair: with --always each prints exactly one header.
@@ -435,80 +428,7 @@ class Replayer:
             parts = meta.split(b" ")
             if cur is not None:
                 cur[unquote_path(rawpath)] = (parts[4][:1].decode(), parts[1].decode(), None)
-        need: dict[str, set[str]] = {}
-        for merge in merges:
-            secs = info.get(merge[0], [])
-            if len(secs) < 2:
-                continue
-            both = {p for p, (s, _, _) in secs[0].items() if s != "D"}
-            for sec in secs[1:]:
-                both &= set(sec)
-            if both:
-                need[merge[0]] = both
-        if not need:
-            return info
-        # One patch call per path, fed only the pairs that need it: a single call
-        # with every path would also diff the hot files of merges that take them
-        # whole from one parent (on click: 9 MB of patches instead of 0.5 MB).
-        by_path: dict[str, list[tuple[str, str]]] = {}
-        for msha, psha in pairs:
-            for path in need.get(msha, ()):
-                by_path.setdefault(path, []).append((msha, psha))
-
-        def patches(item: tuple[str, list[tuple[str, str]]]) -> tuple[str, list[tuple[str, FileDiff | None]]]:
-            path, todo = item
-            proc = subprocess.run(
-                [*self._git_cmd(), "diff-tree", "--stdin", "-r", "--no-renames", "--always", "-p", "-U0",
-                 "--full-index", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-                 "--", path], cwd=cwd, input="".join(f"{a} {b}\n" for a, b in todo).encode(),
-                capture_output=True, env=git_env())
-            found: list[tuple[str, FileDiff | None]] = []
-            it = iter(io.BytesIO(proc.stdout))
-            raw_line = next(it, None)
-            while raw_line is not None:
-                if raw_line.startswith(b"diff --git "):  # cannot happen before a header; be safe
-                    raw_line = next(it, None)
-                    continue
-                header = raw_line.decode().strip()
-                raw_line = next(it, None)
-                fd: FileDiff | None = None
-                if raw_line is not None and raw_line.startswith(b"diff --git "):
-                    diffs, raw_line = parse_files(it, raw_line)
-                    fd = diffs[0] if diffs else None
-                found.append((header, fd))
-            return path, found
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        # Patches are fetched in the background, paths needed by the earliest
-        # merges first; a merge waits only for its own paths (``_fill_patches``).
-        first_use = {m[0]: i for i, m in enumerate(merges)}
-        ordered = sorted(by_path.items(), key=lambda kv: min(first_use.get(m, 0) for m, _ in kv[1]))
-        self._executor = ThreadPoolExecutor(max_workers=3)
-        self._need = need
-        self._by_path = by_path
-        self._merges = merges
-        self._patch_futs = {path: self._executor.submit(patches, (path, todo)) for path, todo in ordered}
-        self._merge_info_ref = info
         return info
-
-    def _fill_patches(self, sha: str) -> None:
-        """Wait for the patches a merge needs and put them into its merge info."""
-        for path in self._need.get(sha, ()):
-            fut = self._patch_futs.pop(path, None)
-            if fut is None:
-                continue
-            _, found = fut.result()
-            todo = self._by_path[path]
-            info = self._merge_info_ref
-            for (msha, psha), (header, fdiff) in zip(todo, found, strict=False):
-                if header != msha:
-                    continue
-                secs = info.get(msha, [])
-                k = next((i for i, q in enumerate(self._parents_of(msha, self._merges)) if q == psha), -1)
-                if 0 <= k < len(secs) and path in secs[k] and fdiff is not None:
-                    st_, mode, _ = secs[k][path]
-                    secs[k][path] = (st_, mode, fdiff)
 
     def _parents_of(self, m: str, merges: list[list[str]]) -> list[str]:
         if not hasattr(self, "_pmap"):
@@ -537,10 +457,10 @@ class Replayer:
                 msg.append(line)
                 line = next(lines, None)
             line = next(lines, None)
-            while line is not None and not line.startswith((b"diff --git ", b"\x01C ")):
+            while line is not None and not line.startswith((b"diff ", b"\x01C ")):
                 line = next(lines, None)
             diffs: list[FileDiff] = []
-            if line is not None and line.startswith(b"diff --git "):
+            if line is not None and line.startswith(b"diff "):
                 diffs, line = parse_files(lines, line)
             cidx = st.sha_index.get(sha)
             if cidx is None:
@@ -567,9 +487,8 @@ class Replayer:
             if len(parents) > 1:
                 if info is None:
                     info = merge_info()
-                if sha in self._need:
-                    self._fill_patches(sha)
-                self._apply_merge(cidx, sha, files, parent_states, info.get(sha, []))
+                self._apply_merge(cidx, sha, files, parent_states, info.get(sha, []),
+                                  {fd.new_path: fd for fd in diffs if fd.new_path is not None})
             else:
                 unknown = sha in shallow
                 reverts = revert_targets(b"".join(msg))
@@ -879,7 +798,8 @@ class Replayer:
 
     def _apply_merge(self, cidx: int, sha: str, files: dict[str, list[int]],
                      parent_states: list[dict[str, list[int]]],
-                     secs: list[dict[str, tuple[str, str, FileDiff | None]]]) -> None:
+                     secs: list[dict[str, tuple[str, str, FileDiff | None]]],
+                     combined: dict[str, FileDiff]) -> None:
         """A merge as blame sees it: each line from the first parent that has it, else the merge's own."""
         st = self.st
         if not secs:
@@ -904,7 +824,7 @@ class Replayer:
                         whole = True
                         break
                 if result is None:
-                    result = self._merge_file(cidx, path, old1, parent_states, secs)
+                    result = self._merge_file(cidx, path, old1, parent_states, combined.get(path))
                 if result is _EMPTY:
                     files.pop(path, None)
                 else:
@@ -938,56 +858,53 @@ class Replayer:
         return False
 
     def _merge_file(self, cidx: int, path: str, old1: list[int], parent_states: list[dict[str, list[int]]],
-                    secs: list[dict[str, tuple[str, str, FileDiff | None]]]) -> list[int]:
+                    fd: FileDiff | None) -> list[int]:
+        """A file that differs from every parent, from its combined diff: each line from the
+        first parent that has it (as blame passes lines to parents in order), else the merge's."""
         st = self.st
-        fd1 = secs[0][path][2]
-        if fd1 is None or fd1.skip:
-            if fd1 is not None and fd1.skip:
-                st.skipped.setdefault(fd1.skip, set()).add(path)
-            return _EMPTY
-        via = [self._via(old1, fd1)]
-        for k in range(1, min(len(secs), len(parent_states))):
-            fdk = secs[k].get(path, ("", "", None))[2]
-            if fdk is not None and not fdk.skip:
-                v = self._via(parent_states[k].get(path, _EMPTY), fdk)
-                if len(v) == len(via[0]):
-                    via.append(v)
+        if fd is None or fd.skip or not fd.combined:
+            if fd is not None and fd.skip in ("binary", "submodule", "symlink"):
+                st.skipped.setdefault(fd.skip, set()).add(path)
+                return _EMPTY
+            self.mismatches += 1
+            return old1
+        n = fd.parents
+        if n > len(parent_states):
+            return old1
+        olds = [old1] + [parent_states[k].get(path, _EMPTY) for k in range(1, n)]
         pid = st.pid(path)
-        # Content of the merge's lines, from the patch against the first parent.
-        content: dict[int, bytes] = {}
-        for h in fd1.hunks:
-            for j, x in enumerate(h.adds):
-                content[h.ns + j] = x
         ai = self._ai_lines(cidx, path)
         pre = self._prefixes(path)
+        pos = [0] * n
         out: list[int] = []
         ai_file = False
-        for n in range(len(via[0])):
-            code = -1
-            for v in via:
-                if v[n] != -1:
-                    code = v[n]
-                    break
-            if code == -1:
-                s = content.get(n + 1, b"").strip()
-                is_code = 1 if s and not s.startswith(pre) else 0
-                a = 1 if (ai is True or (ai is not False and (n + 1) in ai)) else 0  # type: ignore[operator]
-                ai_file = ai_file or bool(a)
-                code = make_code(cidx, pid, n + 1, a, is_code)
-            out.append(code)
-        if ai_file and fd1.blob:
-            st.ai_blobs[(cidx, pid)] = fd1.blob
-        return out
-
-    @staticmethod
-    def _via(old: list[int], fd: FileDiff) -> list[int]:
-        """The merge's version of a file seen from one parent: -1 where that parent lacks the line."""
-        out: list[int] = []
-        pos = 0
-        for h in fd.hunks:
-            start = h.os - 1 if h.oc else h.os
-            out.extend(old[pos:start])
-            out.extend([-1] * h.nc)
-            pos = start + h.oc
-        out.extend(old[pos:])
+        for h in fd.combined:
+            gap = (h.rstart - 1 if h.rcount else h.rstart) - len(out)
+            if gap > 0:
+                out.extend(olds[0][pos[0]:pos[0] + gap])
+                for k in range(n):
+                    pos[k] += gap
+            for raw in h.lines:
+                cols = raw[:n]
+                if 45 in cols:  # '-': a line of those parents that the merge does not keep
+                    for k in range(n):
+                        if cols[k] == 45:
+                            pos[k] += 1
+                    continue
+                code = -1
+                for k in range(n):
+                    if cols[k] == 32:
+                        if code == -1 and pos[k] < len(olds[k]):
+                            code = olds[k][pos[k]]
+                        pos[k] += 1
+                if code == -1:
+                    s = raw[n:].strip()
+                    lineno = len(out) + 1
+                    a = 1 if (ai is True or (ai is not False and lineno in ai)) else 0  # type: ignore[operator]
+                    ai_file = ai_file or bool(a)
+                    code = make_code(cidx, pid, lineno, a, 1 if s and not s.startswith(pre) else 0)
+                out.append(code)
+        out.extend(olds[0][pos[0]:])
+        if ai_file and fd.blob:
+            st.ai_blobs[(cidx, pid)] = fd.blob
         return out
