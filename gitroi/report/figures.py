@@ -123,11 +123,11 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     notes: list[str] = []
     if headline["ai_lines_commit_level"]:
         notes.append(
-            f"{headline['ai_lines_commit_level']} of {headline['ai_lines']} AI lines are counted "
-            "at commit level (no transcript: every line added by an AI-attributed commit counts); "
-            f"{headline['ai_lines_line_level']} at line level.")
+            f"{headline['ai_lines_commit_level']:,} of {headline['ai_lines']:,} AI lines are "
+            "counted at commit level (no transcript: every line added by an AI-attributed commit "
+            f"counts); {headline['ai_lines_line_level']:,} at line level.")
     if headline["unanalysed"]:
-        notes.append(f"{headline['unanalysed']} AI lines are not analysed yet (no survival "
+        notes.append(f"{headline['unanalysed']:,} AI lines are not analysed yet (no survival "
                      "outcome): run `gitroi analyze`.")
     if unpriced:
         notes.append("No price for model(s) " + ", ".join(unpriced)

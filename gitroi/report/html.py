@@ -78,7 +78,7 @@ function cohort(box, weeks){
       var r=el("rect",{x:x+bw*0.15,y:y,width:Math.max(1,bw*0.7),height:h,fill:p[1]},s);
       var t=el("title",{},r); t.textContent=w.week+": "+p[0].replace("_"," ")+" "+v+" of "+w.ai_lines;});
     pts.push((x+bw/2)+","+(T+ph*(1-(w.surviving||0)/w.ai_lines)));
-    if(rows.length<=16||i%Math.ceil(rows.length/12)===0){txt(s,x+bw/2,H-B+14,w.week.slice(5),"middle");}
+    if(rows.length<=16||i%Math.ceil(rows.length/12)===0){txt(s,x+bw/2,H-B+14,rows.length>16?w.week.slice(0,7):w.week.slice(5),"middle");}
   });
   el("polyline",{points:pts.join(" "),fill:"none",stroke:"#116329","stroke-width":2},s);
   txt(s,L,H-6,"week written (Monday) · bar = AI lines of that week's commits, by fate at the tip");
@@ -105,7 +105,7 @@ function lines(box, weeks, series){
     txt(s,si===0?L-4:W-R+4,T+ph,"0",si===0?"end":"start");
   });
   rows.forEach(function(w,i){if(rows.length<=12||i%Math.ceil(rows.length/10)===0){
-    txt(s,L+(rows.length>1?i*step:pw/2),H-B+14,w.week.slice(5),"middle");}});
+    txt(s,L+(rows.length>1?i*step:pw/2),H-B+14,rows.length>12?w.week.slice(0,7):w.week.slice(5),"middle");}});
   legend(box,series.map(function(sr){return [sr[2],sr[1]];}));
   done(box);
 }
@@ -113,7 +113,7 @@ function lines(box, weeks, series){
 /* Horizontal bars: items [{label, value, note}], value in [0, max]. */
 function hbars(box, items, color, fmt, what){
   if(!items.length){return empty(box,"Nothing to show: no "+what+".");}
-  var W=560,rowh=24,L=210,R=120,H=items.length*rowh+8,s=svg(box,W,H),pw=W-L-R;
+  var W=560,rowh=24,L=200,R=140,H=items.length*rowh+8,s=svg(box,W,H),pw=W-L-R;
   var mx=Math.max.apply(null,items.map(function(i){return i.value;}).concat([0]))||1;
   items.forEach(function(it,i){var y=4+i*rowh; var lab=it.label.length>34?it.label.slice(0,15)+"…"+it.label.slice(-18):it.label;
     txt(s,L-6,y+15,lab,"end","lbl");
@@ -128,16 +128,16 @@ lines(document.getElementById("chart-per-line"), D.weeks, [
   ["tokens_per_surviving_line","var(--tok)","tokens per surviving line",num],
   ["cost_per_surviving_line","var(--cost)","cost per surviving line",usd]]);
 function rework(rows,key){return rows.filter(function(r){return r.ai_lines>0;}).map(function(r){
-  return {label:(r[key]||"(no session)"),value:r.rework_rate||0,note:(r.churned+r.reverted)+" of "+r.ai_lines+" lines"};});}
+  return {label:(r[key]||"(no session)"),value:r.rework_rate||0,note:num(r.churned+r.reverted)+" of "+num(r.ai_lines)};});}
 hbars(document.getElementById("chart-agent"), rework(D.agents,"agent"), "var(--churn)", pct, "AI lines by agent");
 hbars(document.getElementById("chart-model"), rework(D.models,"model"), "var(--churn)", pct, "AI lines by model");
 hbars(document.getElementById("chart-prs"), D.prs.filter(function(p){return p.review_churn>0;}).map(function(p){
-  return {label:"#"+p.pr+" "+(p.title||""),value:p.review_churn,note:"of "+(p.ai_lines_written||0)+" written"};}),
+  return {label:"#"+p.pr+" "+(p.title||""),value:p.review_churn,note:"of "+num(p.ai_lines_written||0)+" written"};}),
   "var(--rev)", num, "pull requests with review churn");
 hbars(document.getElementById("chart-paths"), D.paths.map(function(p){
-  return {label:p.path,value:p.churned+p.reverted,note:"of "+p.ai_lines};}), "var(--churn)", num, "reworked AI lines by path");
+  return {label:p.path,value:p.churned+p.reverted,note:"of "+num(p.ai_lines)};}), "var(--churn)", num, "reworked AI lines by path");
 hbars(document.getElementById("chart-symbols"), D.symbols.map(function(p){
-  return {label:p.symbol+" · "+p.path,value:p.churned+p.reverted,note:"of "+p.ai_lines};}), "var(--churn)", num, "reworked AI lines in functions or classes");
+  return {label:p.symbol+" · "+p.path,value:p.churned+p.reverted,note:"of "+num(p.ai_lines)};}), "var(--churn)", num, "reworked AI lines in functions or classes");
 document.body.setAttribute("data-charts-ready","1");
 })();
 """
