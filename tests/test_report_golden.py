@@ -117,7 +117,7 @@ def test_views_match_compute(db: Any) -> None:
     view = next(iter(db.query("SELECT * FROM report_headline")))
     h = _data(db, [])["headline"]
     for k in ("tokens", "cost_usd", "ai_lines", "surviving", "churned", "reverted",
-              "rework_rate", "surviving_share", "tokens_per_surviving_line", "cost_per_surviving_line",
+              "rework_rate", "tokens_per_surviving_line", "cost_per_surviving_line",
               "merged_prs", "cost_per_merged_pr"):
         assert view[k] == h[k], k
     by_pr = [(r["pr"], r["tokens"], r["ai_lines"]) for r in db.query(

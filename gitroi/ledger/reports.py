@@ -717,9 +717,6 @@ def _view_sql(keys: list[str]) -> str:
         ROUND(g.cost_usd, 6) AS cost_usd, g.ai_lines, g.surviving, g.churned, g.reverted,
         g.deleted_later, g.unanalysed, g.ai_lines_line_level, g.ai_lines_commit_level,
         CASE WHEN g.ai_lines - g.unanalysed > 0
-          THEN ROUND(1.0 * g.surviving / (g.ai_lines - g.unanalysed), 4) END
-          AS surviving_share,
-        CASE WHEN g.ai_lines - g.unanalysed > 0
           THEN ROUND(1.0 * (g.churned + g.reverted) / (g.ai_lines - g.unanalysed), 4) END
           AS rework_rate,
         CASE WHEN g.surviving > 0 AND g.tokens > 0 THEN ROUND(g.tokens / g.surviving, 2) END
