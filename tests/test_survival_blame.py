@@ -130,6 +130,10 @@ def test_real_repository_agrees_with_blame_and_numstat(tmp_path: Path) -> None:
     data = summary(open_ledger(db_path))
     ai = {c["commit"]: c for c in data["commits"]}
     assert len(ai) == 179 and res.commits_replayed == 763
+    assert res.stats["inconsistencies"] == 0
+    text_lines = sum(int(ln.rsplit(":", 1)[1]) for ln in subprocess.run(
+        ["git", "grep", "-I", "-c", "", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.splitlines())
+    assert res.stats["tip_lines"] == text_lines
     tip = data["tip"]
     # Lines added by AI commits: exactly what `git log --numstat` says, commit by commit.
     numstat: Counter[str] = Counter()

@@ -169,6 +169,7 @@ def analyze(
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
     stats["token_checks"] = replayer.token_checks
+    stats["inconsistencies"] = replayer.mismatches
     if problems:
         stats["problems"] = problems
     stats["ai_commits"] = [s for s in st.shas if s in attribution.kinds]

@@ -65,6 +65,8 @@ class FileDiff:
     #: For a merge's combined diff: the number of parents and the hunks.
     parents: int = 0
     combined: list[CombinedHunk] = field(default_factory=list)
+    #: Each parent's path of a combined diff (``--combined-all-paths``), None if absent there.
+    parent_paths: list[str | None] = field(default_factory=list)
 
 
 def unquote_path(raw: bytes) -> str:
@@ -157,6 +159,8 @@ def _parse_combined(fd: FileDiff, header: bytes, lines: Iterator[bytes]) -> byte
             fd.skip = fd.skip or "binary"
         elif line.startswith((b"new file mode ", b"deleted file mode ")):
             fd.skip = fd.skip or "added-or-deleted"
+        elif line.startswith(b"--- "):
+            fd.parent_paths.append(_side_path(line[4:-1]))
         line = next(lines, None)
     while line is not None and line.startswith(b"@@@"):
         h = _combined_header(line)

@@ -201,6 +201,7 @@ class Replayer:
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
         self.token_checks = 0
+        self._p1_view: dict[str, list[int]] = {}
         #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
         #: tell whether one parent's version of a file is an ancestor of another's.
         self._pred: dict[int, int] = {}
@@ -322,7 +323,7 @@ class Replayer:
             return
         proc = subprocess.Popen(
             [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
-             "--no-textconv", "--diff-merges=combined", "--src-prefix=a/", "--dst-prefix=b/",
+             "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/", "--dst-prefix=b/",
              "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
             cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
@@ -805,6 +806,9 @@ class Replayer:
         if not secs:
             return
         first = secs[0]
+        # The first parent's files as they were: a file renamed on the other side
+        # is looked up under its old name by its combined diff.
+        self._p1_view = dict(files)
         for path, (status, mode, _fd) in first.items():
             old1 = files.get(path, _EMPTY)
             result: list[int] | None = None
@@ -871,7 +875,9 @@ class Replayer:
         n = fd.parents
         if n > len(parent_states):
             return old1
-        olds = [old1] + [parent_states[k].get(path, _EMPTY) for k in range(1, n)]
+        names = fd.parent_paths if len(fd.parent_paths) == n else [path] * n
+        olds = [self._p1_view.get(names[0] or "", _EMPTY)] + [
+            parent_states[k].get(names[k] or "", _EMPTY) for k in range(1, n)]
         pid = st.pid(path)
         ai = self._ai_lines(cidx, path)
         pre = self._prefixes(path)
