@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -93,6 +94,7 @@ def test_action_yml_end_to_end(pr_world: tuple[Path, dict[str, str]], tmp_path: 
     event = pr_repo.payload("pull_request.opened.json", tmp_path / "event.json", {
         "pull_request.head.sha": shas["c3"], "pull_request.base.sha": shas["other"]})
     monkeypatch.setenv("GITHUB_API_URL", fake.api_url)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))   # the runner's RUNNER_TEMP lands here
     outputs, summary = runner().run_action(
         str(ROOT), {"github-token": TOKEN}, "pull_request", str(event), str(ws),
         extra_env={"GITROI_ACTION_PYTHON": sys.executable, "GITROI_GITHUB_BACKOFF": "0.01"})
