@@ -196,3 +196,27 @@ def test_tokens_from_a_real_claude_transcript(repo: GitRepo, tmp_path: Path,
     rows = _report(repo, "--by", "model")["rows"]
     assert [(r["model"], r["tokens"], r["ai_lines"]) for r in rows] == \
         [("claude-opus-4-6", tokens, 4)]
+
+
+def test_pr_figures_follow_a_newly_fetched_pr_ref(repo: GitRepo) -> None:
+    shas = build(repo)
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    r = Repo.discover(repo.path)
+    prepare(r, db)
+    before = {p["pr"]: p for p in compute(db, by=["pr"])["rows"]}
+    assert (before[4]["review_churn"], before[4]["note"]) == (0, NOT_FETCHED)
+    # Now the pre-squash commits of #4 arrive: U (Claude) wrote 2 lines, V (a person)
+    # dropped one in review; the squash kept e1 only.
+    repo.git("checkout", "-q", "-b", "feat4", shas["S"])
+    repo.commit({"e.py": "e1\ne2\n"}, "add e" + CLAUDE)
+    v = repo.commit({"e.py": "e1\n"}, "review: no e2")
+    repo.git("update-ref", "refs/pull/4/head", v)
+    repo.git("checkout", "-q", "main")
+    again = prepare(r, db)
+    assert again.prs_recorded == 1          # only #4 was recomputed
+    after = {p["pr"]: p for p in compute(db, by=["pr"])["rows"]}
+    assert (after[4]["ai_lines_written"], after[4]["ai_lines_merged"],
+            after[4]["review_churn"]) == (2, 1, 1)
+    assert "note" not in after[4]
+    assert {n: after[n]["review_churn"] for n in (1, 2, 3)} == {1: 2, 2: 1, 3: 0}
+    assert prepare(r, db).prs_recorded == 0

@@ -594,6 +594,51 @@ def known_prs(db: Database) -> dict[int, str | None]:
         "JOIN pr_figures f ON f.pr = p.number").fetchall()}
 
 
+def pr_commit_sources(db: Database) -> dict[int, list[tuple[str, str, int]]]:
+    """PR -> [(commit, attribution source key, AI lines)] of its recorded commits, sorted."""
+    out: dict[int, list[tuple[str, str, int]]] = {}
+    for pr, sha, src, ai in db.conn.execute(
+            "SELECT pc.pr, pc.commit_sha, COALESCE(c.source_key, c.attribution, ''), "
+            "COALESCE(c.ai_lines, 0) FROM pr_commits pc LEFT JOIN commits c "
+            "ON c.sha = pc.commit_sha ORDER BY pc.pr, pc.commit_sha"):
+        out.setdefault(int(pr), []).append((sha, src, int(ai)))
+    return out
+
+
+def stored_pr_bases(db: Database) -> dict[int, str]:
+    return {int(name[3:]): fp for name, fp in db.conn.execute(
+        "SELECT name, fingerprint FROM report_cache_state WHERE name LIKE 'pr:%'")}
+
+
+def set_pr_bases(db: Database, bases: dict[int, str]) -> None:
+    """Remember what each PR's figures were computed from (``report_cache_state``, ``pr:N``)."""
+    from gitroi import timeutil
+
+    now = timeutil.now()
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO report_cache_state (name, fingerprint, built_at) "
+            "VALUES (?, ?, ?)", [(f"pr:{n}", fp, now) for n, fp in bases.items()])
+
+
+def pr_record(db: Database, number: int) -> dict[str, Any] | None:
+    """A recorded PR with its commits split into merged (on the branch) and originals."""
+    row = db.conn.execute("SELECT number, title, merged_at, merge_commit, method, base, head "
+                          "FROM pull_requests WHERE number = ?", [number]).fetchone()
+    if row is None or not row[3]:
+        return None
+    rec = dict(zip(("number", "title", "merged_at", "merge_commit", "method", "base", "head"),
+                   row, strict=True))
+    merged: list[str] = []
+    originals: list[str] = []
+    for sha, reached in db.conn.execute(
+            "SELECT commit_sha, reached_merge FROM pr_commits WHERE pr = ? ORDER BY rowid",
+            [number]):
+        (merged if reached else originals).append(sha)
+    rec["merged"], rec["originals"] = merged, originals
+    return rec
+
+
 def write_prs(db: Database, prs: Iterable[dict[str, Any]]) -> int:
     """Upsert PRs found in history with their commits and review figures (one transaction).
 

@@ -246,13 +246,72 @@ def review_figures(repo: Repo, db: Database, pr: FoundPR) -> dict[str, Any]:
     return {"ai_written": ai, "ai_merged": ai, "review_churn": 0, "note": NOT_FETCHED}
 
 
+def _basis(db: Database, refs: dict[int, str]) -> dict[int, str]:
+    """PR -> digest of what its review figures were computed from (commits' attribution, PR ref)."""
+    import hashlib
+
+    from gitroi.ledger.reports import pr_commit_sources
+
+    out: dict[int, str] = {}
+    for n, items in pr_commit_sources(db).items():
+        h = hashlib.sha1(refs.get(n, "").encode())
+        for sha, src, ai in items:
+            h.update(f"{sha}:{src}:{ai};".encode())
+        out[n] = h.hexdigest()
+    return out
+
+
+def _rebuild(repo: Repo, db: Database, n: int, refs: dict[int, str]) -> FoundPR | None:
+    """A recorded PR as :func:`detect` would find it, to recompute its figures."""
+    from gitroi.ledger.reports import pr_record
+
+    rec = pr_record(db, n)
+    if rec is None:
+        return None
+    merge = rec["merge_commit"]
+
+    def rev(expr: str) -> str | None:
+        out = repo.git("rev-parse", "--verify", "-q", expr, check=False).decode().strip()
+        return out or None
+
+    pr = FoundPR(n, rec["method"], merge, rec["merged_at"], rec["title"] or "", head=None,
+                 base=None, head_ref=rec["head"] or "")
+    if rec["method"] == "merge":
+        pr.head, pr.base = rev(f"{merge}^2"), rev(f"{merge}^1")
+        pr.merged = rec["merged"]
+    elif rec["method"] == "squash":
+        pr.head, pr.base, pr.merged = refs.get(n), rev(f"{merge}^1"), [merge]
+        pr.head_ref = ""
+        if pr.head and pr.base:
+            pr.originals = [c for c in _rev_list(repo, "--no-merges", pr.head, f"^{pr.base}")
+                            if c != merge]
+    else:
+        pr.head, pr.base = refs.get(n), rec["base"]
+        pr.merged, pr.originals = rec["merged"], rec["originals"]
+        pr.head_ref = ""
+    return pr
+
+
 def record(repo: Repo, db: Database, branch: str, *, refresh: bool = False,
            progress: Callable[[int, int], None] | None = None) -> int:
-    """Find the PRs merged into ``branch`` and write them with their figures; returns how many new."""
-    from gitroi.ledger.reports import known_prs, write_prs
+    """Find the PRs merged into ``branch`` and write them with their figures; returns how many.
 
+    New PRs are found in history; a recorded PR is recomputed only when what
+    its figures came from changed (its commits' attribution, e.g. after notes
+    were fetched, or a newly fetched PR ref), so a re-run costs no git call per PR.
+    """
+    from gitroi.ledger.reports import known_prs, set_pr_bases, stored_pr_bases, write_prs
+
+    refs = pull_refs(repo)
     known = {} if refresh else known_prs(db)
     prs = detect(repo, branch, skip=known)
+    if known:
+        current, stored = _basis(db, refs), stored_pr_bases(db)
+        for n in sorted(known):
+            if current.get(n) != stored.get(n):
+                again = _rebuild(repo, db, n, refs)
+                if again is not None:
+                    prs.append(again)
     rows: list[dict[str, Any]] = []
     for i, pr in enumerate(prs):
         commits: list[tuple[str, int]] = [(c, 1) for c in pr.merged]
@@ -263,7 +322,11 @@ def record(repo: Repo, db: Database, branch: str, *, refresh: bool = False,
                      "commits": commits, "figures": review_figures(repo, db, pr)})
         if progress:
             progress(i + 1, len(prs))
-    return write_prs(db, rows)
+    written = write_prs(db, rows)
+    if rows:
+        after = _basis(db, refs)
+        set_pr_bases(db, {r["number"]: after.get(r["number"], "") for r in rows})
+    return written
 
 
 def head_refs(repo: Repo) -> Sequence[str]:
