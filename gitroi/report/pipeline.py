@@ -79,7 +79,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     if repo.head() is None:
         out.steps.append("empty repository: nothing to do")
         return out
-    branch = branch or repo.main_branch()
+    branch = branch or default_branch(repo)
     tip_proc = repo.git("rev-parse", "--verify", "-q", f"{branch}^{{commit}}", check=False)
     tip = tip_proc.decode().strip()
     if not tip:
@@ -164,6 +164,21 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     # Views follow the code's definitions even on a ledger made by an older gitroi.
     create_views(db)
     return out
+
+
+def default_branch(repo: Repo) -> str:
+    """The main branch, preferring the local one (``main``) over its remote (``origin/main``).
+
+    Local commits not pushed yet are the user's newest work; a report that left
+    them out would look stale.
+    """
+    name = repo.main_branch()
+    if "/" in name:
+        local = name.split("/", 1)[1]
+        ok = repo.git("rev-parse", "--verify", "-q", f"refs/heads/{local}", check=False)
+        if ok.strip():
+            return local
+    return name
 
 
 def _has_sessions(db: Database, roots: list[str]) -> bool:
