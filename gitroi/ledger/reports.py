@@ -775,12 +775,13 @@ def _view_sql(keys: list[str]) -> str:
 
 
 def create_views(db: Database) -> None:
-    """(Re)create the ``report_*`` views for Datasette and SQL users."""
-    for name, keys in VIEW_KEYS.items():
-        db.execute(f"DROP VIEW IF EXISTS {name}")
-        db.execute(f"CREATE VIEW {name} AS {_view_sql(keys)}")
-    db.execute("DROP VIEW IF EXISTS report_exploration")
-    db.execute("""CREATE VIEW report_exploration AS
+    """(Re)create the ``report_*`` views for Datasette and SQL users, where their SQL changed.
+
+    Unchanged views are left alone, so a report does not rewrite the schema
+    (and make every other connection re-prepare) on each run.
+    """
+    views = [(name, f"CREATE VIEW {name} AS {_view_sql(keys)}") for name, keys in VIEW_KEYS.items()]
+    views.append(("report_exploration", """CREATE VIEW report_exploration AS
         SELECT u.session_key, s.agent, s.cwd, COUNT(*) AS events,
           SUM(u.input + u.cache_write + u.cache_read + u.output) AS tokens,
           ROUND(SUM(u.cost_usd), 6) AS cost_usd
@@ -788,9 +789,8 @@ def create_views(db: Database) -> None:
         WHERE NOT EXISTS (SELECT 1 FROM commit_sessions cs WHERE cs.session_key = u.session_key
           AND (cs.since_ts IS NULL OR u.ts >= cs.since_ts)
           AND (cs.until_ts IS NULL OR u.ts <= cs.until_ts))
-        GROUP BY u.session_key""")
-    db.execute("DROP VIEW IF EXISTS report_prs")
-    db.execute("""CREATE VIEW report_prs AS
+        GROUP BY u.session_key"""))
+    views.append(("report_prs", """CREATE VIEW report_prs AS
         SELECT p.number AS pr, p.title, p.method, p.merged_at, p.merge_commit,
           f.ai_written, f.ai_merged, f.review_churn, f.note,
           (SELECT SUM(cs.input + cs.cache_write + cs.cache_read + cs.output) FROM pr_commits pc
@@ -799,4 +799,10 @@ def create_views(db: Database) -> None:
           (SELECT ROUND(SUM(cs.cost_usd), 6) FROM pr_commits pc
              JOIN commit_sessions cs ON cs.commit_sha = pc.commit_sha
              WHERE pc.pr = p.number AND pc.reached_merge = 1) AS cost_usd
-        FROM pull_requests p LEFT JOIN pr_figures f ON f.pr = p.number""")
+        FROM pull_requests p LEFT JOIN pr_figures f ON f.pr = p.number"""))
+    existing = {n: sql for n, sql in db.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
+    for name, sql in views:
+        if existing.get(name) != sql:
+            db.execute(f"DROP VIEW IF EXISTS {name}")
+            db.execute(sql)
