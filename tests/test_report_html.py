@@ -12,6 +12,7 @@ import pytest
 from gitroi.ledger import memory_ledger
 from gitroi.report.figures import chart_data
 from gitroi.report.html import render_html
+from tests.conftest import GitRepo, run_gitroi
 from tests.report_scenario import ROOT, fill
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -53,3 +54,19 @@ def test_html_renders_in_chromium(tmp_path: Path, empty: bool) -> None:
         _chromium(tmp_path, "--hide-scrollbars", "--window-size=1280,1400",
                   f"--screenshot={shot}", page.as_uri())
         assert shot.exists() and shot.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_html_from_the_real_pipeline(repo: GitRepo, tmp_path: Path) -> None:
+    """`gitroi report --format html` on a real repository (PRs, churn) renders every chart."""
+    from tests.test_report_e2e import build
+
+    build(repo)
+    page = tmp_path / "real.html"
+    run_gitroi("report", "--format", "html", "--by", "pr", "-o", str(page), cwd=repo.path)
+    proc = _chromium(tmp_path, "--dump-dom", page.as_uri())
+    dom = proc.stdout
+    assert 'data-charts-ready="1"' in dom
+    assert dom.count('data-rendered="1"') == len(CHARTS)
+    assert "#1 Add b" in dom          # the PR with the most review churn is charted
+    assert [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln] == []
