@@ -45,6 +45,7 @@ from gitroi.notes import (
     list_notes,
     parse,
     read_blobs,
+    read_note_text,
     write_note,
 )
 from gitroi.sessions import line_hash, session_key
@@ -179,15 +180,35 @@ def parse_patch(lines: Iterable[bytes]) -> AddedLines:
 
 def read_commit(repo: Repo, sha: str) -> tuple[CommitMeta, AddedLines]:
     """A commit's metadata and added lines in ONE git call (the hook path counts milliseconds)."""
+    meta, added, _ = _read_commit(repo, sha, with_note=False)
+    return meta, added
+
+
+def read_commit_and_note(repo: Repo, sha: str) -> tuple[CommitMeta, AddedLines, bytes | None]:
+    """:func:`read_commit` plus the text of the commit's gitroi note (None: no note), from the
+    same git call (``%N``), so the hook's merge with an existing note costs no ``notes show``."""
+    return _read_commit(repo, sha, with_note=True)
+
+
+def _read_commit(repo: Repo, sha: str, *, with_note: bool
+                 ) -> tuple[CommitMeta, AddedLines, bytes | None]:
+    fmt = _LOG_FORMAT + ("%N%x00" if with_note else "")
+    notes = ["--no-notes", f"--notes={NOTES_REF}"] if with_note else []
     out = repo.git("-c", "core.quotepath=off", "log", "-1", "--cc", "-p", "-U0", "-M",
-                   "--no-color", "--no-ext-diff", "--no-textconv", f"--format={_LOG_FORMAT}",
+                   "--no-color", "--no-ext-diff", "--no-textconv", *notes, f"--format={fmt}",
                    sha, "--")
-    parts = out.lstrip(b"\x01").split(b"\x00", _FIELDS)
-    if len(parts) < _FIELDS:
+    fields = _FIELDS + 1 if with_note else _FIELDS
+    if with_note and out.count(b"\x00") != fields:
+        # a note holding a NUL byte would shift the fields: read it on its own
+        meta, added, _ = _read_commit(repo, sha, with_note=False)
+        return meta, added, read_note_text(repo, sha)
+    parts = out.lstrip(b"\x01").split(b"\x00", fields)
+    if len(parts) < fields:
         raise GitroiError(f"cannot read commit {sha[:12]}")
     meta = _meta([p.decode("utf-8", "replace") for p in parts[:_FIELDS]])
-    patch = parts[_FIELDS] if len(parts) > _FIELDS else b""
-    return meta, parse_patch(patch.splitlines(keepends=True))
+    note = (parts[_FIELDS] or None) if with_note else None
+    patch = parts[fields] if len(parts) > fields else b""
+    return meta, parse_patch(patch.splitlines(keepends=True)), note
 
 
 # --- matching edits --------------------------------------------------------------------------
@@ -377,7 +398,7 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
 
     if import_logs:
         _import(repo, db)
-    meta, added = read_commit(repo, sha)
+    meta, added, old_note = read_commit_and_note(repo, sha)
     moment = timeutil.parse(now or meta.committed_at)
     until = timeutil.iso(moment + _COMMIT_SLACK)
     running_after = timeutil.iso(moment - RUNNING_SLACK)
@@ -409,7 +430,7 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     note = Note.build(attribution=attribution, agents=marker_agents, sessions=shares,
                       lines_added=added.count, ai_ranges=ranges,
                       markers=[m.evidence for m in markers])
-    written = write_note(repo, meta.sha, note)
+    written = write_note(repo, meta.sha, note, existing=old_note)
     from gitroi.ledger.commits import write_commits
 
     write_commits(db, [record_from_note(meta, written, lines_added=added.count)])

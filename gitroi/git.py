@@ -91,7 +91,23 @@ class RepoPaths:
         return self.common_dir / "gitroi" / "ledger.db"
 
     def worktrees(self) -> list[Path]:
-        """Every work tree of this repository: the main one and linked ones."""
+        """Every work tree of this repository: the main one and linked ones.
+
+        A plain repository (``<workdir>/.git`` is the common dir, no
+        ``worktrees/`` in it) has no linked work tree, so git is not asked:
+        the post-commit hook counts each subprocess.  Otherwise ``git worktree
+        list`` runs once per ``RepoPaths`` for as long as the ``worktrees/``
+        directory does not change (the hook asks twice: import, attribution).
+        """
+        try:
+            mark = os.stat(self.common_dir / "worktrees").st_mtime_ns
+        except OSError:
+            mark = None
+            if self.workdir is not None and self.git_dir == self.common_dir == self.workdir / ".git":
+                return [self.workdir]
+        cached = self.__dict__.get("_worktrees")
+        if cached is not None and cached[0] == mark:
+            return list(cached[1])
         out = run_git(["worktree", "list", "--porcelain", "-z"], cwd=self.common_dir, check=False)
         trees: list[Path] = []
         for field in out.stdout.decode("utf-8", "replace").split("\0"):
@@ -99,6 +115,8 @@ class RepoPaths:
                 trees.append(Path(field[len("worktree "):]))
         if not trees and self.workdir is not None:
             trees.append(self.workdir)
+        if out.returncode == 0:
+            object.__setattr__(self, "_worktrees", (mark, tuple(trees)))  # frozen: a cache only
         return trees
 
 

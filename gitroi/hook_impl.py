@@ -177,9 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
-    from gitroi.git import Repo
-
-    repo = Repo.discover(os.getcwd())
+    repo = discover_repo(os.getcwd())
     state = _state_dir(repo)
     if name == "post-commit":
         with hook_lock(state, timeout=LOCK_WAIT_S):
@@ -228,7 +226,7 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
     gone by the time this runs.
     """
     if not checked:
-        sha = repo.head()
+        sha = fast_head(str(repo.paths.git_dir), str(repo.paths.common_dir)) or repo.head()
         pick = repo.paths.git_dir / "CHERRY_PICK_HEAD"
         if pick.is_file():
             if _rebasing(repo):
@@ -362,6 +360,32 @@ def fast_git_dirs(cwd: str) -> tuple[str, str] | None:
     common = _read(os.path.join(git_dir, "commondir"))
     common_dir = os.path.abspath(os.path.join(git_dir, common)) if common else git_dir
     return git_dir, common_dir
+
+
+def discover_repo(cwd: str) -> Repo:
+    """The repository whose hook runs at ``cwd``, as :meth:`gitroi.git.Repo.discover` finds it.
+
+    git runs a hook at the top of the work tree, so when ``cwd/.git`` is there
+    the paths are read from it (no ``git rev-parse``: the hook counts each
+    subprocess); the git directory named by ``GIT_DIR`` (set in a linked work
+    tree) must be the same one, else git is asked as before.
+    """
+    from gitroi.git import Repo, RepoPaths
+
+    saved = os.environ.pop("GIT_DIR", None)
+    try:
+        dirs = fast_git_dirs(cwd)
+    finally:
+        if saved is not None:
+            os.environ["GIT_DIR"] = saved
+    if dirs is not None:
+        git_dir, common_dir = (os.path.realpath(d) for d in dirs)
+        if saved is None or os.path.realpath(os.path.join(cwd, saved)) == git_dir:
+            from pathlib import Path
+
+            return Repo(RepoPaths(workdir=Path(os.path.realpath(cwd)), git_dir=Path(git_dir),
+                                  common_dir=Path(common_dir)))
+    return Repo.discover(cwd)
 
 
 def fast_head(git_dir: str, common_dir: str) -> str | None:
@@ -507,9 +531,7 @@ def post_commit_background() -> bool:
         _busy_timeout_ms = BACKGROUND_BUSY_TIMEOUT_MS
         if not held:
             acquire(lock_fd, LOCK_WAIT_S * 4)
-        from gitroi.git import Repo
-
-        post_commit(Repo.discover(cwd), sha=sha, picked=picked or None, checked=True)
+        post_commit(discover_repo(cwd), sha=sha, picked=picked or None, checked=True)
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             defer(state, warning_line(f"post-commit of {sha[:12]} (in the background)", exc))

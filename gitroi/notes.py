@@ -318,18 +318,26 @@ def read_note_text(repo: Repo, sha: str, *, ref: str = NOTES_REF) -> bytes | Non
     return out or None
 
 
+_UNREAD = b"\x00unread"
+
+
 def write_note(repo: Repo, sha: str, note: Note, *, ref: str = NOTES_REF,
-               replace_existing: bool = False) -> Note:
+               replace_existing: bool = False, existing: bytes | None = _UNREAD) -> Note:
     """Attach ``note`` to ``sha``, merged with any note already there; returns what was written.
 
     A corrupt existing note is not silently dropped: the GitroiError from
     :func:`parse` propagates (the hook turns it into a warning).
     ``replace_existing`` is for tools that rewrite notes on purpose (post-rewrite
-    re-mapping), never for attribution.
+    re-mapping), never for attribution.  ``existing`` is the text of the note
+    already on ``sha`` (None: there is none) when the caller has just read it
+    (:func:`gitroi.attribution.read_commit_and_note`), saving a ``git notes show``.
     """
     final = note
     if not replace_existing:
-        old = read_note(repo, sha, ref=ref)
+        if existing is _UNREAD:
+            old = read_note(repo, sha, ref=ref)
+        else:
+            old = parse(existing, commit=sha) if existing else None
         if old is not None:
             final = merge(old, note)
     _write_raw(repo, sha, final.dumps(), ref=ref)

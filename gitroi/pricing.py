@@ -22,7 +22,6 @@ None and logs one warning per model and run, naming it.  Never a silent zero.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -32,8 +31,6 @@ from typing import Any
 
 from gitroi.errors import GitroiError
 from gitroi.sessions import UsageEvent
-
-log = logging.getLogger("gitroi")
 
 SHIPPED = Path(__file__).with_name("data") / "prices.json"
 _DATE_SUFFIX = re.compile(r"(-\d{8}|-\d{4}-\d{2}-\d{2}|@\d{8})$")
@@ -140,8 +137,11 @@ class PriceTable:
     def warn_unknown(self, model: str) -> None:
         if model not in self._warned:
             self._warned.add(model)
-            log.warning("gitroi: warning: no price for model %r; its cost is left empty "
-                        "(add it to a price table: --prices FILE or ~/.config/gitroi/prices.json)", model)
+            import logging  # only here: importing it costs the post-commit hook ~5 ms
+
+            logging.getLogger("gitroi").warning(
+                "gitroi: warning: no price for model %r; its cost is left empty "
+                "(add it to a price table: --prices FILE or ~/.config/gitroi/prices.json)", model)
 
     def cost(self, ev: UsageEvent) -> float | None:
         """USD for one response (formats.md 11.3), or None when the model is unknown."""
