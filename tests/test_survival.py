@@ -287,6 +287,23 @@ def test_incremental_and_rewritten_history(repo: GitRepo, tmp_path: Path) -> Non
     assert five(commit_of(summary(db), ai)) == (2, 2, 0, 0, 0)
 
 
+def test_incremental_merge_of_an_old_branch_replays_fully(repo: GitRepo, tmp_path: Path) -> None:
+    base = repo.commit({"a.py": "a = 1\n", "b.py": "b = 1\n"}, "base", date=day(0))
+    ai = repo.commit({"a.py": "a = 1\na2 = 2\n"}, "ai" + CLAUDE, date=day(1))
+    db = open_ledger(tmp_path / "ledger.db")
+    r = Repo.discover(repo.path)
+    analyze(r, db, branch="main")
+    repo.git("checkout", "-q", "-b", "old", base)
+    side = repo.commit({"b.py": "b = 1\nb2 = 2\n"}, "side" + CLAUDE, date=day(2))
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "old", "-m", "merge old")
+    res = analyze(r, db, branch="main")
+    assert res.mode == "full"
+    data = summary(db)
+    assert five(commit_of(data, ai)) == (1, 1, 0, 0, 0) and five(commit_of(data, side)) == (1, 1, 0, 0, 0)
+    assert data["unknown_origin_lines"] == 0
+
+
 def test_cli_analyze_and_survival_json(repo: GitRepo) -> None:
     repo.commit({"a.py": "a = 1\n"}, "base", date=day(0))
     ai = repo.commit({"a.py": "a = 1\nb = 2\n"}, "ai" + CLAUDE, date=day(1))

@@ -35,6 +35,7 @@ from gitroi.survival.replay import (
     STATE_VERSION,
     UNKNOWN,
     Attribution,
+    NeedsFullReplay,
     Progress,
     Replayer,
     ReplayState,
@@ -162,10 +163,18 @@ def analyze(
         st = ReplayState(window_s=window_s, fingerprint=fingerprint, since=since_sha)
     assert st is not None
     before = st.commits
+    previous_tip = st.tip
     replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                         progress=progress)
-    previous_tip = st.tip
-    replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
+    try:
+        replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
+    except NeedsFullReplay:
+        mode, exclude = "full", None
+        st = ReplayState(window_s=window_s, fingerprint=fingerprint, since=since_sha)
+        before = 0
+        replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
+                            progress=progress)
+        replayer.run(tip, boundary=since_sha)
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
     stats["token_checks"] = replayer.token_checks

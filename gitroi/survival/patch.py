@@ -263,24 +263,27 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
                 else:
                     fd.hunks.append(Hunk(hh.os, 0, hh.ns, len(block), adds=block))
             else:
+                first_new = len(fd.hunks)
+                dels: list[bytes] = []
+                adds: list[bytes] = []
                 for raw in lines:
                     c = raw[0]
                     if c == 45:  # '-'
                         if cur is None:
                             cur = Hunk(old_no, 0, new_no - 1, 0)
                             fd.hunks.append(cur)
-                        cur.dels.append(raw[1:-1])
-                        cur.oc += 1
+                            dels, adds = cur.dels, cur.adds
+                        dels.append(raw[1:-1])
                         old_no += 1
                         rd -= 1
                     elif c == 43:  # '+'
                         if cur is None:
                             cur = Hunk(old_no - 1, 0, new_no, 0)
                             fd.hunks.append(cur)
-                        if not cur.adds:
+                            dels, adds = cur.dels, cur.adds
+                        elif not adds:
                             cur.ns = new_no
-                        cur.adds.append(raw[1:-1])
-                        cur.nc += 1
+                        adds.append(raw[1:-1])
                         new_no += 1
                         ra -= 1
                     elif c == 32:  # ' ' context
@@ -294,6 +297,9 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
                         break
                     if rd <= 0 and ra <= 0:
                         break
+                for h in fd.hunks[first_new:]:
+                    h.oc = len(h.dels)
+                    h.nc = len(h.adds)
             if line is None:
                 line = next(lines, None)
             while line is not None and line.startswith(b"\\"):

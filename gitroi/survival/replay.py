@@ -69,6 +69,10 @@ _NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
 _EMPTY: list[int] = []
 
 
+class NeedsFullReplay(Exception):
+    """An incremental run cannot continue from the stored state; replay from scratch."""
+
+
 def make_code(cidx: int, pid: int, lineno: int, ai: int, is_code: int) -> int:
     """Pack a line's origin into one int (see module docstring)."""
     return (((((cidx << PATH_BITS) | pid) << LINE_BITS) | min(lineno, LINE_MASK)) << 2) | (ai << 1) | is_code
@@ -314,6 +318,9 @@ class Replayer:
         if exclude:
             states[exclude] = st.tip_files
         boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
+        if exclude and boundaries:
+            # A merged branch forked before the stored tip: its base state is gone.
+            raise NeedsFullReplay(f"{len(boundaries)} new commit(s) start from before {exclude[:12]}")
         for b in boundaries:
             states[b] = self._boundary_state(b)
         shallow = self._shallow()
@@ -570,11 +577,20 @@ class Replayer:
                 acodes_all.append(acodes)
             work.append((fd, old, dcodes_all, acodes_all))
         if any_del:
+            # Only deleted lines that some added line of the commit could match go in the pool.
+            added: set[bytes] = set()
+            for fd, *_ in work:
+                for h in fd.hunks:
+                    if h.adds:
+                        added.update(h.sadds)
             for fd, _old, dcodes_all, _ in work:
                 for h, dcodes in zip(fd.hunks, dcodes_all, strict=False):
+                    if not dcodes or added.isdisjoint(h.sdels):
+                        continue
+                    sd = h.sdels
                     for i, code in enumerate(dcodes):
-                        if code != -1:
-                            pool.setdefault(h.sdels[i], []).append((dcodes, i))
+                        if code != -1 and sd[i] in added:
+                            pool.setdefault(sd[i], []).append((dcodes, i))
             if pool:
                 keys = pool.keys()
                 for fd, _old, _dcodes, acodes_all in work:
