@@ -721,23 +721,34 @@ def ranges_of(db: Database, sha: str) -> dict[str, list[tuple[int, int]]]:
 # --- charts --------------------------------------------------------------------------------------
 
 
-def top_rework(db: Database, key: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Paths (key='path') or path+symbol (key='symbol') with the most churned+reverted AI lines.
+def top_rework(db: Database, limit: int = 10) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The paths, and the (path, symbol)s, with the most churned+reverted AI lines.
 
-    Over the materialised scope (:func:`materialise`).
+    One pass over the materialised scope's line outcomes (:func:`materialise`).
     """
-    dims = "lo.path" if key == "path" else "lo.path, lo.symbol"
     sql = f"""
-        SELECT {dims}, SUM(lo.lines) AS ai_lines,
+        SELECT lo.path, lo.symbol, SUM(lo.lines) AS ai_lines,
           SUM(CASE WHEN lo.outcome = 'churned' THEN lo.lines ELSE 0 END) AS churned,
           SUM(CASE WHEN lo.outcome = 'reverted' THEN lo.lines ELSE 0 END) AS reverted
         FROM line_outcomes lo JOIN {_SCOPE_T} c ON c.sha = lo.commit_sha
-        WHERE lo.ai = 1 {"AND lo.symbol != ''" if key == "symbol" else ""}
-        GROUP BY {dims} HAVING churned + reverted > 0
-        ORDER BY churned + reverted DESC, {dims} LIMIT {int(limit)}"""
-    cur = db.conn.execute(sql)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        WHERE lo.ai = 1 GROUP BY lo.path, lo.symbol"""
+    paths: dict[str, dict[str, Any]] = {}
+    symbols: list[dict[str, Any]] = []
+    for path, symbol, ai, churned, reverted in db.conn.execute(sql):
+        p = paths.setdefault(path, {"path": path, "ai_lines": 0, "churned": 0, "reverted": 0})
+        p["ai_lines"] += ai
+        p["churned"] += churned
+        p["reverted"] += reverted
+        if symbol and churned + reverted:
+            symbols.append({"path": path, "symbol": symbol, "ai_lines": ai, "churned": churned,
+                            "reverted": reverted})
+
+    def top(items: Iterable[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+        hit = [x for x in items if x["churned"] + x["reverted"] > 0]
+        hit.sort(key=lambda x: (-(x["churned"] + x["reverted"]), *(x[k] for k in keys)))
+        return hit[:limit]
+
+    return top(paths.values(), "path"), top(symbols, "path", "symbol")
 
 
 # --- views ---------------------------------------------------------------------------------------

@@ -188,15 +188,19 @@ def chart_data(db: Database, *, since: str | None = None, until: str | None = No
     def rows(key: str) -> list[dict[str, Any]]:
         return group_rows(db, [key], scope, repo_name, prs_all)
 
-    weeks, agents, models, prs = rows("week"), rows("agent"), rows("model"), rows("pr")
-    prs = [p for p in prs if p["pr"] is not None]
-    top_prs = sorted(prs, key=lambda p: (-(p.get("review_churn") or 0), p["pr"]))[:10]
+    weeks, agents, models = rows("week"), rows("agent"), rows("model")
+    # The PR chart needs only what the PR records hold (no per-PR figures query).
+    prs = [{"pr": p["pr"], "title": p["title"], "method": p["method"],
+            "review_churn": p["review_churn"] or 0, "ai_lines_written": p["ai_written"] or 0,
+            "ai_lines_merged": p["ai_merged"] or 0} for p in prs_all]
+    top_prs = sorted(prs, key=lambda p: (-p["review_churn"], p["pr"]))[:10]
+    paths, symbols = top_rework(db)
     return {
         **base,
         "weeks": weeks,
         "agents": agents,
         "models": models,
         "prs": top_prs,
-        "paths": top_rework(db, "path"),
-        "symbols": top_rework(db, "symbol"),
+        "paths": paths,
+        "symbols": symbols,
     }
