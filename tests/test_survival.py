@@ -287,7 +287,7 @@ def test_incremental_and_rewritten_history(repo: GitRepo, tmp_path: Path) -> Non
     assert five(commit_of(summary(db), ai)) == (2, 2, 0, 0, 0)
 
 
-def test_incremental_merge_of_an_old_branch_replays_fully(repo: GitRepo, tmp_path: Path) -> None:
+def test_incremental_merge_of_an_old_branch(repo: GitRepo, tmp_path: Path) -> None:
     base = repo.commit({"a.py": "a = 1\n", "b.py": "b = 1\n"}, "base", date=day(0))
     ai = repo.commit({"a.py": "a = 1\na2 = 2\n"}, "ai" + CLAUDE, date=day(1))
     db = open_ledger(tmp_path / "ledger.db")
@@ -298,7 +298,7 @@ def test_incremental_merge_of_an_old_branch_replays_fully(repo: GitRepo, tmp_pat
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "old", "-m", "merge old")
     res = analyze(r, db, branch="main")
-    assert res.mode == "full"
+    assert (res.mode, res.commits_replayed) == ("incremental", 2)
     data = summary(db)
     assert five(commit_of(data, ai)) == (1, 1, 0, 0, 0) and five(commit_of(data, side)) == (1, 1, 0, 0, 0)
     assert data["unknown_origin_lines"] == 0

@@ -142,7 +142,6 @@ def analyze(
     _check_partial_clone(repo, tip)
     problems: list[str] = []
     attribution = _load_attribution(repo, db, tip, problems)
-    fingerprint = attribution.fingerprint()
     window_s = float(window_days) * 86400.0
     spath = _state_path(repo, branch)
     row = lsurv.analysis_row(db, branch)
@@ -151,7 +150,8 @@ def analyze(
         st = _load_state(Path(row["state_path"]))
     mode = "full"
     exclude: str | None = None
-    if (st is not None and st.tip is not None and st.window_s == window_s and st.fingerprint == fingerprint
+    if (st is not None and st.tip is not None and st.window_s == window_s
+            and st.fingerprint == attribution.fingerprint(st.shas)
             and st.since == since_sha and row is not None and row["tip"] == st.tip):
         if st.tip == tip:
             return AnalysisResult(branch, tip, "unchanged", seconds=time.perf_counter() - t0,
@@ -160,7 +160,7 @@ def analyze(
         if _is_ancestor(repo, st.tip, tip):
             mode, exclude = "incremental", st.tip
     if mode == "full":
-        st = ReplayState(window_s=window_s, fingerprint=fingerprint, since=since_sha)
+        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha)
     assert st is not None
     before = st.commits
     previous_tip = st.tip
@@ -170,11 +170,12 @@ def analyze(
         replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
     except NeedsFullReplay:
         mode, exclude = "full", None
-        st = ReplayState(window_s=window_s, fingerprint=fingerprint, since=since_sha)
+        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha)
         before = 0
         replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                             progress=progress)
         replayer.run(tip, boundary=since_sha)
+    st.fingerprint = attribution.fingerprint(st.shas)
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
     stats["token_checks"] = replayer.token_checks

@@ -35,7 +35,7 @@ import re
 import subprocess
 import zlib
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import IO
@@ -105,10 +105,17 @@ class Attribution:
     ranges: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
     sessions: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def fingerprint(self) -> str:
-        """Changes whenever anything that decides AI-ness or ``ended_by`` changes."""
+    def fingerprint(self, among: Iterable[str] | None = None) -> str:
+        """Changes whenever anything that decides AI-ness or ``ended_by`` changes.
+
+        ``among`` limits it to the commits already replayed: new commits are
+        read during the replay, only a change to an old one forces a full run.
+        """
         h = hashlib.sha1()
-        for sha in sorted(set(self.kinds) | set(self.ranges) | set(self.sessions)):
+        keys = set(self.kinds) | set(self.ranges) | set(self.sessions)
+        if among is not None:
+            keys &= set(among)
+        for sha in sorted(keys):
             h.update(sha.encode())
             h.update(self.kinds.get(sha, "").encode())
             h.update(repr(sorted((p, sorted(r)) for p, r in self.ranges.get(sha, {}).items())).encode())
@@ -319,8 +326,11 @@ class Replayer:
             states[exclude] = st.tip_files
         boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
         if exclude and boundaries:
-            # A merged branch forked before the stored tip: its base state is gone.
-            raise NeedsFullReplay(f"{len(boundaries)} new commit(s) start from before {exclude[:12]}")
+            # A merged branch forked before the stored tip: its base state is derived
+            # from the tip's (below); replay from scratch only if that fails.
+            for b in boundaries:
+                states[b] = self._derived_state(exclude, b)
+            boundaries = []
         for b in boundaries:
             states[b] = self._boundary_state(b)
         shallow = self._shallow()
@@ -384,6 +394,41 @@ class Replayer:
             return set(path.read_text().split())
         except OSError:
             return set()
+
+    def _derived_state(self, tip: str, sha: str) -> dict[str, list[int]]:
+        """The state of an ancestor ``sha`` of the stored ``tip``, from the tip's state and their diff.
+
+        Lines unchanged between the two keep their origin; lines of ``sha`` that
+        the tip no longer has are of unknown origin (their end is already counted).
+        """
+        proc = subprocess.run(
+            [*self._git_cmd(), "diff-tree", "-r", "-p", "-U1", "-M", "--full-index", "--no-ext-diff",
+             "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", tip, sha],
+            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, capture_output=True, env=git_env())
+        if proc.returncode != 0:
+            raise NeedsFullReplay(f"cannot diff {tip[:12]} against {sha[:12]}")
+        files = dict(self.st.tip_files)
+        lines = iter(io.BytesIO(proc.stdout))
+        first = next(lines, None)
+        if first is None:
+            return files
+        diffs, _ = parse_files(lines, first)
+        pending: dict[str, list[int]] = {}
+        for fd in diffs:
+            old = files.pop(fd.old_path, _EMPTY) if fd.old_path is not None else _EMPTY
+            if fd.skip or fd.new_path is None:
+                continue
+            new: list[int] = []
+            pos = 0
+            for h in fd.hunks:
+                start = h.os - 1 if h.oc else h.os
+                new.extend(old[pos:start])
+                new.extend([UNKNOWN] * h.nc)
+                pos = start + h.oc
+            new.extend(old[pos:])
+            pending[fd.new_path] = new
+        files.update(pending)
+        return files
 
     def _boundary_state(self, sha: str) -> dict[str, list[int]]:
         """The state of a commit outside the replay: its files, every line of unknown origin."""
