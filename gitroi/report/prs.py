@@ -238,6 +238,10 @@ def review_figures(repo: Repo, db: Database, pr: FoundPR) -> dict[str, Any]:
     from gitroi.ledger.reports import commit_ai
 
     if pr.head and pr.base:
+        # Most PRs of an old history carry no AI work: skip their patches and blame.
+        listed = [*pr.merged, *pr.originals]
+        if listed and all(a in ("none", "") for a, _ in commit_ai(db, listed).values()):
+            return {"ai_written": 0, "ai_merged": 0, "review_churn": 0, "note": None}
         keys = ai_keys(repo, db, pr.head, pr.base)
         merged = reached(repo, keys, pr.head, pr.base)
         return {"ai_written": len(keys), "ai_merged": merged,
