@@ -66,6 +66,7 @@ REFORMAT_MAX_LINES = 200
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 
 _NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
+_WS = b" \t\r\n\f\v"
 _EMPTY: list[int] = []
 
 
@@ -793,13 +794,13 @@ class Replayer:
                   left_add: list[int], path: str,
                   tokenize: Callable[[str, list[str]], list[tuple[str, ...]]] | None) -> None:
         """A reflow or reformat keeps origins: map each added line to the deleted line its text starts in."""
-        dn = [b"".join(h.dels[i].split()) for i in left_del]
-        an = [b"".join(h.adds[j].split()) for j in left_add]
+        dels, adds = h.dels, h.adds
         dw: list[int]
         aw: list[int]
-        if b"".join(dn) == b"".join(an) and any(dn):
-            dw = [len(x) for x in dn]
-            aw = [len(x) for x in an]
+        dall = b"".join([dels[i] for i in left_del]).translate(None, _WS)
+        if dall and dall == b"".join([adds[j] for j in left_add]).translate(None, _WS):
+            dw = [len(dels[i].translate(None, _WS)) for i in left_del]
+            aw = [len(adds[j].translate(None, _WS)) for j in left_add]
         elif tokenize is not None:
             self.token_checks += 1
             dtok = tokenize(path, [h.dels[i].decode("utf-8", "surrogateescape") for i in left_del])
