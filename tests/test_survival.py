@@ -227,6 +227,17 @@ def test_binary_symlink_submodule_non_utf8(repo: GitRepo, tmp_path: Path) -> Non
     assert data["all"]["lines_added"] == 5
 
 
+def test_awkward_paths(repo: GitRepo, tmp_path: Path) -> None:
+    odd = 'dir with space/caf\u00e9 "quoted".py'
+    ai = repo.commit({odd: "a = 1\nb = 2\n"}, "ai" + CLAUDE, date=day(0))
+    repo.git("mv", odd, "plain.py")
+    repo.commit({"plain.py": "a = 1\nb = 3\n"}, "rename and edit", date=day(1))
+    data = survive(repo, tmp_path)
+    assert five(commit_of(data, ai)) == (2, 1, 1, 0, 0)
+    db = open_ledger(tmp_path / "ledger.db")
+    assert {r[0] for r in db.execute("SELECT path FROM line_outcomes WHERE commit_sha = ?", [ai])} == {odd}
+
+
 def test_shallow_clone_lines_of_unknown_origin(repo: GitRepo, tmp_path: Path) -> None:
     repo.commit({"a.py": "a = 1\nb = 2\n"}, "old", date=day(0))
     repo.commit({"a.py": "a = 1\nb = 2\nc = 3\n"}, "older", date=day(1))
