@@ -252,6 +252,8 @@ def _relative(path: str, cwd: str | None, roots: Sequence[str]) -> str | None:
 
 @dataclass
 class Match:
+    """The added lines the agents wrote, and which sessions wrote them."""
+
     ranges: dict[str, tuple[tuple[int, int], ...]]
     sessions: set[str]          # session keys whose edits landed
 
@@ -594,6 +596,8 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
 
 @dataclass(frozen=True)
 class HistoryCommit:
+    """A commit of a history stream, with the number of lines it added."""
+
     meta: CommitMeta
     lines_added: int
 

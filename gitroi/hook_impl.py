@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
+    defer_inspect()
     repo = discover_repo(os.getcwd())
     state = _state_dir(repo)
     if name == "post-commit":
@@ -277,49 +278,67 @@ def defer_sqlite_utils() -> None:
     called (or asked anything), any other attribute loads it at once, and
     submodules import normally.  Loading replaces the stand-in for good.
     """
-    if "sqlite_utils" in sys.modules:
+    _stand_in("sqlite_utils", proxies=("Database", "Migrations"))
+
+
+def defer_inspect() -> None:
+    """Make ``import inspect`` free until something uses it (hook processes only).
+
+    ``dataclasses`` imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``:
+    ~8 ms here) but calls it only to make a docstring for a dataclass that has
+    none; gitroi's dataclasses all have one.  Any real use loads the module.
+    """
+    _stand_in("inspect")
+
+
+def _stand_in(name: str, proxies: tuple[str, ...] = ()) -> None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports the real one on the
+    first use of an attribute (``proxies``: class names that wait until they are called)."""
+    if name in sys.modules:
         return
     import importlib
     import importlib.util
     import types
     from typing import Any
 
-    spec = importlib.util.find_spec("sqlite_utils")
+    spec = importlib.util.find_spec(name)
     if spec is None:
         return
     loaded: list[types.ModuleType] = []
 
     def load() -> Any:
         if not loaded:
-            if isinstance(sys.modules.get("sqlite_utils"), _Stub):
-                del sys.modules["sqlite_utils"]
-            loaded.append(importlib.import_module("sqlite_utils"))
+            if isinstance(sys.modules.get(name), _Stub):
+                del sys.modules[name]
+            loaded.append(importlib.import_module(name))
         return loaded[0]
 
     class _Proxy(type):
         def __call__(cls, *a: Any, **k: Any) -> Any:
             return getattr(load(), cls.__name__)(*a, **k)
 
-        def __getattr__(cls, name: str) -> Any:
-            return getattr(getattr(load(), cls.__name__), name)
+        def __getattr__(cls, attr: str) -> Any:
+            return getattr(getattr(load(), cls.__name__), attr)
 
         def __instancecheck__(cls, obj: Any) -> bool:
             return isinstance(obj, getattr(load(), cls.__name__))
 
     class _Stub(types.ModuleType):
-        def __getattr__(self, name: str) -> Any:
-            if name in ("Database", "Migrations"):
-                proxy = _Proxy(name, (), {})
-                setattr(self, name, proxy)
+        def __getattr__(self, attr: str) -> Any:
+            if attr in proxies:
+                proxy = _Proxy(attr, (), {})
+                setattr(self, attr, proxy)
                 return proxy
-            if name.startswith("__"):
-                raise AttributeError(name)
-            return getattr(load(), name)
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+            return getattr(load(), attr)
 
-    stub = _Stub("sqlite_utils")
-    stub.__path__ = list(spec.submodule_search_locations or [])
+    stub = _Stub(name)
+    if spec.submodule_search_locations is not None:
+        stub.__path__ = list(spec.submodule_search_locations)
     stub.__spec__ = spec
-    sys.modules["sqlite_utils"] = stub
+    stub.__file__ = spec.origin
+    sys.modules[name] = stub
 
 
 # --- post-commit in the background ------------------------------------------------------------
@@ -531,6 +550,7 @@ def post_commit_background() -> bool:
         _busy_timeout_ms = BACKGROUND_BUSY_TIMEOUT_MS
         if not held:
             acquire(lock_fd, LOCK_WAIT_S * 4)
+        defer_inspect()
         post_commit(discover_repo(cwd), sha=sha, picked=picked or None, checked=True)
     except BaseException as exc:
         with contextlib.suppress(BaseException):

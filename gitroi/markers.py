@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Marker:
+    """One agent's mark on a commit and the text that shows it."""
+
     agent: str       # claude-code, codex, aider, copilot, cursor, gemini-code-assist, entire
     evidence: str    # e.g. "co-author:claude", "footer:claude-code", "author:claude[bot]"
 

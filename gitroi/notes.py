@@ -393,6 +393,8 @@ def iter_notes(repo: Repo, *, ref: str = NOTES_REF) -> Iterator[tuple[str, Note]
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What one :func:`fetch_and_merge` did, counted in notes."""
+
     fetched: int      # notes the remote had
     added: int        # notes we did not have
     merged: int       # notes both had, different, merged

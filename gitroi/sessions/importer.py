@@ -145,6 +145,8 @@ def _same_head(path: Path, stored: str | None) -> bool:
 
 @dataclass
 class _Job:
+    """One log file to read, and from where."""
+
     reader: Reader
     path: Path
     st: os.stat_result
