@@ -10,6 +10,7 @@ round-trip.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -118,20 +119,15 @@ def _diff_git_path(line: bytes) -> str:
     return body[2:half].decode("utf-8", "surrogateescape")
 
 
+_HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
 def _hunk_header(line: bytes) -> Hunk:
-    end = line.index(b" @@", 3)
-    old, new = line[3:end].split(b" ")
-    if b"," in old:
-        a, b = old[1:].split(b",")
-        os, oc = int(a), int(b)
-    else:
-        os, oc = int(old[1:]), 1
-    if b"," in new:
-        a, b = new[1:].split(b",")
-        ns, nc = int(a), int(b)
-    else:
-        ns, nc = int(new[1:]), 1
-    return Hunk(os, oc, ns, nc)
+    m = _HUNK.match(line)
+    if m is None:
+        raise ValueError(f"not a hunk header: {line[:80]!r}")
+    a, b, c, d = m.groups()
+    return Hunk(int(a), 1 if b is None else int(b), int(c), 1 if d is None else int(d))
 
 
 def _combined_header(line: bytes) -> CombinedHunk:

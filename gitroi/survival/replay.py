@@ -506,10 +506,10 @@ class Replayer:
             fields = line[3:-1].decode().split(" ")
             sha, ctime, parents = fields[0], int(fields[1]), [p for p in fields[2:] if p]
             msg: list[bytes] = []
-            line = next(lines, None)
-            while line is not None and line != b"\x02\n":
+            for line in lines:
+                if line == b"\x02\n":
+                    break
                 msg.append(line)
-                line = next(lines, None)
             line = next(lines, None)
             while line is not None and not line.startswith((b"diff ", b"\x01C ")):
                 line = next(lines, None)
