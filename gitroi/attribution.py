@@ -25,7 +25,7 @@ everything from those sources, so the ledger can always be recreated.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,7 +48,7 @@ from gitroi.notes import (
     read_note_text,
     write_note,
 )
-from gitroi.sessions import line_hash, session_key
+from gitroi.sessions import line_hash, session_key, sha1
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -190,13 +190,42 @@ def read_commit_and_note(repo: Repo, sha: str) -> tuple[CommitMeta, AddedLines, 
     return _read_commit(repo, sha, with_note=True)
 
 
-def _read_commit(repo: Repo, sha: str, *, with_note: bool
-                 ) -> tuple[CommitMeta, AddedLines, bytes | None]:
+class CommitRead:
+    """:func:`read_commit_and_note` started now and finished when asked: the post-commit
+    hook has git prepare the diff while it reads the session logs."""
+
+    def __init__(self, repo: Repo, sha: str) -> None:
+        self.repo = repo
+        self.sha = sha
+        self._wait = repo.git_later(*_log_args(sha, with_note=True))
+        self._result: tuple[CommitMeta, AddedLines, bytes | None] | None = None
+
+    def result(self) -> tuple[CommitMeta, AddedLines, bytes | None]:
+        if self._result is None:
+            self._result = _parse_commit(self.repo, self.sha, self._wait(), with_note=True)
+        return self._result
+
+    def close(self) -> None:
+        """Reap git when the result is not wanted (after a failure elsewhere)."""
+        with contextlib.suppress(GitroiError):
+            self._wait()
+
+
+def _log_args(sha: str, *, with_note: bool) -> list[str]:
     fmt = _LOG_FORMAT + ("%N%x00" if with_note else "")
     notes = ["--no-notes", f"--notes={NOTES_REF}"] if with_note else []
-    out = repo.git("-c", "core.quotepath=off", "log", "-1", "--cc", "-p", "-U0", "-M",
-                   "--no-color", "--no-ext-diff", "--no-textconv", *notes, f"--format={fmt}",
-                   sha, "--")
+    return ["-c", "core.quotepath=off", "log", "-1", "--cc", "-p", "-U0", "-M", "--no-color",
+            "--no-ext-diff", "--no-textconv", *notes, f"--format={fmt}", sha, "--"]
+
+
+def _read_commit(repo: Repo, sha: str, *, with_note: bool
+                 ) -> tuple[CommitMeta, AddedLines, bytes | None]:
+    return _parse_commit(repo, sha, repo.git(*_log_args(sha, with_note=with_note)),
+                         with_note=with_note)
+
+
+def _parse_commit(repo: Repo, sha: str, out: bytes, *, with_note: bool
+                  ) -> tuple[CommitMeta, AddedLines, bytes | None]:
     fields = _FIELDS + 1 if with_note else _FIELDS
     if with_note and out.count(b"\x00") != fields:
         # a note holding a NUL byte would shift the fields: read it on its own
@@ -389,18 +418,19 @@ def _import(repo: Repo, db: Database) -> None:
 
 
 def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = True,
-                     now: str | None = None) -> Note | None:
+                     now: str | None = None, read: CommitRead | None = None) -> Note | None:
     """Attribute one commit: write its note (merged with any existing one) and ledger rows.
 
     ``now`` overrides the commit's moment (default: its committer date), for a
-    hook whose commit carries a rewritten date.  Returns the note as written, or
+    hook whose commit carries a rewritten date.  ``read`` is the commit's read
+    started earlier (:class:`CommitRead`).  Returns the note as written, or
     None when the commit has no AI line and no marker (then nothing is written).
     """
     from gitroi.ledger.commits import candidate_sessions
 
     if import_logs:
         _import(repo, db)
-    meta, added, old_note = read_commit_and_note(repo, sha)
+    meta, added, old_note = read.result() if read is not None else read_commit_and_note(repo, sha)
     moment = timeutil.parse(now or meta.committed_at)
     until = timeutil.iso(moment + _COMMIT_SLACK)
     running_after = timeutil.iso(moment - RUNNING_SLACK)
@@ -479,7 +509,7 @@ def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], 
 def note_blob_id(note: Note) -> str:
     """The git blob id the note's text gets (notes are stored verbatim), without asking git."""
     data = note.dumps().encode("utf-8")
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+    return str(sha1(b"blob %d\x00" % len(data) + data).hexdigest())
 
 
 def _session_row(s: SessionShare) -> dict[str, Any]:

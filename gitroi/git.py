@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -66,6 +66,33 @@ def run_git(
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {err}")
     return proc
+
+
+def start_git(args: Sequence[str], *, cwd: str | Path | None = None) -> Callable[[], bytes]:
+    """Start ``git ARGS`` now; the function returned waits for it and returns its stdout,
+    raising :class:`GitroiError` on failure as :func:`run_git` does.
+
+    For a caller with other work to do meanwhile (the post-commit hook reads
+    the session logs while git prepares the commit's diff).  Call the function
+    even when the result is no longer wanted, to reap the process.
+    """
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=git_env())
+    except FileNotFoundError as exc:
+        raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
+    done: list[tuple[bytes, bytes]] = []
+
+    def wait() -> bytes:
+        if not done:
+            done.append(proc.communicate())
+        if proc.returncode != 0:
+            err = done[0][1].decode("utf-8", "replace").strip()
+            raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {err}")
+        return done[0][0]
+
+    return wait
 
 
 def git_text(args: Sequence[str], *, cwd: str | Path | None = None) -> str:
@@ -175,6 +202,10 @@ class Repo:
         """Run git in this repository and return stdout bytes."""
         cwd = self.paths.workdir or self.paths.git_dir
         return run_git(args, cwd=cwd, input=input, check=check).stdout
+
+    def git_later(self, *args: str) -> Callable[[], bytes]:
+        """:func:`start_git` in this repository: git runs while the caller goes on."""
+        return start_git(args, cwd=self.paths.workdir or self.paths.git_dir)
 
     def git_text(self, *args: str) -> str:
         return self.git(*args).decode("utf-8", "replace").rstrip("\n")

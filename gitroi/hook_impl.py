@@ -241,15 +241,19 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
         if remap(repo, [picked], sha) is not None:
             return
     defer_sqlite_utils()
-    from gitroi.attribution import attribute_commit
+    from gitroi.attribution import CommitRead, attribute_commit
     from gitroi.ledger.fast import open_fast
 
-    db = open_fast(ledger_path(repo), busy_timeout_ms=_busy_timeout_ms)
+    read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read
     try:
-        problems = import_logs(repo, db)
-        attribute_commit(repo, db, sha, import_logs=False)
+        db = open_fast(ledger_path(repo), busy_timeout_ms=_busy_timeout_ms)
+        try:
+            problems = import_logs(repo, db)
+            attribute_commit(repo, db, sha, import_logs=False, read=read)
+        finally:
+            db.conn.close()
     finally:
-        db.conn.close()
+        read.close()
     if problems:
         # The commit is attributed from what could be read; say what could not.
         raise HookWarning(problems)
@@ -747,4 +751,10 @@ def _bounded(fn: object, seconds: float) -> tuple[bool, str]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    _code = main()
+    # Everything is written and closed by now: skip the interpreter's teardown (freeing
+    # every module and object, several ms that git, and the user, would wait for).
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(_code)

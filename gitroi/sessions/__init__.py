@@ -14,11 +14,28 @@ Gemini reports thoughts apart, and its reader adds them into ``output``).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+
+def _sha1_function() -> Callable[[bytes], Any]:
+    """CPython's own SHA-1 (``_sha1``: ~0.5 ms to load) rather than hashlib's OpenSSL
+    binding (~3.5 ms, which the post-commit hook would count); the digests are the same.
+    hashlib's where there is no ``_sha1``."""
+    try:
+        fn: Callable[[bytes], Any] = importlib.import_module("_sha1").sha1
+    except ImportError:  # pragma: no cover - other interpreters
+        import hashlib
+
+        fn = hashlib.sha1
+    return fn
+
+
+sha1 = _sha1_function()
+"""``hashlib.sha1``'s equal: ``sha1(data).hexdigest()``."""
 
 
 def line_hash(line: str) -> str:
@@ -27,7 +44,7 @@ def line_hash(line: str) -> str:
     The one hash both sides use: readers hash what an agent wrote, attribution
     hashes what a commit added, and a match marks the line as the agent's.
     """
-    return hashlib.sha1(line.strip().encode("utf-8", "surrogateescape")).hexdigest()
+    return str(sha1(line.strip().encode("utf-8", "surrogateescape")).hexdigest())
 
 
 def hash_lines(text: str) -> tuple[str, ...]:

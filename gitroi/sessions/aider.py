@@ -44,7 +44,6 @@ id to tie an event to a repository, so it is not read.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from gitroi import timeutil
-from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
+from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key, sha1
 from gitroi.sessions._lines import decode, read_whole_lines
 
 AGENT = "aider"
@@ -94,7 +93,7 @@ def chat_start(local: str) -> str:
 
 def session_id(path: Path, start_line: str) -> str:
     key = f"{os.path.abspath(path)}\n{start_line}"
-    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return str(sha1(key.encode("utf-8", "surrogateescape")).hexdigest())[:16]
 
 
 class AiderReader:
@@ -272,7 +271,7 @@ _INPUTS_CACHE: dict[str, tuple[tuple[float, int], list[tuple[str, str]]]] = {}
 
 
 def _prompt_key(line_hashes: Iterable[str]) -> str:
-    return hashlib.sha1("\n".join(line_hashes).encode("ascii")).hexdigest()
+    return str(sha1("\n".join(line_hashes).encode("ascii")).hexdigest())
 
 
 def input_history(path: Path) -> list[tuple[str, str]]:

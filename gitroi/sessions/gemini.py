@@ -32,7 +32,6 @@ counts add up to Gemini's own ``total``.  Old records whose ``total`` shows
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -469,6 +468,8 @@ def _known_roots(gemini_dir: Path) -> dict[str, str]:
             continue
         if owner:
             roots[marker.parent.name] = owner
+    import hashlib  # here: the post-commit hook imports this module, rarely this path
+
     for root in list(roots.values()):
         roots.setdefault(hashlib.sha256(root.encode("utf-8")).hexdigest(), root)
     _ROOTS_CACHE[str(gemini_dir)] = (stamp, roots)

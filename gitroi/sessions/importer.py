@@ -28,14 +28,13 @@ unless the scope grows or ``--all`` asks for it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitroi.sessions import Problem, Reader, ReadResult, UsageEvent
+from gitroi.sessions import Problem, Reader, ReadResult, UsageEvent, sha1
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -128,7 +127,7 @@ def _head(path: Path, size: int) -> str | None:
             data = fh.read(n)
     except OSError:
         return None
-    return f"{len(data)}:{hashlib.sha1(data).hexdigest()}"
+    return f"{len(data)}:{sha1(data).hexdigest()}"
 
 
 def _same_head(path: Path, stored: str | None) -> bool:
@@ -140,7 +139,7 @@ def _same_head(path: Path, stored: str | None) -> bool:
             data = fh.read(int(n_text))
     except (OSError, ValueError):
         return False
-    return hashlib.sha1(data).hexdigest() == digest
+    return bool(sha1(data).hexdigest() == digest)
 
 
 @dataclass
