@@ -57,6 +57,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("source", nargs="?", default=str(ROOT.parent / "shared" / "corpora" / "click.bundle"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ai-all", action="store_true",
+                    help="also time a run where every commit counts as an AI commit (worst case for "
+                         "tree-sitter: every AI line classified at its origin blob, reformat checks on "
+                         "every hunk that removes lines)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "repo"
@@ -100,6 +104,22 @@ def main() -> None:
         best_full, c_full = timed(full, args.repeat)
         result = holder["result"]
         assert isinstance(result, analyze_mod.AnalysisResult)
+        t_ai_all = c_ai_all = 0.0
+        ai_stats: dict[str, object] = {}
+        if args.ai_all:
+            from gitroi.survival.replay import Attribution
+
+            every = subprocess.run(["git", "rev-list", "HEAD"], cwd=clone, capture_output=True, text=True,
+                                   check=True).stdout.split()
+            fake = Attribution(kinds=dict.fromkeys(every, "commit"))
+            real_load = analyze_mod._load_attribution
+            analyze_mod._load_attribution = lambda *a, **k: fake  # type: ignore[assignment]
+            t_ai_all, c_ai_all = timed(full, 1)
+            analyze_mod._load_attribution = real_load  # type: ignore[assignment]
+            r = holder["result"]
+            assert isinstance(r, analyze_mod.AnalysisResult)
+            ai_stats = r.stats
+            full()  # back to the real attribution for the re-analysis below
         # Re-analysis after one new commit.
         target = clone / text_files[0]
         with target.open("a") as fh:
@@ -118,6 +138,9 @@ def main() -> None:
     print(f"gitroi attribution load (ensure_ledger)  {t_attr:7.3f} s  (once; incremental afterwards)")
     print(f"gitroi full analysis (tree-sitter on)    {best_full:7.3f} s  (cpu {c_full:.3f} s, "
           f"{result.commits_replayed} commits, {result.stats.get('token_checks', 0)} token checks)")
+    if args.ai_all:
+        print(f"gitroi full analysis, every commit AI   {t_ai_all:7.3f} s  (cpu {c_ai_all:.3f} s, "
+              f"{ai_stats.get('token_checks', 0)} token checks; tree-sitter on every AI blob)")
     print(f"gitroi re-analysis after one commit      {t_again:7.3f} s  ({again.mode}, "
           f"{again.commits_replayed} commit)")
     print(f"peak RSS of this process                 {peak_mb:7.1f} MB")

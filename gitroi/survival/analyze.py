@@ -228,30 +228,65 @@ def _json_stats(raw: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
+_REWORK = (1, 2)  # Outcome.CHURNED, Outcome.REVERTED
+
+
 def _classify_ai(repo: Repo, st: ReplayState) -> None:
-    """Code/non-code and enclosing symbol of AI lines, at their origin file version, once per blob."""
+    """Code/non-code and enclosing symbol of AI lines, from tree-sitter, once per blob.
+
+    Lines alive at the tip are classified where they live now (one parse per
+    tip file holding AI lines); churned and reverted lines (rework, which
+    reports place by symbol) at the file version their commit wrote.  Lines
+    deleted after the window, and files without a grammar, keep the one-line
+    comment check made during the replay: parsing every old version of every
+    AI file would cost more than the whole replay.
+    """
+    try:
+        from gitroi.survival.languages import language_for_path
+        from gitroi.survival.parse import classify
+    except ImportError:
+        return
+    grammar: dict[int, bool] = {}
+
+    def has_grammar(pid: int) -> bool:
+        g = grammar.get(pid)
+        if g is None:
+            g = grammar[pid] = language_for_path(st.paths[pid]) is not None
+        return g
+
     need: set[tuple[int, int]] = set()
-    for code in st.ai_dead:
-        need.add((code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK))
-    for lst in st.tip_files.values():
-        for code in lst:
-            if code & 2:
-                need.add((code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK))
-    cache = st.ai_syntax
-    todo = {k: st.ai_blobs[k] for k in need if k not in cache and k in st.ai_blobs}
-    if todo:
-        try:
-            from gitroi.survival.parse import classify
-        except ImportError:
-            classify = None  # type: ignore[assignment]
-        if classify is not None:
-            blobs = _read_blobs(repo, sorted(set(todo.values())))
-            for key, blob in todo.items():
-                data = blobs.get(blob)
-                if data is None:
-                    continue
-                syn = classify(st.paths[key[1]], data, cache_key=blob)
-                cache[key] = (bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
+    for code, (o, _e) in st.ai_dead.items():
+        if o not in _REWORK:
+            continue
+        key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK)
+        if key not in st.ai_syntax and key in st.ai_blobs and has_grammar(key[1]):
+            need.add(key)
+    tip_paths = [p for p, lst in st.tip_files.items()
+                 if language_for_path(p) is not None and any(c & 2 for c in lst)]
+    tip_blobs: dict[str, str] = {}
+    if tip_paths and st.tip:
+        out = repo.git("ls-tree", "-r", "-z", "--full-tree", st.tip, "--", *tip_paths) if len(tip_paths) < 2000 \
+            else repo.git("ls-tree", "-r", "-z", "--full-tree", st.tip)
+        wanted = set(tip_paths)
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            p = path.decode("utf-8", "surrogateescape")
+            if p in wanted:
+                tip_blobs[p] = meta.split(b" ")[2].decode()
+    stale = {p: b for p, b in tip_blobs.items() if st.tip_syntax.get(p, ("",))[0] != b}
+    st.tip_syntax = {p: v for p, v in st.tip_syntax.items() if p in tip_blobs}
+    blobs = _read_blobs(repo, sorted({st.ai_blobs[k] for k in need} | set(stale.values())))
+    for key in need:
+        blob = st.ai_blobs[key]
+        data = blobs.get(blob)
+        if data is not None:
+            syn = classify(st.paths[key[1]], data, cache_key=blob)
+            st.ai_syntax[key] = (bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
+    for p, blob in stale.items():
+        data = blobs.get(blob)
+        if data is not None:
+            syn = classify(p, data, cache_key=blob)
+            st.tip_syntax[p] = (blob, bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
 
 
 def _read_blobs(repo: Repo, blobs: list[str]) -> dict[str, bytes]:
@@ -299,12 +334,17 @@ def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, An
         outcomes[ai_key(code, o, e)] += 1
     alive: Counter[tuple[int, int]] = Counter()
     unknown = 0
-    for lst in st.tip_files.values():
-        for code in lst:
+    for path, lst in st.tip_files.items():
+        tip = st.tip_syntax.get(path)
+        for i, code in enumerate(lst):
             if code >> _CSHIFT == UNKNOWN:
                 unknown += 1
             elif code & 2:
-                outcomes[ai_key(code, 0, 0)] += 1
+                if tip is not None and i < len(tip[1]):
+                    outcomes[(shas[code >> _CSHIFT], paths[(code >> _PSHIFT) & PATH_MASK], tip[2][i], 1,
+                              tip[1][i], OUTCOME_LABELS[0], ENDED_BY_LABELS[0])] += 1
+                else:
+                    outcomes[ai_key(code, 0, 0)] += 1
             else:
                 alive[(code >> _PSHIFT, code & 1)] += 1
     for (cp, is_code), n in alive.items():

@@ -49,7 +49,7 @@ from gitroi.survival.outcomes import (
 )
 from gitroi.survival.patch import FileDiff, Hunk, parse_files, unquote_path
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 LINE_BITS = 20
 PATH_BITS = 22
 LINE_MASK = (1 << LINE_BITS) - 1
@@ -151,6 +151,8 @@ class ReplayState:
     ai_blobs: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Per (commit, path) with AI lines: code flag and enclosing symbol of each line, from parse.classify.
     ai_syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = field(default_factory=dict)
+    #: Per tip path with AI lines: (blob, code flags, symbols) of its tip version.
+    tip_syntax: dict[str, tuple[str, bytes, list[str]]] = field(default_factory=dict)
     #: Paths skipped, by reason (binary, submodule, symlink).
     skipped: dict[str, set[str]] = field(default_factory=dict)
     commits: int = 0
