@@ -140,7 +140,7 @@ def main() -> None:
           f"{result.commits_replayed} commits, {result.stats.get('token_checks', 0)} token checks)")
     if args.ai_all:
         print(f"gitroi full analysis, every commit AI   {t_ai_all:7.3f} s  (cpu {c_ai_all:.3f} s, "
-              f"{ai_stats.get('token_checks', 0)} token checks; tree-sitter on every AI blob)")
+              f"{ai_stats.get('token_checks', 0)} token checks; tree-sitter on tip files and rework blobs)")
     print(f"gitroi re-analysis after one commit      {t_again:7.3f} s  ({again.mode}, "
           f"{again.commits_replayed} commit)")
     print(f"peak RSS of this process                 {peak_mb:7.1f} MB")
