@@ -313,6 +313,13 @@ class Replayer:
         st = self.st
         stop = exclude or boundary
         revs = [tip] + ([f"^{stop}"] if stop else [])
+        # git starts streaming the history while the commit graph is read below.
+        proc = subprocess.Popen(
+            [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
+             "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/", "--dst-prefix=b/",
+             "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
+            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
         out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
         order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
         total = len(order)
@@ -328,25 +335,26 @@ class Replayer:
         if exclude:
             states[exclude] = st.tip_files
         boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
-        if exclude and boundaries:
-            # A merged branch forked before the stored tip: its base state is derived
-            # from the tip's (below); replay from scratch only if that fails.
+        try:
+            if exclude and boundaries:
+                # A merged branch forked before the stored tip: its base state is derived
+                # from the tip's (below); replay from scratch only if that fails.
+                for b in boundaries:
+                    states[b] = self._derived_state(exclude, b)
+                boundaries = []
             for b in boundaries:
-                states[b] = self._derived_state(exclude, b)
-            boundaries = []
-        for b in boundaries:
-            states[b] = self._boundary_state(b)
+                states[b] = self._boundary_state(b)
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
         shallow = self._shallow()
         if not order:
+            proc.kill()
+            proc.communicate()
             if exclude:
                 st.tip = tip
             return
-        proc = subprocess.Popen(
-            [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
-             "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/", "--dst-prefix=b/",
-             "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
-            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
         assert proc.stdout is not None
         # What merges changed is listed by other git processes while this one
         # streams the log; the replay waits for it at the first merge only.
