@@ -320,22 +320,22 @@ class Replayer:
              "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
             cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
-        out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
-        order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
-        total = len(order)
-        remaining: dict[str, int] = {}
-        merges: list[list[str]] = []
-        in_range = {o[0] for o in order}
-        for o in order:
-            for p in o[1:]:
-                remaining[p] = remaining.get(p, 0) + 1
-            if len(o) > 2:
-                merges.append(o)
-        states: dict[str, dict[str, list[int]]] = {}
-        if exclude:
-            states[exclude] = st.tip_files
-        boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
         try:
+            out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
+            order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
+            total = len(order)
+            remaining: dict[str, int] = {}
+            merges: list[list[str]] = []
+            in_range = {o[0] for o in order}
+            for o in order:
+                for p in o[1:]:
+                    remaining[p] = remaining.get(p, 0) + 1
+                if len(o) > 2:
+                    merges.append(o)
+            states: dict[str, dict[str, list[int]]] = {}
+            if exclude:
+                states[exclude] = st.tip_files
+            boundaries = sorted({p for o in order for p in o[1:] if p not in in_range and p != exclude})
             if exclude and boundaries:
                 # A merged branch forked before the stored tip: its base state is derived
                 # from the tip's (below); replay from scratch only if that fails.
