@@ -1,0 +1,185 @@
+"""What keeps the post-commit hook fast, checked on a real `git commit` with the hooks
+installed: the modules its process loads, and the git commands it runs (two: the commit's
+diff with its note, and the note's write)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitroi.attribution import CommitRead, read_commit, read_commit_and_note
+from gitroi.git import Repo
+from gitroi.notes import Note, read_note, write_note
+from tests.conftest import GitRepo, run_gitroi
+from tests.test_attribution_claude_log import Transcript
+
+HEAVY = {"click", "sqlite_utils", "tree_sitter", "pygit2", "github3"}
+
+# Loaded by the hook process through PYTHONPATH: writes "name type" of every module in
+# sys.modules when the process ends (the hook leaves through os._exit).
+PROBE = '''
+import os, sys
+_real_exit = os._exit
+
+def _dump():
+    path = os.environ.get("PROBE_MODULES_OUT")
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if path and getattr(spec, "name", "") == "gitroi.hook_impl":
+        with open(path, "a") as f:
+            f.write("".join(f"{n} {type(m).__name__}\\n" for n, m in sorted(sys.modules.items())))
+
+def _exit(code):
+    _dump()
+    _real_exit(code)
+
+os._exit = _exit
+'''
+
+def _story(repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Transcript:
+    """A repository with gitroi installed, its ledger made, and an agent edit to commit."""
+    root = tmp_path / "claude"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+    repo.commit({"app.py": "import os\n\n\ndef main():\n    print('hi')\n"}, "base",
+                date="2026-02-12T15:00:00Z")
+    run_gitroi("install", cwd=repo.path)
+    t = Transcript(root, repo.path)
+    t.edit("2026-02-12T16:02:27.718Z", "msg_A", "toolu_A", repo.path / "app.py", "    print('hi')",
+           "    name = os.environ.get('USER', 'world')\n    print(f'hi {name}')",
+           input=3, output=9, cache_write=15005, cache_read=11442)
+    run_gitroi("sessions", "import", cwd=repo.path)  # the ledger exists, as after a first commit
+    return t
+
+
+def _commit(repo: GitRepo, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    date = "2026-02-12T16:05:00Z"
+    subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)
+    return subprocess.run(["git", "commit", "-q", "-m", "greet by name"], cwd=repo.path,
+                          capture_output=True, text=True,
+                          env={**os.environ, **env, "GIT_AUTHOR_DATE": date,
+                               "GIT_COMMITTER_DATE": date})
+
+
+def _attributed(repo: GitRepo) -> tuple[object, ...]:
+    d = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
+    return d["attribution"], d["ai_ranges"], d["lines_added"], d["tokens"]
+
+
+def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(PROBE)
+    out = tmp_path / "modules.txt"
+    proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+    modules = dict(line.split() for line in out.read_text().splitlines())
+    assert "gitroi.attribution" in modules and "gitroi.sessions.claude_code" in modules
+    loaded = {name.split(".")[0] for name, kind in modules.items() if kind == "module"}
+    assert loaded & HEAVY == set()
+    # sqlite-utils is only the hook's stand-in; logging is not needed at all
+    assert modules.get("sqlite_utils") == "_Stub" and "sqlite_utils.db" not in modules
+    assert "logging" not in modules
+
+
+def test_hook_runs_two_git_commands(repo: GitRepo, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    trace = tmp_path / "trace2.log"  # every git process logs its command line here
+    proc = _commit(repo, {"GIT_TRACE2": str(trace)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    calls = [line.split(" start ", 1)[1].split()[1:4] for line in trace.read_text().splitlines()
+             if " start " in line and " maintenance run --auto" not in line]
+    # the user's `git commit`, then the hook's two: no rev-parse, no worktree list
+    assert calls == [["commit", "-q", "-m"], ["-c", "core.quotepath=off", "log"],
+                     ["notes", "--ref=refs/notes/gitroi", "add"]]
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+
+
+def test_worktrees_without_git_for_a_plain_repository(repo: GitRepo,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.commit({"a.py": "x\n"}, "one")
+    paths = Repo.discover(repo.path).paths
+    monkeypatch.setattr("gitroi.git.run_git", lambda *a, **k: pytest.fail("git was run"))
+    assert paths.worktrees() == [repo.path.resolve()]
+
+
+def test_worktrees_listed_once_until_one_is_added(repo: GitRepo, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitroi.git as g
+
+    repo.commit({"a.py": "x\n"}, "one")
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt1"))
+    paths = Repo.discover(repo.path).paths
+    calls: list[list[str]] = []
+    real = g.run_git
+
+    def counting(args: list[str], **kw: object) -> subprocess.CompletedProcess[bytes]:
+        calls.append(list(args))
+        return real(args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(g, "run_git", counting)
+    first = [repo.path.resolve(), (tmp_path / "wt1").resolve()]
+    assert paths.worktrees() == first
+    assert paths.worktrees() == first
+    assert len(calls) == 1
+    real(["worktree", "add", "-q", str(tmp_path / "wt2")], cwd=repo.path)
+    assert paths.worktrees() == [*first, (tmp_path / "wt2").resolve()]
+    assert len(calls) == 2
+
+
+def test_hook_finds_the_repository_as_git_does(repo: GitRepo, tmp_path: Path) -> None:
+    from gitroi.hook_impl import discover_repo
+
+    repo.commit({"a.py": "x\n"}, "one")
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    for top in (repo.path, tmp_path / "wt"):
+        assert discover_repo(str(top)).paths == Repo.discover(top).paths
+    # in a subdirectory (not where git runs hooks) git is asked
+    (repo.path / "sub").mkdir()
+    assert discover_repo(str(repo.path / "sub")).paths == Repo.discover(repo.path).paths
+
+
+def test_commit_and_note_read_in_one_call(repo: GitRepo) -> None:
+    repo.commit({"a.py": "x\ny\n"}, "one")
+    r = Repo.discover(repo.path)
+    sha = repo.git("rev-parse", "HEAD")
+    meta, added, note = read_commit_and_note(r, sha)
+    assert (meta, added, note) == (*read_commit(r, sha), None)
+    first = write_note(r, sha, Note.build(attribution="commit", agents=["codex"], lines_added=2,
+                                          ai_ranges={"a.py": [(1, 2)]}))
+    _, _, text = read_commit_and_note(r, sha)
+    assert text == first.dumps().encode()
+    pending = CommitRead(r, sha)
+    assert pending.result() == read_commit_and_note(r, sha)
+    pending.close()
+    # the note read with the commit is merged exactly as one read by `git notes show`
+    more = Note.build(attribution="line", agents=["claude-code"], lines_added=2,
+                      ai_ranges={"a.py": [(2, 2)]})
+    assert write_note(r, sha, more, existing=text) == write_note(r, sha, more)
+    assert read_note(r, sha) == write_note(r, sha, more)
+    assert read_note(r, sha).attribution == "line"  # type: ignore[union-attr]
+
+
+def test_inspect_stand_in_loads_on_first_use() -> None:
+    code = (
+        "import sys\n"
+        "from gitroi.hook_impl import defer_inspect\n"
+        "defer_inspect()\n"
+        "import gitroi.attribution, gitroi.sessions.importer\n"
+        "before = type(sys.modules['inspect']).__name__\n"
+        "from dataclasses import dataclass\n"
+        "@dataclass\n"
+        "class NoDoc:\n"
+        "    a: int\n"
+        "print(before, type(sys.modules['inspect']).__name__, NoDoc.__doc__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr == ""
+    assert out.stdout.split() == ["_Stub", "module", "NoDoc(a:", "int)"]
