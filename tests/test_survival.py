@@ -238,6 +238,14 @@ def test_awkward_paths(repo: GitRepo, tmp_path: Path) -> None:
     assert {r[0] for r in db.execute("SELECT path FROM line_outcomes WHERE commit_sha = ?", [ai])} == {odd}
 
 
+def test_huge_files_are_skipped(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit({"big.txt": "x = 1\n" * 400, "small.txt": "y = 2\n"}, "files" + CLAUDE, date=day(0))
+    data = survive(repo, tmp_path, max_file_bytes=1000)
+    assert data["skipped_files"] == {"binary": 1} and data["ai"]["lines_added"] == 1
+    out = run_gitroi("analyze", "--max-file-size", "1k", cwd=repo.path)
+    assert "skipped files: 1 binary" in out.stdout
+
+
 def test_shallow_clone_lines_of_unknown_origin(repo: GitRepo, tmp_path: Path) -> None:
     repo.commit({"a.py": "a = 1\nb = 2\n"}, "old", date=day(0))
     repo.commit({"a.py": "a = 1\nb = 2\nc = 3\n"}, "older", date=day(1))

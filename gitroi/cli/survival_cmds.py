@@ -22,13 +22,25 @@ def _parse_window(text: str) -> float:
         raise click.BadParameter(f"{text!r} is not a duration (examples: 14d, 36h, 2w)") from None
 
 
+def _parse_size(text: str) -> int:
+    """``1m``, ``512k`` or a number of bytes."""
+    t = text.strip().lower()
+    mult = {"k": 1000, "m": 1000_000, "g": 1000_000_000}.get(t[-1:], 1)
+    try:
+        return int(float(t[:-1] if mult != 1 else t) * mult)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size (examples: 1m, 512k, 200000)") from None
+
+
 @cli.command()
 @click.option("--branch", "-b", help="Branch to analyse (default: the repository's main branch).")
 @click.option("--window", default="14d", show_default=True,
               help="Churn window: a line changed or deleted within it after its commit is churned.")
 @click.option("--since", metavar="REV", help="Replay only commits after REV; older lines are of unknown origin.")
+@click.option("--max-file-size", default="1m", show_default=True, metavar="SIZE",
+              help="Files larger than this (bytes, or with k/m suffix) are skipped like binary files.")
 @pass_ctx
-def analyze(ctx: Context, branch: str | None, window: str, since: str | None) -> None:
+def analyze(ctx: Context, branch: str | None, window: str, since: str | None, max_file_size: str) -> None:
     """Follow every line of the branch's history to its tip and store the outcomes.
 
     Incremental: a second run replays only the commits added since the first.
@@ -39,6 +51,7 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None) ->
     from gitroi.survival.analyze import analyze as run
 
     days = _parse_window(window)
+    max_bytes = _parse_size(max_file_size)
     bar: Any = None
     progress = None
     if sys.stderr.isatty():
@@ -53,7 +66,8 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None) ->
             state["last"] = done
 
         bar = state
-    result = run(ctx.repo(), ctx.db(), branch=branch, window_days=days, since=since, progress=progress)
+    result = run(ctx.repo(), ctx.db(), branch=branch, window_days=days, since=since, progress=progress,
+                 max_file_bytes=max_bytes)
     if bar is not None and "bar" in bar:
         bar["bar"].__exit__(None, None, None)
     click.echo(result.message)

@@ -151,6 +151,7 @@ def analyze(
     mode = "full"
     exclude: str | None = None
     if (st is not None and st.tip is not None and st.window_s == window_s
+            and st.max_file_bytes == max_file_bytes
             and st.fingerprint == attribution.fingerprint(st.shas)
             and st.since == since_sha and row is not None and row["tip"] == st.tip):
         if st.tip == tip:
@@ -160,7 +161,7 @@ def analyze(
         if _is_ancestor(repo, st.tip, tip):
             mode, exclude = "incremental", st.tip
     if mode == "full":
-        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha)
+        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
     assert st is not None
     before = st.commits
     previous_tip = st.tip
@@ -170,7 +171,7 @@ def analyze(
         replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
     except NeedsFullReplay:
         mode, exclude = "full", None
-        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha)
+        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
         before = 0
         replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                             progress=progress)

@@ -49,7 +49,7 @@ from gitroi.survival.outcomes import (
 )
 from gitroi.survival.patch import FileDiff, Hunk, parse_files, unquote_path
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 LINE_BITS = 20
 PATH_BITS = 22
 LINE_MASK = (1 << LINE_BITS) - 1
@@ -131,6 +131,7 @@ class ReplayState:
     window_s: float
     fingerprint: str
     since: str | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     version: int = STATE_VERSION
     tip: str | None = None
     shas: list[str] = field(default_factory=lambda: [""])
