@@ -283,6 +283,30 @@ class Replayer:
         else:
             self._final(code, oe[0], oe[1])
 
+    def _die_many(self, codes: list[int], died_cidx: int, reverted: bool, pending: bool) -> None:
+        """``_die`` for the lines of one hunk, without a call per line."""
+        cache = self._oe_cache
+        if pending:
+            for code in codes:
+                if code >> _CSHIFT != UNKNOWN:
+                    self._die(code, died_cidx, reverted, True)
+            return
+        agg = self.st.agg
+        ai_dead = self.st.ai_dead
+        for code in codes:
+            c = code >> _CSHIFT
+            if c == UNKNOWN:
+                continue
+            oe = cache.get((c, died_cidx, reverted))
+            if oe is None:
+                self._die(code, died_cidx, reverted, False)
+                continue
+            if code & 2:
+                ai_dead[code] = oe
+            else:
+                key = (c, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1])
+                agg[key] = agg.get(key, 0) + 1
+
     def _final(self, code: int, o: int, e: int) -> None:
         if code & 2:
             self.st.ai_dead[code] = (o, e)
@@ -694,8 +718,7 @@ class Replayer:
                 dead = [c for c in dcodes if c != -1]
                 if dead:
                     rev = self._reverted(dead, h, acodes, cidx, reverts)
-                    for c in dead:
-                        self._die(c, cidx, rev, concurrent)
+                    self._die_many(dead, cidx, rev, concurrent)
                     if left_add and not unknown and path is not None:
                         crcs = st.restore.setdefault((cidx, pid), set())
                         for i, c in enumerate(dcodes):
