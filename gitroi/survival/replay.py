@@ -287,9 +287,16 @@ class Replayer:
         """``_die`` for the lines of one hunk, without a call per line."""
         cache = self._oe_cache
         if pending:
+            pend = self.pending
             for code in codes:
-                if code >> _CSHIFT != UNKNOWN:
+                c = code >> _CSHIFT
+                if c == UNKNOWN or code in pend:
+                    continue
+                oe = cache.get((c, died_cidx, reverted))
+                if oe is None:
                     self._die(code, died_cidx, reverted, True)
+                else:
+                    pend[code] = oe
             return
         agg = self.st.agg
         ai_dead = self.st.ai_dead
