@@ -13,7 +13,10 @@ every line it added, as DESIGN.md defines.
 lines reach the head is read from one ``git blame --line-porcelain -w -M -C
 MERGE_BASE..HEAD`` per file the PR changed: a whitespace-only change keeps a
 line, a block moved within or across files keeps its origin, and blame's
-history walk stops at the merge base, so a PR costs about its own size.  Lines
+history walk stops at the merge base, so a PR costs about its own size.  When
+some AI line is not found, a second pass without ``-w`` runs: ``-w`` hands a
+line that a PR commit only re-spaced (a formatter run) to the older commit,
+and the re-spacing commit's line, present at the head, must not count as lost.  Lines
 that did not reach the head are split into *churned* (written within the
 churn window of the head commit) and *deleted later* (the PR lived longer than
 the window); review churn counts both.
@@ -217,7 +220,8 @@ def _unquote(name: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
-def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str]) -> set[Key]:
+def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str], *,
+               ignore_whitespace: bool = True) -> set[Key]:
     """Lines at ``head`` that came from the PR's commits: {(commit, orig path, orig line)}."""
     if merge_base:
         names = repo.git("diff", "--name-only", "-z", "--no-renames", "--diff-filter=AMRC",
@@ -230,8 +234,8 @@ def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str])
         if not raw:
             continue
         path = raw.decode("utf-8", "surrogateescape")
-        proc = repo.git("blame", "--line-porcelain", "-w", "-M", "-C", span, "--", path,
-                        check=False)
+        ws = ["-w"] if ignore_whitespace else []
+        proc = repo.git("blame", "--line-porcelain", *ws, "-M", "-C", span, "--", path, check=False)
         sha = ""
         orig_line = 0
         for line in proc.split(b"\n"):
@@ -317,6 +321,12 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
         return result
 
     survivors = _survivors(repo, mb, head_sha, {k[0] for k in ai_keys})
+    if any(k not in survivors for k in ai_keys):
+        # `blame -w` gives a line whose whitespace a PR commit changed (a formatter run) to the
+        # older commit, so that commit's added line looks lost although it is at the head.
+        # Blame once more without -w: a line is there if either pass finds it.
+        survivors |= _survivors(repo, mb, head_sha, {k[0] for k in ai_keys},
+                                ignore_whitespace=False)
     times = _commit_times(repo, {k[0] for k in ai_keys} | {head_sha})
     window = timedelta(days=window_days).total_seconds()
     per_commit_surviving: dict[str, int] = defaultdict(int)

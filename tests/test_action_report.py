@@ -176,3 +176,19 @@ def test_agrees_with_the_ledger_pipeline(repo: GitRepo, tmp_path: Path) -> None:
     assert {k: head[k] for k in keys} == {k: mine[k] for k in keys} == {
         "tokens": 23200, "cost_usd": 0.3, "ai_lines": 8, "surviving": 6, "churned": 2,
         "tokens_per_surviving_line": 3866.67}
+
+
+def test_formatter_commit_keeps_both_its_lines_and_the_originals(repo: GitRepo) -> None:
+    """Seen on anthropics/claude-code-action#25: an AI commit that only re-spaced a table (prettier)
+    lost all its lines under `blame -w` alone, which hands them to the older commit."""
+    repo.commit({"README.md": "intro\n"}, "base")
+    repo.git("checkout", "-q", "-b", "pr")
+    c1 = repo.commit({"README.md": "intro\n| a | b |\n| long value | x |\n"}, "agent: table")
+    c2 = repo.commit({"README.md": "intro\n| a          | b |\n| long value | x |\n"}, "agent: prettier")
+    r = Repo.discover(repo.path)
+    write_note(r, c1, Note.build(attribution="line", agents=["claude-code"], lines_added=2,
+                                 ai_ranges={"README.md": [[2, 3]]}))
+    write_note(r, c2, Note.build(attribution="line", agents=["claude-code"], lines_added=1,
+                                 ai_ranges={"README.md": [[2, 2]]}))
+    data = analyse_pr(r, base="main", head="pr").to_dict()
+    assert (data["ai_lines"], data["surviving"], data["churned"]) == (3, 3, 0)
