@@ -22,6 +22,7 @@ second time.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import Counter
@@ -375,6 +376,28 @@ def ensure_commit(repo: Repo, remote: str, sha: str) -> bool:
     return _has_commit(repo, sha)
 
 
+#: Who writes notes in CI when the runner has no git identity (actions/checkout sets none).
+CI_IDENTITY = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+
+
+def ensure_identity(repo: Repo) -> bool:
+    """Give git an identity for ``git notes add`` where none is configured; True if one was set.
+
+    ``git notes`` makes a commit on ``refs/notes/gitroi`` and refuses to run
+    without a committer ("unable to auto-detect email address"), which is the
+    state of a fresh CI runner.  Only this process's environment changes.
+    """
+    cwd = repo.paths.workdir or repo.paths.git_dir
+    if run_git(["var", "GIT_COMMITTER_IDENT"], cwd=cwd, check=False).returncode == 0 and \
+            run_git(["var", "GIT_AUTHOR_IDENT"], cwd=cwd, check=False).returncode == 0:
+        return False
+    name, email = CI_IDENTITY
+    for role in ("AUTHOR", "COMMITTER"):
+        os.environ.setdefault(f"GIT_{role}_NAME", name)
+        os.environ.setdefault(f"GIT_{role}_EMAIL", email)
+    return True
+
+
 def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str | None = None,
                   number: int | None = None, before: str | None = None, after: str | None = None,
                   method: str = "auto", remote: str = "origin", push: bool = False,
@@ -391,6 +414,7 @@ def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str |
     if remote.startswith("-"):
         raise GitroiError(f"--remote {remote!r} looks like an option")
     if write:
+        ensure_identity(repo)
         try:  # start from the remote's notes, so the push is a fast-forward
             fetch_and_merge(repo, remote)
         except GitroiError as exc:

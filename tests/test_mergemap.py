@@ -267,3 +267,21 @@ def test_squash_of_commits_without_notes_says_so(repo: GitRepo) -> None:
     out = map_merge(Repo.discover(repo.path), merge_commit=squash, pr_head=head)
     assert (out.method, out.mapped, out.message) == (
         "squash", [], "squash: none of the 2 commit(s) has a gitroi note; nothing to map")
+
+
+def test_runner_without_git_identity_still_writes_and_pushes(world: dict[str, object]) -> None:
+    """A fresh CI runner has no user.name/user.email; `git notes add` would refuse to run."""
+    tmp = world["tmp"]
+    origin = world["origin"]
+    assert isinstance(tmp, Path) and isinstance(origin, Path)
+    merge_sha = merge_on_github(world, "squash")
+    empty = tmp / "empty-gitconfig"
+    empty.write_text("")
+    rc, summary, log = run_action(world, "pull_request", closed_payload(world, merge_sha),
+                                  {"GIT_CONFIG_GLOBAL": str(empty), "EMAIL": ""})
+    assert rc == 0, log
+    assert "Notes pushed: pushed refs/notes/gitroi to origin" in summary
+    assert git(origin, "log", "-1", "--format=%an <%ae>", "refs/notes/gitroi") == \
+        "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+    [shown] = show_fresh(world, merge_sha)
+    assert shown["tokens"] == 23200
