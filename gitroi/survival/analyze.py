@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
+from gitroi.survival.history import NeedsFullReplay
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
 from gitroi.survival.replay import (
     _CSHIFT,
@@ -35,7 +36,6 @@ from gitroi.survival.replay import (
     STATE_VERSION,
     UNKNOWN,
     Attribution,
-    NeedsFullReplay,
     Progress,
     Replayer,
     ReplayState,

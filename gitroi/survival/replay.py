@@ -23,31 +23,39 @@ What keeps an origin (as ``git blame -w -M -C`` would see it):
   takes the first parent that has it, else it is the merge's own.
 
 A line that leaves the state dies at that commit and gets its outcome there
-(``outcomes.py``).  Deaths on one side of a fork stay *pending* until no
+(``outcomes.py``).  The git plumbing lives in ``history.py``, the move and
+whitespace matching in ``matching.py``, the patch parser in ``patch.py``.  Deaths on one side of a fork stay *pending* until no
 other branch state is alive, because a merge may bring the line back.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import subprocess
 import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import IO
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
+from gitroi.survival.history import (
+    MergeInfo,
+    boundary_state,
+    derived_state,
+    git_cmd,
+    shallow_commits,
+)
+from gitroi.survival.history import merge_info as read_merge_info
+from gitroi.survival.matching import match_in_hunk, match_moves
 from gitroi.survival.outcomes import (
     ended_by,
     outcome_of_death,
     revert_targets,
 )
-from gitroi.survival.patch import FileDiff, Hunk, parse_files, unquote_path
+from gitroi.survival.patch import FileDiff, Hunk, parse_files
 
 STATE_VERSION = 3
 LINE_BITS = 20
@@ -59,19 +67,12 @@ _CSHIFT = 2 + LINE_BITS + PATH_BITS
 #: Commit index 0: lines whose origin is unknown (a shallow clone's grafted
 #: root, or the tree at ``--since``); never counted in any figure.
 UNKNOWN = 0
-#: blame's default -M score: a moved run needs this many alphanumerics.
-MOVE_SCORE = 20
 #: Hunks larger than this are not checked for a token-level reformat.
 REFORMAT_MAX_LINES = 200
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 
-_NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
 _WS = b" \t\r\n\f\v"
 _EMPTY: list[int] = []
-
-
-class NeedsFullReplay(Exception):
-    """An incremental run cannot continue from the stored state; replay from scratch."""
 
 
 def make_code(cidx: int, pid: int, lineno: int, ai: int, is_code: int) -> int:
@@ -170,8 +171,6 @@ class ReplayState:
 
 
 Progress = Callable[[int, int], None]
-#: Per merge, per parent: path -> (status, new mode, patch when the file differs from every parent).
-MergeInfo = dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]
 
 
 def _comment_prefixes(path: str) -> tuple[bytes, ...]:
@@ -227,8 +226,7 @@ class Replayer:
     # ------------------------------------------------------------------ helpers
 
     def _git_cmd(self) -> list[str]:
-        return ["git", "-c", "core.quotepath=false", "-c", f"core.bigFileThreshold={self.max_file_bytes}",
-                "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
+        return git_cmd(self.max_file_bytes)
 
     def _prefixes(self, path: str) -> tuple[bytes, ...]:
         ext = path.rsplit("/", 1)[-1]
@@ -372,15 +370,15 @@ class Replayer:
                 # A merged branch forked before the stored tip: its base state is derived
                 # from the tip's (below); replay from scratch only if that fails.
                 for b in boundaries:
-                    states[b] = self._derived_state(exclude, b)
+                    states[b] = derived_state(self.repo, self._git_cmd(), st.tip_files, exclude, b)
                 boundaries = []
             for b in boundaries:
-                states[b] = self._boundary_state(b)
+                states[b] = boundary_state(self.repo, self._git_cmd(), b)
         except BaseException:
             proc.kill()
             proc.communicate()
             raise
-        shallow = self._shallow()
+        shallow = shallow_commits(self.repo)
         if not order:
             proc.kill()
             proc.communicate()
@@ -393,7 +391,7 @@ class Replayer:
         import threading
 
         holder: dict[str, MergeInfo] = {}
-        worker = threading.Thread(target=lambda: holder.setdefault("info", self._merge_info(merges)),
+        worker = threading.Thread(target=lambda: holder.setdefault("info", read_merge_info(self.repo, self._git_cmd(), merges)),
                                   daemon=True)
         if merges:
             worker.start()
@@ -430,106 +428,6 @@ class Replayer:
         self._flush(files)
         st.tip_files = files
         st.tip = tip
-
-    def _shallow(self) -> set[str]:
-        path = self.repo.paths.common_dir / "shallow"
-        try:
-            return set(path.read_text().split())
-        except OSError:
-            return set()
-
-    def _derived_state(self, tip: str, sha: str) -> dict[str, list[int]]:
-        """The state of an ancestor ``sha`` of the stored ``tip``, from the tip's state and their diff.
-
-        Lines unchanged between the two keep their origin; lines of ``sha`` that
-        the tip no longer has are of unknown origin (their end is already counted).
-        """
-        proc = subprocess.run(
-            [*self._git_cmd(), "diff-tree", "-r", "-p", "-U1", "-M", "--full-index", "--no-ext-diff",
-             "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", tip, sha],
-            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, capture_output=True, env=git_env())
-        if proc.returncode != 0:
-            raise NeedsFullReplay(f"cannot diff {tip[:12]} against {sha[:12]}")
-        files = dict(self.st.tip_files)
-        lines = iter(io.BytesIO(proc.stdout))
-        first = next(lines, None)
-        if first is None:
-            return files
-        diffs, _ = parse_files(lines, first)
-        pending: dict[str, list[int]] = {}
-        for fd in diffs:
-            old = files.pop(fd.old_path, _EMPTY) if fd.old_path is not None else _EMPTY
-            if fd.skip or fd.new_path is None:
-                continue
-            new: list[int] = []
-            pos = 0
-            for h in fd.hunks:
-                start = h.os - 1 if h.oc else h.os
-                new.extend(old[pos:start])
-                new.extend([UNKNOWN] * h.nc)
-                pos = start + h.oc
-            new.extend(old[pos:])
-            pending[fd.new_path] = new
-        files.update(pending)
-        return files
-
-    def _boundary_state(self, sha: str) -> dict[str, list[int]]:
-        """The state of a commit outside the replay: its files, every line of unknown origin."""
-        out = subprocess.run(
-            [*self._git_cmd(), "diff-tree", "-p", "-U0", "-r", "--full-index", "--no-renames",
-             "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--root",
-             "--no-commit-id", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", sha],
-            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, capture_output=True, env=git_env())
-        files: dict[str, list[int]] = {}
-        lines = iter(io.BytesIO(out.stdout))
-        first = next(lines, None)
-        while first is not None and not first.startswith(b"diff --git "):
-            first = next(lines, None)
-        if first is None:
-            return files
-        diffs, _ = parse_files(lines, first)
-        for fd in diffs:
-            if fd.skip or fd.new_path is None:
-                continue
-            n = sum(h.nc for h in fd.hunks)
-            files[fd.new_path] = [0] * n
-        return files
-
-    # ------------------------------------------------------------------ merges
-
-    def _merge_info(self, merges: list[list[str]]) -> MergeInfo:
-        """Per merge, per parent: path -> (status, new mode, None) of what differs.
-
-        One raw ``diff-tree --stdin`` for all (merge, parent) pairs.  The files
-        that differ from every parent come with their combined diff in the log
-        stream itself (``--diff-merges=combined``).
-        """
-        cwd = self.repo.paths.workdir or self.repo.paths.git_dir
-        # One "<merge> <parent>" line per pair: with --always each prints exactly one header.
-        pairs = [(m[0], p) for m in merges for p in m[1:]]
-        stdin = "".join(f"{m} {p}\n" for m, p in pairs).encode()
-        raw = subprocess.run(
-            [*self._git_cmd(), "diff-tree", "--stdin", "-r", "--no-renames", "--always", "--raw",
-             "--full-index"], cwd=cwd, input=stdin, capture_output=True, env=git_env())
-        info: dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]] = {}
-        cur: dict[str, tuple[str, str, FileDiff | None]] | None = None
-        for line in raw.stdout.split(b"\n"):
-            if not line:
-                continue
-            if line[0] != 58:  # ':' starts a raw line; anything else is the next pair's header
-                cur = {}
-                info.setdefault(line.decode().strip(), []).append(cur)
-                continue
-            meta, _, rawpath = line.partition(b"\t")
-            parts = meta.split(b" ")
-            if cur is not None:
-                cur[unquote_path(rawpath)] = (parts[4][:1].decode(), parts[1].decode(), None)
-        return info
-
-    def _parents_of(self, m: str, merges: list[list[str]]) -> list[str]:
-        if not hasattr(self, "_pmap"):
-            self._pmap = {x[0]: x[1:] for x in merges}
-        return self._pmap.get(m, [])
 
     # ------------------------------------------------------------------ stream
 
@@ -660,7 +558,7 @@ class Replayer:
                 if dcodes:
                     any_del = True
                     if h.adds:
-                        self._match_in_hunk(h, dcodes, acodes)
+                        match_in_hunk(h, dcodes, acodes)
                 dcodes_all.append(dcodes)
                 acodes_all.append(acodes)
             work.append((fd, old, dcodes_all, acodes_all))
@@ -684,7 +582,7 @@ class Replayer:
                 for fd, _old, _dcodes, acodes_all in work:
                     for h, acodes in zip(fd.hunks, acodes_all, strict=False):
                         if h.adds and not keys.isdisjoint(h.sadds):
-                            self._match_moves(h, acodes, pool)
+                            match_moves(h, acodes, pool)
         # Pass 2: new lists, new lines, deaths.
         tokenize = self.tokenize
         for fd, old, dcodes_all, acodes_all in work:
@@ -757,79 +655,6 @@ class Replayer:
                 a = 1 if (ai is True or (ai is not False and (h.ns + j) in ai)) else 0  # type: ignore[operator]
                 key = (cidx, pid, a, is_code)
                 carried[key] = carried.get(key, 0) + 1
-
-    @staticmethod
-    def _match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
-        """Lines of a hunk that differ only in whitespace keep their origin (blame -w)."""
-        nd = h.sdels
-        na = h.sadds
-        if not set(nd).intersection(na):
-            return
-        if len(nd) == 1 and len(na) == 1:
-            acodes[0] = dcodes[0]
-            dcodes[0] = -1
-            return
-        sm = SequenceMatcher(None, nd, na, autojunk=False)
-        for a, b, n in sm.get_matching_blocks():
-            for k in range(n):
-                acodes[b + k] = dcodes[a + k]
-                dcodes[a + k] = -1
-
-    @staticmethod
-    def _match_moves(h: Hunk, acodes: list[int], pool: dict[bytes, list[tuple[list[int], int]]]) -> None:
-        """Runs of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C).
-
-        A run needs MOVE_SCORE alphanumerics; blank lines inside it, and just
-        before it, come along when the commit deleted blank lines too (as blame
-        extends a moved block over them).
-        """
-        adds = h.sadds
-        n = len(adds)
-
-        def take(key: bytes) -> int:
-            cands = pool.get(key)
-            while cands:
-                d, i = cands.pop(0)
-                c = d[i]
-                if c != -1:
-                    d[i] = -1
-                    return c
-            return -1
-
-        def avail(key: bytes) -> bool:
-            cands = pool.get(key)
-            return bool(cands) and any(d[i] != -1 for d, i in cands)  # type: ignore[union-attr]
-
-        j = 0
-        while j < n:
-            key = adds[j]
-            if acodes[j] != -1 or not key or key not in pool or not avail(key):
-                j += 1
-                continue
-            k = j
-            score = 0
-            while k < n and acodes[k] == -1:
-                key = adds[k]
-                if key:
-                    if not avail(key):
-                        break
-                    score += len(_NON_ALNUM.sub(b"", key))
-                k += 1
-            while k > j and not adds[k - 1]:
-                k -= 1
-            if score >= MOVE_SCORE:
-                for m in range(j, k):
-                    c = take(adds[m])
-                    if c != -1:
-                        acodes[m] = c
-                m = j - 1
-                while m >= 0 and acodes[m] == -1 and not adds[m]:
-                    c = take(b"")
-                    if c == -1:
-                        break
-                    acodes[m] = c
-                    m -= 1
-            j = max(k, j + 1)
 
     def _reformat(self, h: Hunk, dcodes: list[int], acodes: list[int], left_del: list[int],
                   left_add: list[int], path: str,

@@ -1,0 +1,131 @@
+"""The git side of the replay: the commands, what merges changed, states from outside the replay.
+
+Kept apart from the engine (``replay.py``) so that one reads as line
+bookkeeping and this one as git plumbing: every subprocess of the analysis
+except the log stream itself starts here.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+from gitroi.git import Repo, git_env
+from gitroi.survival.patch import FileDiff, parse_files, unquote_path
+
+#: Per merge, per parent: path -> (status, new mode, unused) of what differs from that parent.
+MergeInfo = dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+UNKNOWN = 0
+
+
+class NeedsFullReplay(Exception):
+    """An incremental run cannot continue from the stored state; replay from scratch."""
+
+
+def git_cmd(max_file_bytes: int) -> list[str]:
+    """``git`` with the settings every call of the analysis needs (stable paths, big files as binary)."""
+    return ["git", "-c", "core.quotepath=false", "-c", f"core.bigFileThreshold={max_file_bytes}",
+            "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
+
+
+def _cwd(repo: Repo) -> str:
+    return str(repo.paths.workdir or repo.paths.git_dir)
+
+
+def shallow_commits(repo: Repo) -> set[str]:
+    """The grafted roots of a shallow clone (their parents are not in the repository)."""
+    path = repo.paths.common_dir / "shallow"
+    try:
+        return set(path.read_text().split())
+    except OSError:
+        return set()
+
+
+def derived_state(repo: Repo, cmd: list[str], tip_files: dict[str, list[int]], tip: str,
+                  sha: str) -> dict[str, list[int]]:
+    """The state of an ancestor ``sha`` of the stored ``tip``, from the tip's state and their diff.
+
+    Lines unchanged between the two keep their origin; lines of ``sha`` that
+    the tip no longer has are of unknown origin (their end is already counted).
+    """
+    proc = subprocess.run(
+        [*cmd, "diff-tree", "-r", "-p", "-U1", "-M", "--full-index", "--no-ext-diff",
+         "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", tip, sha],
+        cwd=_cwd(repo), capture_output=True, env=git_env())
+    if proc.returncode != 0:
+        raise NeedsFullReplay(f"cannot diff {tip[:12]} against {sha[:12]}")
+    files = dict(tip_files)
+    lines = iter(io.BytesIO(proc.stdout))
+    first = next(lines, None)
+    if first is None:
+        return files
+    diffs, _ = parse_files(lines, first)
+    made: dict[str, list[int]] = {}
+    empty: list[int] = []
+    for fd in diffs:
+        old = files.pop(fd.old_path, empty) if fd.old_path is not None else empty
+        if fd.skip or fd.new_path is None:
+            continue
+        new: list[int] = []
+        pos = 0
+        for h in fd.hunks:
+            start = h.os - 1 if h.oc else h.os
+            new.extend(old[pos:start])
+            new.extend([UNKNOWN] * h.nc)
+            pos = start + h.oc
+        new.extend(old[pos:])
+        made[fd.new_path] = new
+    files.update(made)
+    return files
+
+
+def boundary_state(repo: Repo, cmd: list[str], sha: str) -> dict[str, list[int]]:
+    """The state of a commit outside the replay (``--since``): its files, every line of unknown origin."""
+    out = subprocess.run(
+        [*cmd, "diff-tree", "-p", "-U0", "-r", "--full-index", "--no-renames",
+         "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--root",
+         "--no-commit-id", EMPTY_TREE, sha],
+        cwd=_cwd(repo), capture_output=True, env=git_env())
+    files: dict[str, list[int]] = {}
+    lines = iter(io.BytesIO(out.stdout))
+    first = next(lines, None)
+    while first is not None and not first.startswith(b"diff --git "):
+        first = next(lines, None)
+    if first is None:
+        return files
+    diffs, _ = parse_files(lines, first)
+    for fd in diffs:
+        if fd.skip or fd.new_path is None:
+            continue
+        files[fd.new_path] = [UNKNOWN] * sum(h.nc for h in fd.hunks)
+    return files
+
+
+def merge_info(repo: Repo, cmd: list[str], merges: list[list[str]]) -> MergeInfo:
+    """Per merge, per parent: path -> (status, new mode, None) of what differs.
+
+    One raw ``diff-tree --stdin`` for all (merge, parent) pairs.  The files
+    that differ from every parent come with their combined diff in the log
+    stream itself (``--diff-merges=combined``).
+    """
+    # One "<merge> <parent>" line per pair: with --always each prints exactly one header.
+    pairs = [(m[0], p) for m in merges for p in m[1:]]
+    stdin = "".join(f"{m} {p}\n" for m, p in pairs).encode()
+    raw = subprocess.run(
+        [*cmd, "diff-tree", "--stdin", "-r", "--no-renames", "--always", "--raw", "--full-index"],
+        cwd=_cwd(repo), input=stdin, capture_output=True, env=git_env())
+    info: MergeInfo = {}
+    cur: dict[str, tuple[str, str, FileDiff | None]] | None = None
+    for line in raw.stdout.split(b"\n"):
+        if not line:
+            continue
+        if line[0] != 58:  # ':' starts a raw line; anything else is the next pair's header
+            cur = {}
+            info.setdefault(line.decode().strip(), []).append(cur)
+            continue
+        meta, _, rawpath = line.partition(b"\t")
+        parts = meta.split(b" ")
+        if cur is not None:
+            cur[unquote_path(rawpath)] = (parts[4][:1].decode(), parts[1].decode(), None)
+    return info
