@@ -31,7 +31,6 @@ other branch state is alive, because a merge may bring the line back.
 from __future__ import annotations
 
 import hashlib
-import re
 import subprocess
 import zlib
 from bisect import bisect_right
