@@ -16,9 +16,12 @@ from gitroi.survival.patch import Hunk
 
 #: blame's default -M score: a moved run needs this many alphanumerics.
 MOVE_SCORE = 20
+#: blame's default -C score, for lines that come from another file.
+COPY_SCORE = 40
 _NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
 
-Pool = dict[bytes, list[tuple[list[int], int]]]
+#: stripped content -> (the deleted lines' codes, index, their stripped contents) per deleted line.
+Pool = dict[bytes, list[tuple[list[int], int, list[bytes]]]]
 
 
 def match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
@@ -37,57 +40,47 @@ def match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
             acodes[b + k] = dcodes[a + k]
             dcodes[a + k] = -1
 
-def match_moves(h: Hunk, acodes: list[int], pool: dict[bytes, list[tuple[list[int], int]]]) -> None:
-    """Runs of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C).
+def match_moves(h: Hunk, acodes: list[int], pool: Pool, same_file: set[int] | None = None) -> None:
+    """Blocks of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C).
 
-    A run needs MOVE_SCORE alphanumerics; blank lines inside it, and just
-    before it, come along when the commit deleted blank lines too (as blame
-    extends a moved block over them).
+    As in blame, a block is contiguous on both sides (consecutive added lines
+    matching consecutive deleted lines, blank ones included) and needs
+    MOVE_SCORE alphanumerics when it comes from the same file (``-M``),
+    COPY_SCORE from another file (``-C``); ``same_file`` holds the ids of
+    this file's deleted-line lists.  Among several sources the longest block wins.
     """
     adds = h.sadds
     n = len(adds)
-
-    def take(key: bytes) -> int:
-        cands = pool.get(key)
-        while cands:
-            d, i = cands.pop(0)
-            c = d[i]
-            if c != -1:
-                d[i] = -1
-                return c
-        return -1
-
-    def avail(key: bytes) -> bool:
-        cands = pool.get(key)
-        return bool(cands) and any(d[i] != -1 for d, i in cands)  # type: ignore[union-attr]
-
     j = 0
     while j < n:
         key = adds[j]
-        if acodes[j] != -1 or not key or key not in pool or not avail(key):
+        cands = pool.get(key) if key and acodes[j] == -1 else None
+        if not cands:
             j += 1
             continue
-        k = j
-        score = 0
-        while k < n and acodes[k] == -1:
-            key = adds[k]
-            if key:
-                if not avail(key):
-                    break
-                score += len(_NON_ALNUM.sub(b"", key))
-            k += 1
-        while k > j and not adds[k - 1]:
-            k -= 1
-        if score >= MOVE_SCORE:
-            for m in range(j, k):
-                c = take(adds[m])
-                if c != -1:
-                    acodes[m] = c
-            m = j - 1
-            while m >= 0 and acodes[m] == -1 and not adds[m]:
-                c = take(b"")
-                if c == -1:
-                    break
-                acodes[m] = c
-                m -= 1
-        j = max(k, j + 1)
+        best: tuple[int, int, int, list[int], int] | None = None  # score, start, end, dcodes, src start
+        for d, i, src in cands[:16]:
+            if d[i] == -1:
+                continue
+            # Extend backwards, then forwards, while both sides stay contiguous and free.
+            a, b = j, i
+            while a > 0 and b > 0 and acodes[a - 1] == -1 and d[b - 1] != -1 and src[b - 1] == adds[a - 1]:
+                a -= 1
+                b -= 1
+            k, e = j, i
+            while k < n and e < len(d) and acodes[k] == -1 and d[e] != -1 and src[e] == adds[k]:
+                k += 1
+                e += 1
+            score = sum(len(_NON_ALNUM.sub(b"", adds[m])) for m in range(a, k))
+            need = MOVE_SCORE if same_file is None or id(d) in same_file else COPY_SCORE
+            if score >= need and (best is None or score > best[0]):
+                best = (score, a, k, d, b)
+        if best is None:
+            j += 1
+            continue
+        _, a, k, d, b = best
+        for m in range(a, k):
+            acodes[m] = d[b + m - a]
+            d[b + m - a] = -1
+        j = k
+

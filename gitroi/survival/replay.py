@@ -48,7 +48,7 @@ from gitroi.survival.history import (
     shallow_commits,
 )
 from gitroi.survival.history import merge_info as read_merge_info
-from gitroi.survival.matching import match_in_hunk, match_moves
+from gitroi.survival.matching import Pool, match_in_hunk, match_moves
 from gitroi.survival.outcomes import (
     ended_by,
     outcome_of_death,
@@ -531,7 +531,7 @@ class Replayer:
         st = self.st
         # Pass 1: take the old versions out and find what each hunk deletes.
         work: list[tuple[FileDiff, list[int], list[list[int]], list[list[int]]]] = []
-        pool: dict[bytes, list[tuple[list[int], int]]] = {}
+        pool: Pool = {}
         any_del = False
         for fd in diffs:
             old = files.pop(fd.old_path, None) if fd.old_path is not None else None
@@ -575,13 +575,14 @@ class Replayer:
                     sd = h.sdels
                     for i, code in enumerate(dcodes):
                         if code != -1 and sd[i] in added:
-                            pool.setdefault(sd[i], []).append((dcodes, i))
+                            pool.setdefault(sd[i], []).append((dcodes, i, sd))
             if pool:
                 keys = pool.keys()
-                for fd, _old, _dcodes, acodes_all in work:
+                for fd, _old, dcodes_all, acodes_all in work:
+                    mine = {id(d) for d in dcodes_all}
                     for h, acodes in zip(fd.hunks, acodes_all, strict=False):
                         if h.adds and not keys.isdisjoint(h.sadds):
-                            match_moves(h, acodes, pool)
+                            match_moves(h, acodes, pool, mine)
         # Pass 2: new lists, new lines, deaths.
         tokenize = self.tokenize
         for fd, old, dcodes_all, acodes_all in work:
