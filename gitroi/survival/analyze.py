@@ -19,9 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
@@ -40,6 +38,9 @@ from gitroi.survival.replay import (
     Replayer,
     ReplayState,
 )
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 @dataclass
