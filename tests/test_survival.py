@@ -306,6 +306,20 @@ def test_incremental_and_rewritten_history(repo: GitRepo, tmp_path: Path) -> Non
     assert five(commit_of(summary(db), ai)) == (2, 2, 0, 0, 0)
 
 
+def test_changed_attribution_of_an_old_commit_replays_fully(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit({"a.py": "a = 1\n"}, "base", date=day(0))
+    old = repo.commit({"a.py": "a = 1\nb = 2\n"}, "by hand?", date=day(1))
+    db = open_ledger(tmp_path / "ledger.db")
+    r = Repo.discover(repo.path)
+    analyze(r, db, branch="main")
+    assert summary(db)["commits"] == []
+    note(repo, old, {"a.py": [[2, 2]]}, "s9")   # the note arrives later (gitroi sync)
+    repo.commit({"a.py": "a = 1\nb = 2\nc = 3\n"}, "more", date=day(2))
+    res = analyze(r, db, branch="main")
+    assert (res.mode, res.commits_replayed) == ("full", 3)
+    assert five(commit_of(summary(db), old)) == (1, 1, 0, 0, 0)
+
+
 def test_incremental_merge_of_an_old_branch(repo: GitRepo, tmp_path: Path) -> None:
     base = repo.commit({"a.py": "a = 1\n", "b.py": "b = 1\n"}, "base", date=day(0))
     ai = repo.commit({"a.py": "a = 1\na2 = 2\n"}, "ai" + CLAUDE, date=day(1))

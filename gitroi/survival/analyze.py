@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
 import time
 import zlib
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, git_env
-from gitroi.survival.history import NeedsFullReplay
+from gitroi.survival.history import NeedsFullReplay, start_log
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
 from gitroi.survival.replay import (
     _CSHIFT,
@@ -141,42 +142,58 @@ def analyze(
         if not since_sha:
             raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
     _check_partial_clone(repo, tip)
-    problems: list[str] = []
-    attribution = _load_attribution(repo, db, tip, problems)
     window_s = float(window_days) * 86400.0
     spath = _state_path(repo, branch)
     row = lsurv.analysis_row(db, branch)
     st: ReplayState | None = None
     if row is not None and row.get("state_path"):
         st = _load_state(Path(row["state_path"]))
-    mode = "full"
-    exclude: str | None = None
-    if (st is not None and st.tip is not None and st.window_s == window_s
-            and st.max_file_bytes == max_file_bytes
-            and st.fingerprint == attribution.fingerprint(st.shas)
-            and st.since == since_sha and row is not None and row["tip"] == st.tip):
-        if st.tip == tip:
-            return AnalysisResult(branch, tip, "unchanged", seconds=time.perf_counter() - t0,
-                                  stats=_json_stats(row.get("stats")),
-                                  message=f"{branch} is analysed up to {tip[:12]}; nothing new")
-        if _is_ancestor(repo, st.tip, tip):
-            mode, exclude = "incremental", st.tip
-    if mode == "full":
-        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
-    assert st is not None
-    before = st.commits
-    previous_tip = st.tip
-    replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
-                        progress=progress)
+    usable = (st is not None and st.tip is not None and st.window_s == window_s
+              and st.max_file_bytes == max_file_bytes and st.since == since_sha
+              and row is not None and row["tip"] == st.tip)
+    # Start git's stream now: loading the attribution below takes a while, and
+    # only a change to an already analysed commit's attribution voids the plan.
+    planned: str | None = None
+    if usable and st is not None and st.tip != tip and _is_ancestor(repo, st.tip or "", tip):
+        planned = st.tip
+    log_proc = None
+    if not (usable and st is not None and st.tip == tip):
+        log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha))
     try:
-        replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None)
-    except NeedsFullReplay:
-        mode, exclude = "full", None
-        st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
-        before = 0
+        problems: list[str] = []
+        attribution = _load_attribution(repo, db, tip, problems)
+        mode = "full"
+        exclude: str | None = None
+        if usable and st is not None and st.fingerprint == attribution.fingerprint(st.shas):
+            if st.tip == tip and row is not None:
+                return AnalysisResult(branch, tip, "unchanged", seconds=time.perf_counter() - t0,
+                                      stats=_json_stats(row.get("stats")),
+                                      message=f"{branch} is analysed up to {tip[:12]}; nothing new")
+            if planned is not None:
+                mode, exclude = "incremental", planned
+        if mode == "full":
+            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
+            if planned is not None and log_proc is not None:  # the plan was incremental: restart
+                _stop(log_proc)
+                log_proc = start_log(repo, max_file_bytes, _revs(tip, since_sha))
+        assert st is not None
+        before = st.commits
+        previous_tip = st.tip
         replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                             progress=progress)
-        replayer.run(tip, boundary=since_sha)
+        proc, log_proc = log_proc, None
+        try:
+            replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None, log_proc=proc)
+        except NeedsFullReplay:
+            mode, exclude = "full", None
+            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
+            before = 0
+            replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
+                                progress=progress)
+            replayer.run(tip, boundary=since_sha)
+    finally:
+        if log_proc is not None:
+            _stop(log_proc)
     st.fingerprint = attribution.fingerprint(st.shas)
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
@@ -199,6 +216,16 @@ def analyze(
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
                           message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})")
+
+
+def _revs(tip: str, stop: str | None) -> list[str]:
+    return [tip] + ([f"^{stop}"] if stop else [])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a log stream that will not be read."""
+    proc.kill()
+    proc.communicate()
 
 
 def _check_partial_clone(repo: Repo, tip: str) -> None:

@@ -29,6 +29,19 @@ def git_cmd(max_file_bytes: int) -> list[str]:
             "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
 
 
+def start_log(repo: Repo, max_file_bytes: int, revs: list[str]) -> subprocess.Popen[bytes]:
+    """Start the one stream the replay reads: every commit's diff, oldest first, merges combined.
+
+    ``-U1``: one context line makes git's hunks those of ``git log --numstat``
+    (with ``-U0`` a few differ), and the parser splits them at context lines.
+    """
+    return subprocess.Popen(
+        [*git_cmd(max_file_bytes), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
+         "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/",
+         "--dst-prefix=b/", "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
+        cwd=_cwd(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
+
+
 def _cwd(repo: Repo) -> str:
     return str(repo.paths.workdir or repo.paths.git_dir)
 

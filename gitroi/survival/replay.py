@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from gitroi.errors import GitroiError
-from gitroi.git import Repo, git_env
+from gitroi.git import Repo
 from gitroi.survival.history import (
     MergeInfo,
     boundary_state,
     derived_state,
     git_cmd,
     shallow_commits,
+    start_log,
 )
 from gitroi.survival.history import merge_info as read_merge_info
 from gitroi.survival.matching import Pool, match_in_hunk, match_moves
@@ -333,22 +334,19 @@ class Replayer:
 
     # ------------------------------------------------------------------ the run
 
-    def run(self, tip: str, *, exclude: str | None = None, boundary: str | None = None) -> None:
+    def run(self, tip: str, *, exclude: str | None = None, boundary: str | None = None,
+            log_proc: subprocess.Popen[bytes] | None = None) -> None:
         """Replay ``tip`` (minus ``exclude``'s history, whose state is ``st.tip_files``).
 
         ``boundary`` (``--since``): commits reachable from it are not replayed;
-        their lines are of unknown origin.
+        their lines are of unknown origin.  ``log_proc``: the log stream for
+        exactly these revisions, already started (``history.start_log``).
         """
         st = self.st
         stop = exclude or boundary
         revs = [tip] + ([f"^{stop}"] if stop else [])
         # git starts streaming the history while the commit graph is read below.
-        proc = subprocess.Popen(
-            [*self._git_cmd(), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
-             "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/", "--dst-prefix=b/",
-             "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
-            cwd=self.repo.paths.workdir or self.repo.paths.git_dir, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
+        proc = log_proc if log_proc is not None else start_log(self.repo, self.max_file_bytes, revs)
         try:
             out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
             order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
