@@ -130,11 +130,13 @@ def _unquote(path: str) -> str:
 
 
 def parse_patch(lines: Iterable[bytes]) -> AddedLines:
-    """Added lines from ``git log -p -U0`` output, plain or combined (``--cc``) diffs.
+    """Added lines from ``git log -p`` output, plain or combined (``--cc``) diffs.
 
-    In a combined diff a line counts as added only when it is new against every
-    parent (all ``+`` columns): what a merge brings from a branch was added by
-    that branch's commits.  Binary files have no hunks and add nothing.
+    Context lines (any ``-U``) only advance the line number, so the result is
+    the ``+`` lines of git's hunks at that context size.  In a combined diff a
+    line counts as added only when it is new against every parent (all ``+``
+    columns): what a merge brings from a branch was added by that branch's
+    commits.  Binary files have no hunks and add nothing.
     """
     out = AddedLines()
     path: str | None = None
@@ -211,10 +213,19 @@ class CommitRead:
             self._wait()
 
 
+# One line of context, not zero: git trims a long common tail of the two versions
+# before diffing only at -U0 (xdiff-interface.c), and on a file with many
+# repeated lines (blank lines in a changelog) that changes which lines its
+# heuristics call added.  Hunks at -U1 are those of plain ``git log --numstat``
+# (checked per file on every commit of the click and claude-code-action
+# corpora), which is also what the survival replay reads.
+_CONTEXT = "-U1"
+
+
 def _log_args(sha: str, *, with_note: bool) -> list[str]:
     fmt = _LOG_FORMAT + ("%N%x00" if with_note else "")
     notes = ["--no-notes", f"--notes={NOTES_REF}"] if with_note else []
-    return ["-c", "core.quotepath=off", "log", "-1", "--cc", "-p", "-U0", "-M", "--no-color",
+    return ["-c", "core.quotepath=off", "log", "-1", "--cc", "-p", _CONTEXT, "-M", "--no-color",
             "--no-ext-diff", "--no-textconv", *notes, f"--format={fmt}", sha, "--"]
 
 
@@ -599,7 +610,7 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
     starts = [s["started_at"] or "" for s in candidate_sessions(db, roots, "9999")]
     first = min(starts) if starts else None
     if len(shas) > 1:
-        hopeless = {hc.meta.sha for hc in iter_history(repo, [], only=shas)
+        hopeless = {hc.meta.sha for hc in iter_history(repo, [], only=shas, merge_lines=False)
                     if not hc.meta.markers()
                     and (first is None or timeutil.iso(timeutil.parse(hc.meta.committed_at)
                                                        + _COMMIT_SLACK) < first)}
@@ -632,14 +643,20 @@ class HistoryCommit:
     lines_added: int
 
 
-def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None
-                 ) -> Iterator[HistoryCommit]:
+def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None,
+                 merge_lines: bool = True) -> Iterator[HistoryCommit]:
     """Commits reachable from ``revs`` (or exactly the commits ``only``) with lines added.
 
-    ONE ``git log --numstat`` stream, whatever the number of commits.
+    ONE ``git log --numstat`` stream, whatever the number of commits: a
+    commit's count is exactly what plain ``git log --numstat`` shows for it
+    (the same hunks as :func:`read_commit`'s ``-U1`` diff; never ``-U0``, whose
+    hunks git makes differently).  git log shows no diff for a merge, so a
+    merge's count comes from one more call for all merges together
+    (:func:`merge_added`), the figure its note carries: lines new against every
+    parent.  ``merge_lines=False`` skips that call for callers that only want
+    the metadata.
     """
-    # -U0 as in read_commit: the diff (and so the count) depends on the context size.
-    args = ["-c", "core.quotepath=off", "log", "--numstat", "-U0", "-M", "--no-color",
+    args = ["-c", "core.quotepath=off", "log", "--numstat", "-M", "--no-color",
             f"--format={_LOG_FORMAT}"]
     if only is not None:
         if not only:
@@ -648,6 +665,7 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
                        input=("\n".join(only) + "\n").encode("ascii"))
     else:
         out = repo.git(*args, *revs, "--")
+    commits: list[HistoryCommit] = []
     for chunk in out.split(b"\x01")[1:]:
         parts = chunk.split(b"\x00", _FIELDS)
         if len(parts) < _FIELDS:
@@ -658,7 +676,32 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
             first = line.split(b"\t", 1)[0]
             if first.isdigit():
                 added += int(first)
-        yield HistoryCommit(meta=meta, lines_added=added)
+        commits.append(HistoryCommit(meta=meta, lines_added=added))
+    merges = [hc.meta.sha for hc in commits if len(hc.meta.parents) > 1] if merge_lines else []
+    own = merge_added(repo, merges) if merges else {}
+    for hc in commits:
+        if hc.meta.sha in own:
+            yield HistoryCommit(meta=hc.meta, lines_added=own[hc.meta.sha])
+        else:
+            yield hc
+
+
+def merge_added(repo: Repo, shas: Sequence[str]) -> dict[str, int]:
+    """{merge sha: lines new against every parent}, from ONE ``git log --cc -p`` call.
+
+    The rule of :func:`parse_patch` (all ``+`` columns): what blame gives the
+    merge itself, its conflict resolutions; a clean merge adds nothing.
+    """
+    out = repo.git("-c", "core.quotepath=off", "log", "--cc", "-p", _CONTEXT, "-M",
+                   "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
+                   "--no-walk=unsorted", "--stdin", "--",
+                   input=("\n".join(shas) + "\n").encode("ascii"))
+    counts: dict[str, int] = {}
+    for chunk in out.split(b"\x01")[1:]:
+        head, _, patch = chunk.partition(b"\n")
+        counts[head.decode("ascii").strip()] = parse_patch(
+            patch.splitlines(keepends=True)).count
+    return counts
 
 
 def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,

@@ -432,3 +432,105 @@ def test_a_line_typed_again_by_a_person_is_not_the_agents(repo: GitRepo, ledger:
     note = attribute_commit(Repo.discover(repo.path), ledger, sha, import_logs=False)
     assert note is not None
     assert dict(note.ai_ranges) == {"m.py": ((2, 3),)}
+
+
+# --- lines added: exactly `git log --numstat` ---------------------------------------------------
+
+# A changelog edit on which git's -U0 diff and its plain diff disagree: at -U0 git trims
+# the ~1 KB common tail before diffing, and with fewer blank lines left its heuristics
+# keep the old blank line (9 added, 0 deleted); plain numstat (and -U1) says 10 and 1.
+# The shape of claude-code-action 0630ef3 and click 3b06e0b (CHANGES.rst).
+CHANGELOG_TAIL = "".join(
+    f"Version 1.{i}\n-----------\n\nReleased 2014-07-{i:02d}\n\n- fix {i} {'x' * 51}\n\n\n"
+    for i in range(10))
+CHANGELOG_BLOCK = ("added line 0\nadded line 1\n\n"
+                   + "".join(f"more added line {i}\n" for i in range(7)))
+
+
+def numstat_added(repo: GitRepo, *extra: str) -> dict[str, int]:
+    """{sha: lines added} as `git log --numstat` prints them (merges: no diff, so absent)."""
+    out = repo.git("log", "--numstat", *extra, "--format=C %H")
+    added: dict[str, int] = {}
+    sha = ""
+    for line in out.splitlines():
+        if line.startswith("C "):
+            sha = line[2:]
+        elif line.split("\t", 1)[0].isdigit() and len(line.split("\t")) == 3:
+            added[sha] = added.get(sha, 0) + int(line.split("\t", 1)[0])
+    return added
+
+
+def test_lines_added_equal_plain_numstat_where_U0_differs(repo: GitRepo,
+                                                          ledger: Database) -> None:
+    base = repo.commit({"CHANGES.rst": "\n\n" + CHANGELOG_TAIL, "a.py": "a = 1\n"}, "base",
+                       date="2026-01-01T00:00:00Z")
+    k = add_session(ledger, "cl", repo.path, "2026-01-01T00:10:00.000Z",
+                    "2026-01-01T00:30:00.000Z")
+    add_edit(ledger, k, "e", "2026-01-01T00:15:00.000Z", repo.path / "CHANGES.rst",
+             CHANGELOG_BLOCK)
+    add_usage(ledger, k, "u", "2026-01-01T00:15:00.000Z", input=5, output=6)
+    ai = repo.commit({"CHANGES.rst": CHANGELOG_BLOCK + "\n" + CHANGELOG_TAIL}, "changelog",
+                     date="2026-01-01T00:20:00Z")
+    marked = repo.commit({"CHANGES.rst": CHANGELOG_BLOCK + "\n" + CHANGELOG_TAIL.replace(
+        "- fix 3", "- fix 3 again", 1), "a.py": "a = 1\nb = 2\n"},
+        "tweak\n\nCo-Authored-By: Claude <noreply@anthropic.com>", date="2026-01-01T01:00:00Z")
+    plain = repo.git("log", "-1", "--numstat", "--format=", ai)
+    zero = [ln for ln in repo.git("log", "-1", "--numstat", "-U0", "--format=", ai).splitlines()
+            if "\t" in ln]
+    assert (plain, zero) == ("10\t1\tCHANGES.rst", ["9\t0\tCHANGES.rst"])  # the case is real
+    r = Repo.discover(repo.path)
+    note = attribute_commit(r, ledger, ai, import_logs=False)
+    assert note is not None
+    # Line matching sees the 10 lines plain numstat counts (the blank one among them).
+    assert (note.lines_added, note.ai_lines, dict(note.ai_ranges), note.tokens) == \
+        (10, 10, {"CHANGES.rst": ((1, 10),)}, 11)
+    row = commit_row(ledger, ai)
+    assert row is not None and (row["lines_added"], row["ai_lines"]) == (10, 10)
+    # The ledger from notes and markers alone (no hook ran for the others) agrees per commit.
+    expected = numstat_added(repo)
+    assert expected == {base: len(("\n\n" + CHANGELOG_TAIL).splitlines()) + 1, ai: 10,
+                        marked: 2}
+    db2 = open_ledger(repo.path.parent / "other.db")
+    assert ensure_ledger(r, db2) == 3
+    got = {s: db2.execute("SELECT lines_added FROM commits WHERE sha = ?", [s]).fetchone()[0]
+           for s in expected}
+    assert got == expected
+    m = commit_row(db2, marked)
+    assert m is not None and (m["attribution"], m["lines_added"], m["ai_lines"]) == \
+        ("commit", 2, 2)
+    shown = json.loads(run_gitroi("show", "--json", marked, cwd=repo.path).stdout)
+    assert shown["lines_added"] == 2
+
+
+def test_merge_without_note_counts_lines_new_against_every_parent(repo: GitRepo,
+                                                                   ledger: Database) -> None:
+    repo.commit({"a.py": "A = 1\nB = 2\n"}, "root")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"a.py": "A = 1\nB = 2\nSIDE = 3\n"}, "side")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"a.py": "MAIN = 0\nA = 1\nB = 2\n"}, "main")
+    repo.git("merge", "-q", "--no-commit", "side")
+    evil = repo.commit({"a.py": "MAIN = 0\nA = 1\nB = 2\nSIDE = 3\nRESOLVED = 4\n"},
+                       "merge side\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    repo.git("checkout", "-q", "-b", "side2", "main~1")
+    repo.commit({"b.py": "x = 1\n"}, "side2")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-edit", "side2")
+    clean = repo.git("rev-parse", "HEAD")
+    assert clean != evil and len(repo.git("log", "-1", "--format=%P", clean).split()) == 2
+    r = Repo.discover(repo.path)
+    assert ensure_ledger(r, ledger) == 6
+    # A merge's own lines, as blame sees them: the one line new against both parents; a
+    # clean merge adds nothing.  The same figure attribute_commit puts in the note.
+    row = commit_row(ledger, evil)
+    assert row is not None and (row["attribution"], row["lines_added"], row["ai_lines"]) == \
+        ("commit", 1, 1)
+    row = commit_row(ledger, clean)
+    assert row is not None and (row["attribution"], row["lines_added"]) == ("none", 0)
+    note = attribute_commit(r, ledger, evil, import_logs=False)
+    assert note is not None and (note.lines_added, dict(note.ai_ranges)) == \
+        (1, {"a.py": ((5, 5),)})
+    # Every other commit: exactly `git log --numstat`.
+    for sha, n in numstat_added(repo).items():
+        got = commit_row(ledger, sha)
+        assert got is not None and got["lines_added"] == n
