@@ -10,6 +10,10 @@ Commits (all on the branch):
   session s2 slice: input 1000, output 500 (reasoning 100), cost $0.25 (model gpt-5).
 * c4, Wed 2026-01-14, a person's commit: 7 non-AI lines (must not count anywhere).
 
+When the dead AI lines ended (``line_outcomes.ended_week``): c1's churned lines in the week of
+2026-01-12, its reverted lines in the week of 2026-01-19, c3's deleted-later lines in the week of
+2026-02-09 (the last week observed; the cohort curves stop there).
+
 PRs: #7 merge of c1+c2 (14 AI lines written, 12 reached the merge, review churn 2);
 #8 squash c3 (5 written, 5 merged).
 
@@ -64,11 +68,11 @@ def _event(db: Database, key: str, eid: str, ts: str, model: str, **tok: int) ->
 
 
 def _outcome(db: Database, sha: str, path: str, symbol: str, outcome: str, lines: int,
-             ai: int = 1) -> None:
+             ai: int = 1, ended_week: str = "") -> None:
     db["line_outcomes"].insert({"commit_sha": sha, "path": path, "symbol": symbol, "ai": ai,
                                 "is_code": 1, "outcome": outcome,
                                 "ended_by": "" if outcome == "surviving" else "person",
-                                "lines": lines})
+                                "ended_week": ended_week, "lines": lines})
 
 
 def fill(db: Database) -> None:
@@ -116,12 +120,12 @@ def fill(db: Database) -> None:
                                          "cost_usd": 0.25}})},
     ])
     _outcome(db, C1, "a.py", "f", "surviving", 6)
-    _outcome(db, C1, "a.py", "f", "churned", 2)
-    _outcome(db, C1, "lib/u.py", "", "reverted", 2)
+    _outcome(db, C1, "a.py", "f", "churned", 2, ended_week="2026-01-12")
+    _outcome(db, C1, "lib/u.py", "", "reverted", 2, ended_week="2026-01-19")
     _outcome(db, C1, "a.py", "", "surviving", 3, ai=0)
     _outcome(db, C2, "b.py", "", "surviving", 4)
     _outcome(db, C3, "c.py", "g", "surviving", 3)
-    _outcome(db, C3, "c.py", "g", "deleted_later", 2)
+    _outcome(db, C3, "c.py", "g", "deleted_later", 2, ended_week="2026-02-09")
     _outcome(db, C4, "d.py", "", "surviving", 7, ai=0)
     db["pull_requests"].insert_all([
         {"number": 7, "title": "Add a and b", "merged_at": "2026-01-08T10:00:00.000Z",

@@ -237,3 +237,44 @@ def test_cli_rejects_bad_input(tmp_path: Path) -> None:
                     "--until", "2026-01-20", cwd=tmp_path)
     h = json.loads(ok.stdout)["headline"]
     assert (h["tokens"], h["ai_lines"], h["merged_prs"]) == (1500, 5, 1)
+
+
+def test_cohort_curves_match_hand_working(db: Any) -> None:
+    c = chart_data(db, roots=[ROOT], repo_name="golden")["cohorts"]
+    assert (c["unit"], c["last_week"], c["unknown_end"]) == ("week", "2026-02-09", 0)
+    # Week of 2026-01-05: c1 (10) + c2 (4) = 14 lines; 2 churned in week 1, 2 reverted in week 2;
+    # observed up to 2026-02-09, 5 weeks on.  Week of 2026-01-12: c3's 5 lines, 2 gone in week 4.
+    assert c["series"] == [
+        {"cohort": "2026-01-05", "first_week": "2026-01-05", "ai_lines": 14, "surviving": 10,
+         "alive": [1.0, round(12 / 14, 4), round(10 / 14, 4), round(10 / 14, 4), round(10 / 14, 4),
+                   round(10 / 14, 4)]},
+        {"cohort": "2026-01-12", "first_week": "2026-01-12", "ai_lines": 5, "surviving": 3,
+         "alive": [1.0, 1.0, 1.0, 1.0, 0.6]},
+    ]
+    # All cohorts (Kaplan-Meier): week 1 keeps 17 of 19, week 2 15 of 17, week 4 13 of 15;
+    # week 5 sees the first cohort only, which keeps its 10.
+    assert c["overall"] == [1.0, round(17 / 19, 4), round(15 / 19, 4), round(15 / 19, 4),
+                            round(13 / 19, 4), round(13 / 19, 4)]
+
+
+def test_cohorts_bucket_by_month_and_unknown_end_weeks() -> None:
+    # 25 weekly cohorts of 10 lines from 2026-01-05; each loses 1 line 2 weeks on; the first
+    # also has 2 dead lines from an old analysis (no end week: counted at the tip).
+    from datetime import date, timedelta
+
+    from gitroi.report.figures import cohorts
+
+    rows = []
+    for i in range(25):
+        w = date(2026, 1, 5) + timedelta(weeks=i)
+        rows += [(w.isoformat(), 0, "", 9), (w.isoformat(), 1, (w + timedelta(weeks=2)).isoformat(), 1)]
+    rows.append(("2026-01-05", 1, "", 2))
+    c = cohorts(rows, "2026-07-06")   # the tip: two weeks after the last cohort
+    assert c["unit"] == "month" and c["unknown_end"] == 2
+    assert [s["cohort"] for s in c["series"]] == ["2026-01", "2026-02", "2026-03", "2026-04",
+                                                  "2026-05", "2026-06"]
+    jan = c["series"][0]   # weeks of Jan 5, 12, 19, 26: 42 lines; the youngest is 23 weeks old
+    assert (jan["ai_lines"], jan["surviving"], len(jan["alive"])) == (42, 36, 24)
+    assert jan["alive"][:3] == [1.0, 1.0, round(38 / 42, 4)] and jan["alive"][-1] == round(38 / 42, 4)
+    june = c["series"][-1]  # weeks of Jun 1, 8, 15, 22: the newest is observed for 2 weeks
+    assert june["alive"] == [1.0, 1.0, 0.9]

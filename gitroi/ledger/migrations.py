@@ -319,3 +319,21 @@ def m040_report_commit_facts(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m050_survival_ended_week(db: Database) -> None:
+    """Survival: the week each dead line ended in, so reports can draw cohort curves.
+
+    ``line_outcomes.ended_week`` is the Monday (``YYYY-MM-DD``, UTC, as the
+    report's ``week``) of the committer time of the commit that churned,
+    reverted or deleted the lines; ``''`` while they survive.  It is part of
+    the aggregation key (the primary key is rebuilt with sqlite-utils
+    ``transform``, which keeps the indexes).  Rows written before this
+    migration have ``''`` on dead lines too, until the next ``gitroi analyze``,
+    which replays in full (the replay snapshot's version changed with it).
+    """
+    table = db.table("line_outcomes")
+    table.add_column("ended_week", str, not_null_default="")
+    cols = ["commit_sha", "path", "symbol", "ai", "is_code", "outcome", "ended_by", "ended_week"]
+    table.transform(pk=cols)

@@ -751,6 +751,37 @@ def top_rework(db: Database, limit: int = 10) -> tuple[list[dict[str, Any]], lis
     return top(paths.values(), "path"), top(symbols, "path", "symbol")
 
 
+def cohort_facts(db: Database) -> tuple[list[tuple[str, int, str, int]], str | None]:
+    """AI lines of the materialised scope by (week written, dead, week ended), and the last week observed.
+
+    Rows are ``(week, dead, ended_week, lines)``: ``week`` the Monday of the
+    line's commit, ``dead`` 0 for surviving lines, ``ended_week`` the Monday of
+    the commit that ended them (``''`` while surviving, and on dead lines of an
+    analysis made before the ledger recorded it).  The last week observed is
+    that of the analysed tip's commit time (``analyses.stats``), else of the
+    latest commit in scope.
+    """
+    week = WEEK_SQL.format(col="c.committed_at")
+    rows = [(w, int(d), e or "", int(n)) for w, d, e, n in db.conn.execute(f"""
+        SELECT {week} AS week, lo.outcome != 'surviving' AS dead, lo.ended_week, SUM(lo.lines)
+        FROM line_outcomes lo JOIN {_SCOPE_T} c ON c.sha = lo.commit_sha
+        WHERE lo.ai = 1 AND c.committed_at IS NOT NULL GROUP BY 1, 2, 3""") if w]
+    last: str | None = None
+    row = db.conn.execute("SELECT stats FROM analyses ORDER BY analysed_at DESC, rowid DESC LIMIT 1"
+                          ).fetchone()
+    if row and row[0]:
+        try:
+            tip_time = json.loads(row[0]).get("tip_committed_at")
+        except (ValueError, AttributeError):
+            tip_time = None
+        if isinstance(tip_time, str) and _ISO.match(tip_time):
+            last = db.conn.execute(f"SELECT {WEEK_SQL.format(col='?')}", [tip_time]).fetchone()[0]
+    if last is None:
+        last = db.conn.execute(f"SELECT {WEEK_SQL.format(col='MAX(committed_at)')} FROM {_SCOPE_T}"
+                               ).fetchone()[0]
+    return rows, last
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 VIEW_KEYS: dict[str, list[str]] = {

@@ -1,8 +1,8 @@
 """Ledger queries for the survival analysis: attribution in, line outcomes out.
 
 ``line_outcomes`` and ``line_carried`` hold the results of the last analysed
-branch (aggregated per commit, path, symbol, AI flag, code flag, outcome and
-who ended the lines); ``analyses`` remembers, per branch, the tip, the window
+branch (aggregated per commit, path, symbol, AI flag, code flag, outcome, who
+ended the lines and the week they ended in); ``analyses`` remembers, per branch, the tip, the window
 and where the replay state snapshot lives so a re-run replays only new commits.
 Writes are diffs against the previous run's rows, so a re-analysis after one
 commit touches a handful of rows.
@@ -18,7 +18,8 @@ from sqlite_utils import Database
 
 from gitroi.ledger import transaction
 
-OutcomeKey = tuple[str, str, str, int, int, str, str]   # sha, path, symbol, ai, is_code, outcome, ended_by
+#: sha, path, symbol, ai, is_code, outcome, ended_by, ended_week
+OutcomeKey = tuple[str, str, str, int, int, str, str, str]
 CarriedKey = tuple[str, str, int, int]                   # sha, path, ai, is_code
 
 _FIVE = ("lines_added", "surviving", "churned", "reverted", "deleted_later")
@@ -84,10 +85,10 @@ def write_results(
             previous_outcomes, previous_carried = {}, {}
         gone = [list(k) for k in previous_outcomes if k not in outcomes]
         conn.executemany("DELETE FROM line_outcomes WHERE commit_sha = ? AND path = ? AND symbol = ? AND ai = ? "
-                         "AND is_code = ? AND outcome = ? AND ended_by = ?", gone)
+                         "AND is_code = ? AND outcome = ? AND ended_by = ? AND ended_week = ?", gone)
         upd = [[*k, n] for k, n in outcomes.items() if previous_outcomes.get(k) != n]
         conn.executemany("INSERT OR REPLACE INTO line_outcomes (commit_sha, path, symbol, ai, is_code, outcome, "
-                         "ended_by, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", upd)
+                         "ended_by, ended_week, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", upd)
         cgone = [list(k) for k in previous_carried if k not in carried]
         conn.executemany("DELETE FROM line_carried WHERE commit_sha = ? AND path = ? AND ai = ? AND is_code = ?",
                          cgone)
@@ -183,8 +184,9 @@ def summary(db: Database) -> dict[str, Any]:
 def current_rows(db: Database) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, int]]:
     """The rows the last run wrote, to diff the next run against."""
     outcomes: dict[OutcomeKey, int] = {
-        (r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]): int(r[7]) for r in db.execute(
-            "SELECT commit_sha, path, symbol, ai, is_code, outcome, ended_by, lines FROM line_outcomes")}
+        (r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6], r[7]): int(r[8]) for r in db.execute(
+            "SELECT commit_sha, path, symbol, ai, is_code, outcome, ended_by, ended_week, lines "
+            "FROM line_outcomes")}
     carried: dict[CarriedKey, int] = {
         (r[0], r[1], int(r[2]), int(r[3])): int(r[4]) for r in db.execute(
             "SELECT commit_sha, path, ai, is_code, lines FROM line_carried")}

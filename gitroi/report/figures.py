@@ -173,10 +173,99 @@ def group_rows(db: Database, keys: list[str], scope: Any, repo_name: str,
     return rows
 
 
+#: Cohort buckets, finest first: the first with at most :data:`MAX_COHORTS` cohorts is used.
+COHORT_UNITS = ("week", "month", "quarter", "year")
+MAX_COHORTS = 20
+
+
+def _bucket(week: str, unit: str) -> str:
+    if unit == "week":
+        return week
+    if unit == "month":
+        return week[:7]
+    if unit == "quarter":
+        return f"{week[:4]}-Q{(int(week[5:7]) - 1) // 3 + 1}"
+    return week[:4]
+
+
+def cohorts(rows: Sequence[tuple[str, int, str, int]], last_week: str | None,
+            max_cohorts: int = MAX_COHORTS) -> dict[str, Any]:
+    """Survival curves of AI lines by when they were written (``ledger.reports.cohort_facts`` rows).
+
+    For each cohort (the AI lines whose commits fall in one week, or one month,
+    quarter or year when there are more than ``max_cohorts`` weeks), ``alive[k]``
+    is the share of its lines still alive at the end of the ``k``-th week after
+    the week each line was written (``k = 0``: the end of that week), for every
+    ``k`` observed for all of its lines (up to the analysed tip's week).  Dead
+    lines whose end week is unknown (an analysis older than the ledger's
+    ``ended_week``) count as ended at the tip and are reported in ``unknown_end``.
+    ``overall`` is all cohorts together, as a Kaplan-Meier product: from week
+    ``k - 1`` to ``k`` the share kept by the cohorts observed at ``k``, so that
+    young cohorts dropping out of the sum do not bend the curve.
+    """
+    from datetime import date
+
+    def day(w: str) -> date:
+        return date.fromisoformat(w)
+
+    totals: dict[str, int] = {}
+    deaths: dict[str, dict[int | None, int]] = {}
+    unknown = 0
+    ends = [e for _, dead, e, _ in rows if dead and e]
+    weeks_seen = [w for w, *_ in rows]
+    if not rows:
+        return {"unit": "week", "last_week": last_week, "series": [], "overall": [], "unknown_end": 0}
+    last = max([w for w in [last_week, *ends, *weeks_seen] if w])
+    for w, dead, ended, n in rows:
+        totals[w] = totals.get(w, 0) + n
+        if dead:
+            off: int | None = max(0, (day(ended) - day(w)).days // 7) if ended else None
+            if off is None:
+                unknown += n
+            d = deaths.setdefault(w, {})
+            d[off] = d.get(off, 0) + n
+    weeks = sorted(w for w, n in totals.items() if n > 0)
+    unit = next((u for u in COHORT_UNITS if len({_bucket(w, u) for w in weeks}) <= max_cohorts), "year")
+    groups: dict[str, list[str]] = {}
+    for w in weeks:
+        groups.setdefault(_bucket(w, unit), []).append(w)
+    series: list[dict[str, Any]] = []
+    counts: list[tuple[int, list[int]]] = []  # per cohort: lines, lines alive after k weeks
+    for label, members in groups.items():
+        horizon = {w: (day(last) - day(w)).days // 7 for w in members}
+        span = min(horizon.values())
+        total = sum(totals[w] for w in members)
+        dead_at = [0] * (span + 1)
+        dead_all = 0
+        for w in members:
+            for off, n in deaths.get(w, {}).items():
+                k = horizon[w] if off is None else off  # unknown end: at the tip
+                dead_all += n
+                if k <= span:
+                    dead_at[k] += n
+        left: list[int] = []
+        gone = 0
+        for k in range(span + 1):
+            gone += dead_at[k]
+            left.append(total - gone)
+        counts.append((total, left))
+        series.append({"cohort": label, "first_week": members[0], "ai_lines": total,
+                       "surviving": total - dead_all, "alive": [round(n / total, 4) for n in left]})
+    overall: list[float] = []
+    share = 1.0
+    for k in range(max(len(left) for _, left in counts)):
+        before = sum(total if k == 0 else left[k - 1] for total, left in counts if len(left) > k)
+        after = sum(left[k] for _, left in counts if len(left) > k)
+        share *= after / before if before else 1.0
+        overall.append(round(share, 4))
+    return {"unit": unit, "last_week": last, "series": series, "overall": overall,
+            "unknown_end": unknown}
+
+
 def chart_data(db: Database, *, since: str | None = None, until: str | None = None,
                repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
-    """Everything the HTML report draws: weekly cohorts, rework by agent/model, top PRs and paths."""
-    from gitroi.ledger.reports import Scope, top_rework
+    """Everything the HTML report draws: cohort curves, weekly figures, rework by agent/model, top PRs and paths."""
+    from gitroi.ledger.reports import Scope, cohort_facts, top_rework
 
     base = compute(db, since=since, until=until, repo_name=repo_name, roots=roots)
     scope = Scope(since=since, until=until)
@@ -195,8 +284,10 @@ def chart_data(db: Database, *, since: str | None = None, until: str | None = No
             "ai_lines_merged": p["ai_merged"] or 0} for p in prs_all]
     top_prs = sorted(prs, key=lambda p: (-p["review_churn"], p["pr"]))[:10]
     paths, symbols = top_rework(db)
+    facts, last_week = cohort_facts(db)
     return {
         **base,
+        "cohorts": cohorts(facts, last_week),
         "weeks": weeks,
         "agents": agents,
         "models": models,

@@ -4,7 +4,7 @@ The data is embedded as JSON and drawn by a small script into SVG, so the file
 opens anywhere, offline, and a headless browser test can check that every
 chart was drawn (each chart container gets ``data-rendered="1"`` and an
 ``<svg>``).  Charts: survival of AI lines by the week they were written (a
-cohort view), tokens and cost per surviving line over time, rework by agent
+cohort curve per week, month, quarter or year written), tokens and cost per surviving line over time, rework by agent
 and model, the PRs with the most review churn, the paths and symbols with the
 most AI rework.
 """
@@ -38,6 +38,7 @@ th,td{padding:4px 8px;border-bottom:1px solid var(--bd);text-align:right}
 th:first-child,td:first-child{text-align:left}th{color:var(--mut);font-weight:600}
 .notes{color:var(--mut);font-size:13px;margin:8px 0 18px;padding-left:18px}
 svg text{font-size:11px;fill:var(--mut)}svg .lbl{fill:var(--fg)}
+svg .coh:hover{stroke-width:3.5}
 """
 
 _JS = r"""
@@ -63,33 +64,50 @@ function legend(box,items){var d=document.createElement("div");d.className="lege
   i.style.background=it[1];s.appendChild(i);s.appendChild(document.createTextNode(it[0]));d.appendChild(s);});
   box.appendChild(d);}
 
-/* Stacked 100% bars per week cohort, with the surviving share as a line on top. */
-function cohort(box, weeks){
-  var rows=weeks.filter(function(w){return w.ai_lines>0;});
-  if(!rows.length){return empty(box,"No AI lines in this period.");}
-  var parts=[["surviving","var(--surv)"],["deleted_later","var(--del)"],["churned","var(--churn)"],
-             ["reverted","var(--rev)"],["unanalysed","var(--un)"]];
-  var W=560,H=240,L=40,R=10,T=10,B=40,pw=W-L-R,ph=H-T-B,s=svg(box,W,H);
-  [0,0.25,0.5,0.75,1].forEach(function(f){var y=T+ph*(1-f);
-    el("line",{x1:L,x2:W-R,y1:y,y2:y,stroke:"#eaeef2"},s);txt(s,L-4,y+4,(f*100)+"%","end");});
-  var bw=pw/rows.length, pts=[];
-  rows.forEach(function(w,i){var y=T+ph,x=L+i*bw;
-    parts.forEach(function(p){var v=w[p[0]]||0; if(!v){return;} var h=ph*v/w.ai_lines; y-=h;
-      var r=el("rect",{x:x+bw*0.15,y:y,width:Math.max(1,bw*0.7),height:h,fill:p[1]},s);
-      var t=el("title",{},r); t.textContent=w.week+": "+p[0].replace("_"," ")+" "+v+" of "+w.ai_lines;});
-    pts.push((x+bw/2)+","+(T+ph*(1-(w.surviving||0)/w.ai_lines)));
-    if(rows.length<=16||i%Math.ceil(rows.length/12)===0){txt(s,x+bw/2,H-B+14,rows.length>16?w.week.slice(0,7):w.week.slice(5),"middle");}
+/* Survival curves: one line per cohort (week, month, ... written), share alive after k weeks. */
+var VIRIDIS=[[68,1,84],[59,82,139],[33,145,140],[94,201,98],[253,231,37]];
+function ramp(f){f=Math.max(0,Math.min(1,f))*0.8; var i=Math.min(3,Math.floor(f*4)), t=f*4-i,
+  a=VIRIDIS[i], b=VIRIDIS[i+1]; return "rgb("+[0,1,2].map(function(j){return Math.round(a[j]+(b[j]-a[j])*t);}).join(",")+")";}
+function cohort(box, C){
+  var series=(C&&C.series)||[];
+  if(!series.length){return empty(box,"No analysed AI lines in this period.");}
+  var K=Math.max.apply(null,series.map(function(c){return c.alive.length-1;}).concat([1]));
+  var lo=Math.min.apply(null,series.map(function(c){return Math.min.apply(null,c.alive);}).concat(C.overall));
+  var st=(1-lo)>0.5?0.25:(1-lo)>0.2?0.1:0.05, ymin=Math.max(0,Math.floor((lo-0.01)/st)*st);
+  var W=560,H=260,L=44,R=12,T=10,B=40,pw=W-L-R,ph=H-T-B,s=svg(box,W,H);
+  function X(k){return L+pw*k/K;} function Y(v){return T+ph*(1-(v-ymin)/(1-ymin));}
+  for(var g=ymin;g<=1.0001;g+=st){var y=Y(g);
+    el("line",{x1:L,x2:W-R,y1:y,y2:y,stroke:"#eaeef2"},s);txt(s,L-4,y+4,Math.round(g*100)+"%","end");}
+  var step=Math.max(1,Math.ceil(K/12)); if(step>4){step=Math.ceil(step/4)*4;}
+  for(var k=0;k<=K;k+=step){txt(s,X(k),H-B+14,String(k),"middle");}
+  el("line",{x1:L,x2:W-R,y1:T+ph,y2:T+ph,stroke:"#d1d9e0"},s);
+  var n=series.length, big=Math.max.apply(null,series.map(function(c){return c.ai_lines;}));
+  series.forEach(function(c,i){
+    var col=ramp(n>1?i/(n-1):0.5), pts=c.alive.map(function(v,k){return X(k)+","+Y(v);});
+    var tip=c.cohort+": "+num(c.ai_lines)+" AI lines written, "+pct(c.alive[c.alive.length-1])+
+      " alive after "+(c.alive.length-1)+" week(s), "+num(c.surviving)+" at the tip";
+    if(c.alive.length===1){var d=el("circle",{cx:X(0),cy:Y(c.alive[0]),r:3,fill:col},s);
+      el("title",{},d).textContent=tip; return;}
+    var p=el("polyline",{points:pts.join(" "),fill:"none",stroke:col,"stroke-width":(0.8+2.2*Math.sqrt(c.ai_lines/big)).toFixed(2),
+      "stroke-linejoin":"round","class":"coh"},s); el("title",{},p).textContent=tip;
   });
-  el("polyline",{points:pts.join(" "),fill:"none",stroke:"#116329","stroke-width":2},s);
-  txt(s,L,H-6,"week written (Monday) · bar = AI lines of that week's commits, by fate at the tip");
-  legend(box,parts.map(function(p){return [p[0].replace("_"," "),p[1]];}));
+  if(n>1&&C.overall.length>1){var o=el("polyline",{points:C.overall.map(function(v,k){return X(k)+","+Y(v);}).join(" "),
+    fill:"none",stroke:"#1f2328","stroke-width":2.4,"stroke-dasharray":"6 3"},s);
+    el("title",{},o).textContent="all cohorts (Kaplan-Meier): "+pct(C.overall[C.overall.length-1])+" alive after "+(C.overall.length-1)+" week(s)";}
+  txt(s,L,H-6,"weeks since the week written (0 = end of that week) · y: share of the cohort's AI lines alive");
+  var items=n<=8?series.map(function(c,i){return [c.cohort+" ("+num(c.ai_lines)+")",ramp(n>1?i/(n-1):0.5)];})
+    :[[series[0].cohort+" (oldest)",ramp(0)],[series[Math.floor((n-1)/2)].cohort,ramp(0.5)],[series[n-1].cohort+" (newest)",ramp(1)]];
+  if(n>1){items.push(["all cohorts","#1f2328"]);}
+  legend(box,items);
+  if(C.unknown_end){var p2=document.createElement("p");p2.className="empty";
+    p2.textContent=num(C.unknown_end)+" dead AI line(s) have no end week (analysed before gitroi recorded it): counted at the tip; run gitroi analyze.";box.appendChild(p2);}
   done(box);
 }
 
 /* One line per series over weeks; each series scaled to its own maximum. */
 function lines(box, weeks, series){
   var rows=weeks.filter(function(w){return series.some(function(sr){return w[sr[0]]!==null&&w[sr[0]]!==undefined;});});
-  if(!rows.length){return empty(box,"No surviving AI lines yet, so no per-line figures.");}
+  if(!rows.length){return empty(box,"No week has both attributed tokens and surviving AI lines, so no per-line figures.");}
   var W=560,H=240,L=50,R=50,T=14,B=34,pw=W-L-R,ph=H-T-B,s=svg(box,W,H);
   el("line",{x1:L,x2:W-R,y1:T+ph,y2:T+ph,stroke:"#d1d9e0"},s);
   var step=rows.length>1?pw/(rows.length-1):0;
@@ -123,7 +141,7 @@ function hbars(box, items, color, fmt, what){
   done(box);
 }
 
-cohort(document.getElementById("chart-cohort"), D.weeks);
+cohort(document.getElementById("chart-cohort"), D.cohorts);
 lines(document.getElementById("chart-per-line"), D.weeks, [
   ["tokens_per_surviving_line","var(--tok)","tokens per surviving line",num],
   ["cost_per_surviving_line","var(--cost)","cost per surviving line",usd]]);
@@ -180,9 +198,16 @@ def _rows_table(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _unit(data: dict[str, Any]) -> str:
+    return str((data.get("cohorts") or {}).get("unit") or "week")
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The self-contained HTML page for ``data`` (:func:`gitroi.report.figures.chart_data`)."""
-    payload = {k: data.get(k) or [] for k in ("weeks", "agents", "models", "prs", "paths", "symbols")}
+    payload: dict[str, Any] = {k: data.get(k) or [] for k in ("weeks", "agents", "models", "prs", "paths",
+                                                               "symbols")}
+    payload["cohorts"] = data.get("cohorts") or {"unit": "week", "series": [], "overall": [],
+                                                 "unknown_end": 0}
     blob = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
     title = f"gitroi report · {data.get('repo', '')}"
     summary = " · ".join(f"{label}: {text}" for label, text in headline_lines(data)[:1])
@@ -193,9 +218,11 @@ def render_html(data: dict[str, Any]) -> str:
                 f'</p><div class="chart" id="{cid}"></div></div>')
 
     charts = "".join([
-        card("chart-cohort", "Survival of AI lines by week written",
-             "Each bar is the AI lines committed that week; colours show what became of them at "
-             "the analysed tip. The line is the surviving share."),
+        card("chart-cohort", "Survival of AI lines by " + _unit(data) + " written",
+             "One line per cohort of AI lines (written in the same " + _unit(data) + "): the share "
+             "still alive at the end of each following week, up to the analysed tip. Older "
+             "cohorts are darker, bigger ones thicker; the dashed line is all cohorts together "
+             "(Kaplan-Meier)."),
         card("chart-per-line", "Tokens and cost per surviving line over time",
              "Attributed tokens (and cost) of each week's commits divided by their AI lines "
              "still alive; each series on its own scale."),

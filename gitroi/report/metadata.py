@@ -76,6 +76,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "ai": "1 = AI line", "is_code": "0 = blank or comment-only",
         "outcome": "surviving | churned | reverted | deleted_later",
         "ended_by": "same_session | ai | person ('' while surviving)", "lines": "number of lines",
+        "ended_week": "Monday (UTC) of the week the lines ended in ('' while surviving)",
         "symbol": _FIGURES["symbol"], "path": _FIGURES["path"]}),
     "analyses": ("State of the survival analysis of a branch.", {}),
     "pull_requests": ("Pull requests found in history (merge, squash, rebase) or the API.", {

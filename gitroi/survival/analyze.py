@@ -38,6 +38,7 @@ from gitroi.survival.replay import (
     Progress,
     Replayer,
     ReplayState,
+    week_monday,
 )
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ def _classify_ai(repo: Repo, st: ReplayState) -> None:
         return g
 
     need: set[tuple[int, int]] = set()
-    for code, (o, _e) in st.ai_dead.items():
+    for code, (o, _e, _w) in st.ai_dead.items():
         if o not in _REWORK:
             continue
         key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK)
@@ -347,20 +348,28 @@ def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, An
     """Ledger rows from the replay state: dead lines, surviving lines at the tip, carried lines."""
     shas, paths = st.shas, st.paths
     syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = st.ai_syntax
-    outcomes: Counter[tuple[str, str, str, int, int, str, str]] = Counter()
-    for (c, p, is_code, o, e), n in st.agg.items():
-        outcomes[(shas[c], paths[p], "", 0, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e])] += n
+    outcomes: Counter[tuple[str, str, str, int, int, str, str, str]] = Counter()
+    mondays: dict[int, str] = {}
 
-    def ai_key(code: int, o: int, e: int) -> tuple[str, str, str, int, int, str, str]:
+    def monday(w: int) -> str:
+        m = mondays.get(w)
+        if m is None:
+            m = mondays[w] = week_monday(w)
+        return m
+
+    for (c, p, is_code, o, e, w), n in st.agg.items():
+        outcomes[(shas[c], paths[p], "", 0, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e], monday(w))] += n
+
+    def ai_key(code: int, o: int, e: int, week: str) -> tuple[str, str, str, int, int, str, str, str]:
         c, p, ln = code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, (code >> 2) & LINE_MASK
         syn = syntax.get((c, p))
         is_code, symbol = code & 1, ""
         if syn is not None and 0 < ln <= len(syn[0]):
             is_code, symbol = syn[0][ln - 1], syn[1][ln - 1]
-        return (shas[c], paths[p], symbol, 1, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e])
+        return (shas[c], paths[p], symbol, 1, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e], week)
 
-    for code, (o, e) in st.ai_dead.items():
-        outcomes[ai_key(code, o, e)] += 1
+    for code, (o, e, w) in st.ai_dead.items():
+        outcomes[ai_key(code, o, e, monday(w))] += 1
     alive: Counter[tuple[int, int]] = Counter()
     unknown = 0
     for path, lst in st.tip_files.items():
@@ -371,18 +380,24 @@ def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, An
             elif code & 2:
                 if tip is not None and i < len(tip[1]):
                     outcomes[(shas[code >> _CSHIFT], paths[(code >> _PSHIFT) & PATH_MASK], tip[2][i], 1,
-                              tip[1][i], OUTCOME_LABELS[0], ENDED_BY_LABELS[0])] += 1
+                              tip[1][i], OUTCOME_LABELS[0], ENDED_BY_LABELS[0], "")] += 1
                 else:
-                    outcomes[ai_key(code, 0, 0)] += 1
+                    outcomes[ai_key(code, 0, 0, "")] += 1
             else:
                 alive[(code >> _PSHIFT, code & 1)] += 1
     for (cp, is_code), n in alive.items():
         outcomes[(shas[cp >> (_CSHIFT - _PSHIFT)], paths[cp & PATH_MASK], "", 0, is_code,
-                  OUTCOME_LABELS[0], ENDED_BY_LABELS[0])] += n
+                  OUTCOME_LABELS[0], ENDED_BY_LABELS[0], "")] += n
     carried = {(shas[c], paths[p], ai, is_code): n for (c, p, ai, is_code), n in st.carried.items()}
     stats: dict[str, Any] = {
         "skipped_files": {k: len(v) for k, v in sorted(st.skipped.items())},
         "unknown_origin_lines": unknown,
         "tip_lines": sum(len(v) for v in st.tip_files.values()),
     }
+    tip_idx = st.sha_index.get(st.tip or "")
+    if tip_idx is not None:
+        # The last moment the analysis observed: cohort curves stop at its week.
+        from gitroi import timeutil
+
+        stats["tip_committed_at"] = timeutil.from_epoch_ms(st.times[tip_idx] * 1000)
     return dict(outcomes), carried, stats

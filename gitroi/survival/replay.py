@@ -57,7 +57,7 @@ from gitroi.survival.outcomes import (
 )
 from gitroi.survival.patch import FileDiff, Hunk, parse_files
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 LINE_BITS = 20
 PATH_BITS = 22
 LINE_MASK = (1 << LINE_BITS) - 1
@@ -70,6 +70,21 @@ UNKNOWN = 0
 #: Hunks larger than this are not checked for a token-level reformat.
 REFORMAT_MAX_LINES = 200
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+#: Epoch seconds from the Monday 1969-12-29 00:00 UTC to the epoch: ``(t + _WEEK0) // 604800``
+#: is the index of the ISO week (Monday to Sunday, UTC) holding time ``t``.
+_WEEK0 = 3 * 86400
+
+
+def week_index(t: int) -> int:
+    """The week (Monday 00:00 UTC to Sunday) holding epoch time ``t``, as an integer."""
+    return (t + _WEEK0) // 604800
+
+
+def week_monday(w: int) -> str:
+    """The Monday of week index ``w`` as ``YYYY-MM-DD`` (what reports call a week)."""
+    import datetime as _dt
+
+    return (_dt.date(1969, 12, 29) + _dt.timedelta(days=7 * w)).isoformat()
 
 _WS = b" \t\r\n\f\v"
 _EMPTY: list[int] = []
@@ -141,10 +156,11 @@ class ReplayState:
     paths: list[str] = field(default_factory=list)
     path_index: dict[str, int] = field(default_factory=dict)
     tip_files: dict[str, list[int]] = field(default_factory=dict)
-    #: Dead non-AI lines: (commit, path, is_code, outcome, ended_by) -> lines.
-    agg: dict[tuple[int, int, int, int, int], int] = field(default_factory=dict)
-    #: Dead AI lines, one entry each: code -> (outcome, ended_by).
-    ai_dead: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Dead non-AI lines: (commit, path, is_code, outcome, ended_by, ended week) -> lines.
+    agg: dict[tuple[int, int, int, int, int, int], int] = field(default_factory=dict)
+    #: Dead AI lines, one entry each: code -> (outcome, ended_by, ended week); the week is
+    #: :func:`week_index` of the committer time of the commit that ended the line.
+    ai_dead: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     #: Lines a commit's diff added that kept an older origin: (commit, path, ai, is_code) -> lines.
     carried: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
     #: CRC32s of the lines a commit's replacement hunks removed, per (commit, path): restores.
@@ -208,7 +224,7 @@ class Replayer:
         self.max_file_bytes = max_file_bytes
         self.tokenize = tokenize
         self.progress = progress
-        self.pending: dict[int, tuple[int, int]] = {}
+        self.pending: dict[int, tuple[int, int, int]] = {}
         self._prefix_cache: dict[str, tuple[bytes, ...]] = {}
         self._ai_ranges: dict[tuple[int, str], set[int] | bool] = {}
         self._cidx_sessions: dict[int, frozenset[str]] = {}
@@ -219,7 +235,7 @@ class Replayer:
         #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
         #: tell whether one parent's version of a file is an ancestor of another's.
         self._pred: dict[int, int] = {}
-        self._oe_cache: dict[tuple[int, int, bool], tuple[int, int]] = {}
+        self._oe_cache: dict[tuple[int, int, bool], tuple[int, int, int]] = {}
         self.mismatches = 0
         self.debug = bool(__import__("os").environ.get("GITROI_SURVIVAL_DEBUG"))
 
@@ -274,12 +290,12 @@ class Replayer:
             st = self.st
             o = outcome_of_death(st.times[c], st.times[died_cidx], st.window_s, reverted=reverted)
             e = ended_by(self.sessions_of(died_cidx), self.sessions_of(c), self.is_ai_commit(died_cidx))
-            oe = self._oe_cache[key] = (int(o), int(e))
+            oe = self._oe_cache[key] = (int(o), int(e), week_index(st.times[died_cidx]))
         if pending:
             if code not in self.pending:
                 self.pending[code] = oe
         else:
-            self._final(code, oe[0], oe[1])
+            self._final(code, oe)
 
     def _die_many(self, codes: list[int], died_cidx: int, reverted: bool, pending: bool) -> None:
         """``_die`` for the lines of one hunk, without a call per line."""
@@ -309,14 +325,14 @@ class Replayer:
             if code & 2:
                 ai_dead[code] = oe
             else:
-                key = (c, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1])
+                key = (c, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1], oe[2])
                 agg[key] = agg.get(key, 0) + 1
 
-    def _final(self, code: int, o: int, e: int) -> None:
+    def _final(self, code: int, oe: tuple[int, int, int]) -> None:
         if code & 2:
-            self.st.ai_dead[code] = (o, e)
+            self.st.ai_dead[code] = oe
         else:
-            key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, code & 1, o, e)
+            key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1], oe[2])
             agg = self.st.agg
             agg[key] = agg.get(key, 0) + 1
 
@@ -327,9 +343,9 @@ class Replayer:
         live: set[int] = set()
         for lst in files.values():
             live.update(lst)
-        for code, (o, e) in self.pending.items():
+        for code, oe in self.pending.items():
             if code not in live:
-                self._final(code, o, e)
+                self._final(code, oe)
         self.pending.clear()
 
     # ------------------------------------------------------------------ the run
