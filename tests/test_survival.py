@@ -241,9 +241,9 @@ def test_awkward_paths(repo: GitRepo, tmp_path: Path) -> None:
 def test_huge_files_are_skipped(repo: GitRepo, tmp_path: Path) -> None:
     repo.commit({"big.txt": "x = 1\n" * 400, "small.txt": "y = 2\n"}, "files" + CLAUDE, date=day(0))
     data = survive(repo, tmp_path, max_file_bytes=1000)
-    assert data["skipped_files"] == {"binary": 1} and data["ai"]["lines_added"] == 1
+    assert data["skipped_files"] == {"huge": 1} and data["ai"]["lines_added"] == 1
     out = run_gitroi("analyze", "--max-file-size", "1k", cwd=repo.path)
-    assert "skipped files: 1 binary" in out.stdout
+    assert "skipped files: 1 huge" in out.stdout
 
 
 def test_shallow_clone_lines_of_unknown_origin(repo: GitRepo, tmp_path: Path) -> None:
@@ -258,17 +258,17 @@ def test_shallow_clone_lines_of_unknown_origin(repo: GitRepo, tmp_path: Path) ->
     assert data["all"]["lines_added"] == 1
 
 
-def test_partial_clone_with_missing_blobs_names_them(repo: GitRepo, tmp_path: Path) -> None:
+def test_partial_clone_tree_filter_cannot_be_listed(repo: GitRepo, tmp_path: Path) -> None:
     repo.git("config", "uploadpack.allowFilter", "true")
-    for i in range(3):
-        repo.commit({"a.txt": "".join(f"line {n}\n" for n in range(i + 1))}, f"c{i}", date=day(i))
+    for i in range(2):
+        repo.commit({"d/a.txt": "".join(f"line {n}\n" for n in range(i + 1))}, f"c{i}", date=day(i))
     clone = tmp_path / "partial"
-    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{repo.path}",
+    subprocess.run(["git", "clone", "-q", "--filter=tree:0", "--no-checkout", f"file://{repo.path}",
                     str(clone)], check=True)
     subprocess.run(["git", "-C", str(clone), "remote", "set-url", "origin", str(tmp_path / "gone")], check=True)
     out = run_gitroi("analyze", "--branch", "origin/main", cwd=clone, check=False)
     assert out.returncode == 1
-    assert "partial clone and 3 object(s)" in out.stderr and "git fetch --refetch" in out.stderr
+    assert "cannot even be listed" in out.stderr and "git fetch --refetch" in out.stderr
 
 
 def test_since_makes_older_lines_unknown(repo: GitRepo, tmp_path: Path) -> None:

@@ -76,6 +76,14 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None, ma
     skipped = result.stats.get("skipped_files") or {}
     if skipped:
         click.echo("skipped files: " + ", ".join(f"{n} {k}" for k, n in skipped.items()))
+    missing = result.stats.get("missing_blobs") or {}
+    if missing.get("blobs"):
+        shown = ", ".join(missing.get("paths") or [])
+        more = missing["files"] - len(missing.get("paths") or [])
+        click.echo(f"partial clone: {missing['blobs']} blob(s) missing; {missing['files']} file(s) not analysed"
+                   + (f": {shown}" if shown else "") + (f" and {more} more" if more > 0 else ""))
+        click.echo("  fetch them (`git fetch --refetch origin`, or `git backfill` with git >= 2.49) "
+                   "and analyse again for complete figures")
     if result.stats.get("unknown_origin_lines"):
         click.echo(f"{result.stats['unknown_origin_lines']} line(s) at the tip are of unknown origin "
                    "(shallow clone or --since)")

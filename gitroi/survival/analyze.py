@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
-from gitroi.git import Repo, git_env
-from gitroi.survival.history import NeedsFullReplay, start_log
+from gitroi.git import Repo
+from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log, survival_env
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
 from gitroi.survival.replay import (
     _CSHIFT,
@@ -142,7 +142,8 @@ def analyze(
         since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
         if not since_sha:
             raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
-    _check_partial_clone(repo, tip)
+    missing = _missing(repo, tip)
+    excluded = tuple(sorted(missing[1])) if missing else ()
     window_s = float(window_days) * 86400.0
     spath = _state_path(repo, branch)
     row = lsurv.analysis_row(db, branch)
@@ -151,7 +152,7 @@ def analyze(
         st = _load_state(Path(row["state_path"]))
     usable = (st is not None and st.tip is not None and st.window_s == window_s
               and st.max_file_bytes == max_file_bytes and st.since == since_sha
-              and row is not None and row["tip"] == st.tip)
+              and st.excluded == excluded and row is not None and row["tip"] == st.tip)
     # Start git's stream now: loading the attribution below takes a while, and
     # only a change to an already analysed commit's attribution voids the plan.
     planned: str | None = None
@@ -159,7 +160,7 @@ def analyze(
         planned = st.tip
     log_proc = None
     if not (usable and st is not None and st.tip == tip):
-        log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha))
+        log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha), excluded)
     try:
         problems: list[str] = []
         attribution = _load_attribution(repo, db, tip, problems)
@@ -173,10 +174,11 @@ def analyze(
             if planned is not None:
                 mode, exclude = "incremental", planned
         if mode == "full":
-            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
+            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes,
+                             excluded=excluded)
             if planned is not None and log_proc is not None:  # the plan was incremental: restart
                 _stop(log_proc)
-                log_proc = start_log(repo, max_file_bytes, _revs(tip, since_sha))
+                log_proc = start_log(repo, max_file_bytes, _revs(tip, since_sha), excluded)
         assert st is not None
         before = st.commits
         previous_tip = st.tip
@@ -187,7 +189,8 @@ def analyze(
             replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None, log_proc=proc)
         except NeedsFullReplay:
             mode, exclude = "full", None
-            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes)
+            st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes,
+                             excluded=excluded)
             before = 0
             replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                                 progress=progress)
@@ -198,6 +201,7 @@ def analyze(
     st.fingerprint = attribution.fingerprint(st.shas)
     _classify_ai(repo, st)
     outcomes, carried, stats = _rows(st)
+    stats["missing_blobs"] = _missing_stats(missing)
     stats["token_checks"] = replayer.token_checks
     stats["inconsistencies"] = replayer.mismatches
     if problems:
@@ -229,23 +233,32 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.communicate()
 
 
-def _check_partial_clone(repo: Repo, tip: str) -> None:
-    """A partial clone whose history lacks blobs cannot be replayed: say what is missing.
+def _missing(repo: Repo, tip: str) -> tuple[set[str], dict[str, int]] | None:
+    """A partial clone's missing blobs and the paths they belong to (``history.missing_blobs``).
 
-    git would try to fetch every missing blob from the promisor remote, one at
-    a time, and fail offline; better to stop at once with the count and the fix.
+    The analysis goes on around them: those paths are left out of every diff
+    (their lines count nowhere) and the summary names them.  Only a clone
+    missing trees too (``--filter=tree:0``) cannot be analysed at all.
     """
-    cfg = repo.git("config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$", check=False)
-    if not cfg.strip():
-        return
-    out = repo.git("rev-list", "--objects", "--missing=print", tip, check=False).decode()
-    missing = [ln[1:] for ln in out.splitlines() if ln.startswith("?")]
-    if missing:
+    try:
+        return missing_blobs(repo, tip)
+    except ValueError as exc:
         raise GitroiError(
-            f"this is a partial clone and {len(missing)} object(s) of the history of {tip[:12]} are missing "
-            f"(first: {missing[0]}); the line history cannot be replayed without them",
-            hint="fetch them (`git fetch --refetch origin`, or `git backfill` with git >= 2.49), "
-                 "or analyse a full clone")
+            f"this is a partial clone and the history of {tip[:12]} cannot even be listed without "
+            f"fetching: {exc}",
+            hint="fetch what is missing (`git fetch --refetch origin`, or `git backfill` with git >= 2.49), "
+                 "or analyse a full clone") from None
+
+
+#: How many of the paths left out for missing blobs the stats name.
+MISSING_PATHS_SHOWN = 20
+
+
+def _missing_stats(missing: tuple[set[str], dict[str, int]] | None) -> dict[str, Any]:
+    if not missing:
+        return {"blobs": 0, "files": 0, "paths": []}
+    objects, paths = missing
+    return {"blobs": len(objects), "files": len(paths), "paths": sorted(paths)[:MISSING_PATHS_SHOWN]}
 
 
 def _json_stats(raw: Any) -> dict[str, Any]:
@@ -326,7 +339,7 @@ def _read_blobs(repo: Repo, blobs: list[str]) -> dict[str, bytes]:
     if not blobs:
         return {}
     proc = subprocess.run(["git", "cat-file", "--batch"], input="".join(b + "\n" for b in blobs).encode(),
-                          capture_output=True, cwd=repo.paths.workdir or repo.paths.git_dir, env=git_env())
+                          capture_output=True, cwd=repo.paths.workdir or repo.paths.git_dir, env=survival_env())
     out: dict[str, bytes] = {}
     data = proc.stdout
     pos = 0

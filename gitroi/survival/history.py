@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Sequence
 
 from gitroi.git import Repo, git_env
 from gitroi.survival.patch import FileDiff, parse_files, unquote_path
@@ -23,13 +24,66 @@ class NeedsFullReplay(Exception):
     """An incremental run cannot continue from the stored state; replay from scratch."""
 
 
+def survival_env() -> dict[str, str]:
+    """git's environment for the analysis: never fetch a missing object from a promisor remote.
+
+    A partial clone's missing blobs are found first (:func:`missing_blobs`) and
+    their paths left out of every diff; anything else that needs one should
+    fail at once, not try the network object by object.
+    """
+    return git_env({"GIT_NO_LAZY_FETCH": "1"})
+
+
+def pathspec(excludes: Sequence[str]) -> list[str]:
+    """Pathspec arguments leaving ``excludes`` (exact paths) out; none when there is nothing to leave out."""
+    if not excludes:
+        return []
+    return ["--", ":(top)", *(f":(top,exclude,literal){p}" for p in excludes)]
+
+
+def missing_blobs(repo: Repo, tip: str) -> tuple[set[str], dict[str, int]] | None:
+    """In a partial clone: the objects of ``tip``'s history that are missing, and per path how many.
+
+    ``None`` when the repository is not a partial clone or nothing is missing
+    (the usual case costs one ``git config``).  The paths come from one
+    ``git log --raw`` (object ids only, no content): every path whose history
+    names a missing blob.  Raises ``ValueError`` when even that cannot be
+    listed (trees missing: a ``tree:0`` filter).
+    """
+    cwd = _cwd(repo)
+    cfg = subprocess.run(["git", "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"],
+                         cwd=cwd, capture_output=True, env=survival_env())
+    if not cfg.stdout.strip():
+        return None
+    out = subprocess.run(["git", "rev-list", "--objects", "--missing=print", tip], cwd=cwd,
+                         capture_output=True, env=survival_env())
+    missing = {ln[1:].decode() for ln in out.stdout.splitlines() if ln.startswith(b"?")}
+    if not missing:
+        return None
+    raw = subprocess.run(["git", "-c", "core.quotepath=false", "log", "--raw", "--no-abbrev", "--no-renames",
+                          "-m", "--format=", tip], cwd=cwd, capture_output=True, env=survival_env())
+    if raw.returncode != 0:
+        raise ValueError(raw.stderr.decode("utf-8", "replace").strip())
+    paths: dict[str, set[str]] = {}
+    for line in raw.stdout.split(b"\n"):
+        if not line.startswith(b":"):
+            continue
+        meta, _, rawpath = line.partition(b"\t")
+        parts = meta.split(b" ")
+        hit = [o for o in (parts[2].decode(), parts[3].decode()) if o in missing]
+        if hit:
+            paths.setdefault(unquote_path(rawpath), set()).update(hit)
+    return missing, {p: len(v) for p, v in paths.items()}
+
+
 def git_cmd(max_file_bytes: int) -> list[str]:
     """``git`` with the settings every call of the analysis needs (stable paths, big files as binary)."""
     return ["git", "-c", "core.quotepath=false", "-c", f"core.bigFileThreshold={max_file_bytes}",
             "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
 
 
-def start_log(repo: Repo, max_file_bytes: int, revs: list[str]) -> subprocess.Popen[bytes]:
+def start_log(repo: Repo, max_file_bytes: int, revs: list[str],
+              excludes: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """Start the one stream the replay reads: every commit's diff, oldest first, merges combined.
 
     ``-U1``: one context line makes git's hunks those of ``git log --numstat``
@@ -38,8 +92,9 @@ def start_log(repo: Repo, max_file_bytes: int, revs: list[str]) -> subprocess.Po
     return subprocess.Popen(
         [*git_cmd(max_file_bytes), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
          "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/",
-         "--dst-prefix=b/", "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs],
-        cwd=_cwd(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(), bufsize=1 << 20)
+         "--dst-prefix=b/", "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs,
+         *pathspec(excludes)],
+        cwd=_cwd(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=survival_env(), bufsize=1 << 20)
 
 
 def _cwd(repo: Repo) -> str:
@@ -56,7 +111,7 @@ def shallow_commits(repo: Repo) -> set[str]:
 
 
 def derived_state(repo: Repo, cmd: list[str], tip_files: dict[str, list[int]], tip: str,
-                  sha: str) -> dict[str, list[int]]:
+                  sha: str, excludes: Sequence[str] = ()) -> dict[str, list[int]]:
     """The state of an ancestor ``sha`` of the stored ``tip``, from the tip's state and their diff.
 
     Lines unchanged between the two keep their origin; lines of ``sha`` that
@@ -64,8 +119,8 @@ def derived_state(repo: Repo, cmd: list[str], tip_files: dict[str, list[int]], t
     """
     proc = subprocess.run(
         [*cmd, "diff-tree", "-r", "-p", "-U1", "-M", "--full-index", "--no-ext-diff",
-         "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", tip, sha],
-        cwd=_cwd(repo), capture_output=True, env=git_env())
+         "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", tip, sha, *pathspec(excludes)],
+        cwd=_cwd(repo), capture_output=True, env=survival_env())
     if proc.returncode != 0:
         raise NeedsFullReplay(f"cannot diff {tip[:12]} against {sha[:12]}")
     files = dict(tip_files)
@@ -93,13 +148,13 @@ def derived_state(repo: Repo, cmd: list[str], tip_files: dict[str, list[int]], t
     return files
 
 
-def boundary_state(repo: Repo, cmd: list[str], sha: str) -> dict[str, list[int]]:
+def boundary_state(repo: Repo, cmd: list[str], sha: str, excludes: Sequence[str] = ()) -> dict[str, list[int]]:
     """The state of a commit outside the replay (``--since``): its files, every line of unknown origin."""
     out = subprocess.run(
         [*cmd, "diff-tree", "-p", "-U0", "-r", "--full-index", "--no-renames",
          "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--root",
-         "--no-commit-id", EMPTY_TREE, sha],
-        cwd=_cwd(repo), capture_output=True, env=git_env())
+         "--no-commit-id", EMPTY_TREE, sha, *pathspec(excludes)],
+        cwd=_cwd(repo), capture_output=True, env=survival_env())
     files: dict[str, list[int]] = {}
     lines = iter(io.BytesIO(out.stdout))
     first = next(lines, None)
@@ -115,7 +170,7 @@ def boundary_state(repo: Repo, cmd: list[str], sha: str) -> dict[str, list[int]]
     return files
 
 
-def merge_info(repo: Repo, cmd: list[str], merges: list[list[str]]) -> MergeInfo:
+def merge_info(repo: Repo, cmd: list[str], merges: list[list[str]], excludes: Sequence[str] = ()) -> MergeInfo:
     """Per merge, per parent: path -> (status, new mode, None) of what differs.
 
     One raw ``diff-tree --stdin`` for all (merge, parent) pairs.  The files
@@ -127,7 +182,8 @@ def merge_info(repo: Repo, cmd: list[str], merges: list[list[str]]) -> MergeInfo
     stdin = "".join(f"{m} {p}\n" for m, p in pairs).encode()
     raw = subprocess.run(
         [*cmd, "diff-tree", "--stdin", "-r", "--no-renames", "--always", "--raw", "--full-index"],
-        cwd=_cwd(repo), input=stdin, capture_output=True, env=git_env())
+        cwd=_cwd(repo), input=stdin, capture_output=True, env=survival_env())
+    left_out = set(excludes)
     info: MergeInfo = {}
     cur: dict[str, tuple[str, str, FileDiff | None]] | None = None
     for line in raw.stdout.split(b"\n"):
@@ -139,6 +195,22 @@ def merge_info(repo: Repo, cmd: list[str], merges: list[list[str]]) -> MergeInfo
             continue
         meta, _, rawpath = line.partition(b"\t")
         parts = meta.split(b" ")
-        if cur is not None:
-            cur[unquote_path(rawpath)] = (parts[4][:1].decode(), parts[1].decode(), None)
+        path = unquote_path(rawpath)
+        if cur is not None and path not in left_out:
+            cur[path] = (parts[4][:1].decode(), parts[1].decode(), None)
     return info
+
+
+def blob_sizes(repo: Repo, blobs: Sequence[str]) -> dict[str, int]:
+    """Sizes of blobs (one ``git cat-file --batch-check``); missing ones are left out."""
+    if not blobs:
+        return {}
+    out = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                         input="".join(b + "\n" for b in blobs).encode(), cwd=_cwd(repo), capture_output=True,
+                         env=survival_env())
+    sizes: dict[str, int] = {}
+    for line in out.stdout.decode().splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[1] == "blob":
+            sizes[parts[0]] = int(parts[2])
+    return sizes

@@ -42,6 +42,7 @@ from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.survival.history import (
     MergeInfo,
+    blob_sizes,
     boundary_state,
     derived_state,
     git_cmd,
@@ -57,7 +58,7 @@ from gitroi.survival.outcomes import (
 )
 from gitroi.survival.patch import FileDiff, Hunk, parse_files
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 LINE_BITS = 20
 PATH_BITS = 22
 LINE_MASK = (1 << LINE_BITS) - 1
@@ -171,8 +172,10 @@ class ReplayState:
     ai_syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = field(default_factory=dict)
     #: Per tip path with AI lines: (blob, code flags, symbols) of its tip version.
     tip_syntax: dict[str, tuple[str, bytes, list[str]]] = field(default_factory=dict)
-    #: Paths skipped, by reason (binary, submodule, symlink).
+    #: Paths skipped, by reason (binary, huge, submodule, symlink).
     skipped: dict[str, set[str]] = field(default_factory=dict)
+    #: Paths left out of every diff: a partial clone lacks blobs of their history.
+    excluded: tuple[str, ...] = ()
     commits: int = 0
 
     def pid(self, path: str) -> int:
@@ -237,6 +240,8 @@ class Replayer:
         self._pred: dict[int, int] = {}
         self._oe_cache: dict[tuple[int, int, bool], tuple[int, int, int]] = {}
         self.mismatches = 0
+        #: Blobs of the versions git called binary, per path: the huge ones are told apart at the end.
+        self._binary_blobs: dict[str, set[str]] = {}
         self.debug = bool(__import__("os").environ.get("GITROI_SURVIVAL_DEBUG"))
 
     # ------------------------------------------------------------------ helpers
@@ -362,7 +367,8 @@ class Replayer:
         stop = exclude or boundary
         revs = [tip] + ([f"^{stop}"] if stop else [])
         # git starts streaming the history while the commit graph is read below.
-        proc = log_proc if log_proc is not None else start_log(self.repo, self.max_file_bytes, revs)
+        excl = st.excluded
+        proc = log_proc if log_proc is not None else start_log(self.repo, self.max_file_bytes, revs, excl)
         try:
             out = self.repo.git("rev-list", "--parents", "--topo-order", "--reverse", *revs)
             order: list[list[str]] = [ln.split() for ln in out.decode().splitlines()]
@@ -383,10 +389,10 @@ class Replayer:
                 # A merged branch forked before the stored tip: its base state is derived
                 # from the tip's (below); replay from scratch only if that fails.
                 for b in boundaries:
-                    states[b] = derived_state(self.repo, self._git_cmd(), st.tip_files, exclude, b)
+                    states[b] = derived_state(self.repo, self._git_cmd(), st.tip_files, exclude, b, excl)
                 boundaries = []
             for b in boundaries:
-                states[b] = boundary_state(self.repo, self._git_cmd(), b)
+                states[b] = boundary_state(self.repo, self._git_cmd(), b, excl)
         except BaseException:
             proc.kill()
             proc.communicate()
@@ -404,8 +410,9 @@ class Replayer:
         import threading
 
         holder: dict[str, MergeInfo] = {}
-        worker = threading.Thread(target=lambda: holder.setdefault("info", read_merge_info(self.repo, self._git_cmd(), merges)),
-                                  daemon=True)
+        worker = threading.Thread(
+            target=lambda: holder.setdefault("info", read_merge_info(self.repo, self._git_cmd(), merges, excl)),
+            daemon=True)
         if merges:
             worker.start()
 
@@ -441,6 +448,21 @@ class Replayer:
         self._flush(files)
         st.tip_files = files
         st.tip = tip
+        self._sort_huge()
+
+    def _sort_huge(self) -> None:
+        """Move the files git called binary only for their size (``core.bigFileThreshold``) to ``huge``."""
+        binary = self.st.skipped.get("binary")
+        if not self._binary_blobs or not binary:
+            return
+        blobs = sorted({b for bs in self._binary_blobs.values() for b in bs})
+        sizes = blob_sizes(self.repo, blobs)
+        for path, bs in self._binary_blobs.items():
+            if path in binary and any(sizes.get(b, 0) > self.max_file_bytes for b in bs):
+                binary.discard(path)
+                self.st.skipped.setdefault("huge", set()).add(path)
+        if not binary:
+            del self.st.skipped["binary"]
 
     # ------------------------------------------------------------------ stream
 
@@ -550,7 +572,10 @@ class Replayer:
         for fd in diffs:
             old = files.pop(fd.old_path, None) if fd.old_path is not None else None
             if fd.skip:
-                st.skipped.setdefault(fd.skip, set()).add(fd.new_path or fd.old_path or "")
+                where = fd.new_path or fd.old_path or ""
+                st.skipped.setdefault(fd.skip, set()).add(where)
+                if fd.skip == "binary" and fd.blob and fd.blob.strip("0"):
+                    self._binary_blobs.setdefault(where, set()).add(fd.blob)
                 if old:
                     for code in old:
                         self._die(code, cidx, False, concurrent)
