@@ -41,6 +41,12 @@ def pathspec(excludes: Sequence[str]) -> list[str]:
     return ["--", ":(top)", *(f":(top,exclude,literal){p}" for p in excludes)]
 
 
+def log_pathspec(excludes: Sequence[str]) -> list[str]:
+    """:func:`pathspec` for ``git log``: without history simplification, so every commit still comes
+    (one that touches only excluded paths with an empty diff) with its real parents."""
+    return ["--full-history", "--sparse", *pathspec(excludes)] if excludes else []
+
+
 def missing_blobs(repo: Repo, tip: str) -> tuple[set[str], dict[str, int]] | None:
     """In a partial clone: the objects of ``tip``'s history that are missing, and per path how many.
 
@@ -93,7 +99,7 @@ def start_log(repo: Repo, max_file_bytes: int, revs: list[str],
         [*git_cmd(max_file_bytes), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
          "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/",
          "--dst-prefix=b/", "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs,
-         *pathspec(excludes)],
+         *log_pathspec(excludes)],
         cwd=_cwd(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=survival_env(), bufsize=1 << 20)
 
 
