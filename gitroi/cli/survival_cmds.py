@@ -118,3 +118,7 @@ def survival(ctx: Context, as_json: bool) -> None:
             click.echo(f"{label:10}{g['lines_added']:>9}{g['surviving']:>11}{g['churned']:>9}"
                        f"{g['reverted']:>10}{g['deleted_later']:>9}{g['carried']:>9}")
     click.echo(f"{len(data['commits'])} attributed commit(s); per commit: gitroi survival --json")
+    missing = data.get("missing_blobs") or {}
+    if missing.get("blobs"):
+        click.echo(f"partial clone: {missing['blobs']} blob(s) missing, {missing['files']} file(s) "
+                   "not analysed (gitroi survival --json names them)")
