@@ -220,3 +220,34 @@ def test_pr_figures_follow_a_newly_fetched_pr_ref(repo: GitRepo) -> None:
     assert "note" not in after[4]
     assert {n: after[n]["review_churn"] for n in (1, 2, 3)} == {1: 2, 2: 1, 3: 0}
     assert prepare(r, db).prs_recorded == 0
+
+
+def test_moved_ai_lines_are_carried_and_analysed(repo: GitRepo) -> None:
+    """An AI commit that moves a block: its moved lines are ``carried``, not new AI lines.
+
+    A person writes a.py (two 2-line functions and a last line).  AI commit M
+    swaps the functions and adds 2 new lines: numstat says 4 added, of which 2
+    moved (carried).  AI commit N only moves the last line to the top: 1
+    added, all carried, so N has no line of its own, yet it is analysed
+    (``unanalysed`` 0).  ai_lines + carried = 2 + 3 = 5 = numstat of M and N.
+    """
+    first = "def first_function():\n    return 'the first value of the module'\n"
+    second = "def second_function():\n    return 'the second value of the module'\n"
+    last = "LAST_CONSTANT_OF_THE_MODULE_WITH_A_LONG_NAME = 1\n"
+    repo.commit({"a.py": first + second + last}, "init", date="2026-01-01T00:00:00Z")
+    m = repo.commit({"a.py": second + first + last + "x = 1\ny = 2\n"}, "swap" + CLAUDE,
+                    date="2026-01-02T00:00:00Z")
+    n = repo.commit({"a.py": last + second + first + "x = 1\ny = 2\n"}, "last first" + CLAUDE,
+                    date="2026-01-03T00:00:00Z")
+    numstat = sum(int(line.split("\t")[0]) for sha in (m, n) for line in
+                  repo.git("show", "--numstat", "--format=", sha).splitlines() if line)
+    assert numstat == 5
+    h = _report(repo)["headline"]
+    assert (h["ai_lines"], h["carried"], h["unanalysed"]) == (2, 3, 0)
+    assert h["ai_lines"] + h["carried"] == numstat
+    assert (h["surviving"], h["surviving_share"], h["rework_rate"]) == (2, 1.0, 0.0)
+    assert h["commits"] == 2
+    table = run_gitroi("report", "--no-update", cwd=repo.path).stdout
+    assert "2 new (0 line-level, 2 commit-level) · +3 moved or reformatted, carried from older" \
+        in " ".join(table.split())
+    assert "not analysed" not in table

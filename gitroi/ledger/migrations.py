@@ -337,3 +337,20 @@ def m050_survival_ended_week(db: Database) -> None:
     table.add_column("ended_week", str, not_null_default="")
     cols = ["commit_sha", "path", "symbol", "ai", "is_code", "outcome", "ended_by", "ended_week"]
     table.transform(pk=cols)
+
+
+@migrations()
+def m060_report_carried(db: Database) -> None:
+    """Report: AI lines carried by a commit (``line_carried``) in the per-commit report facts.
+
+    ``report_commit_facts.carried`` counts the lines an AI commit's diff added
+    that keep an older origin (a move, a reformat), so the report can say that
+    ``ai_lines + carried`` is what the commits added and count such a commit as
+    analysed.  The cache is marked stale so the next report rebuilds it.
+    """
+    db.executescript(
+        """
+        ALTER TABLE report_commit_facts ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+        DELETE FROM report_cache_state WHERE name = 'commit_facts';
+        """
+    )

@@ -8,8 +8,12 @@ different grains:
   (input, cache write, cache read, output; reasoning as a part of output) and
   cost of a commit;
 * **line facts**: ``line_outcomes`` rows with ``ai = 1`` (per commit, path,
-  symbol and outcome); a commit that has AI lines but no analysed outcomes yet
-  adds its ``commits.ai_lines`` as ``unanalysed``.
+  symbol and outcome), and ``line_carried`` rows with ``ai = 1`` as
+  ``carried`` (lines the commit's diff added that keep an older origin: a
+  move, a reformat; survival follows them under the older commit, so they are
+  not the commit's ``ai_lines`` but are analysed); a commit that has AI lines
+  but neither yet adds its ``commits.ai_lines`` as ``unanalysed``.  So
+  ``ai_lines + carried`` is what ``git log --numstat`` says the AI commits added.
 
 A report groups both by the requested keys and adds them up (``UNION ALL`` +
 ``GROUP BY``).  Keys at commit grain (repo, week, author, pr) group both facts
@@ -48,7 +52,7 @@ LINE_KEYS = ("path", "symbol")
 TOKEN_PARTS = ("input", "cache_write", "cache_read", "output", "reasoning")
 OUTCOMES = ("surviving", "churned", "reverted", "deleted_later", "unanalysed")
 SUMS = ("tokens", *TOKEN_PARTS, "cost_usd", "priced_tokens", "unpriced_tokens",
-        "ai_lines", *OUTCOMES, "ai_lines_line_level", "ai_lines_commit_level",
+        "ai_lines", *OUTCOMES, "carried", "ai_lines_line_level", "ai_lines_commit_level",
         "commits", "merged_prs", "pr_cost_usd")
 
 # Monday of the ISO week of a canonical timestamp, e.g. '2026-01-05'.
@@ -111,6 +115,13 @@ SCOPE_COLUMNS = ("sha", "committed_at", "attribution", "agents", "ai_lines", "au
                  "author_email")
 _OUTCOME_SUMS = ", ".join(
     f"SUM(CASE WHEN lo.outcome = '{o}' THEN lo.lines ELSE 0 END) AS {o}" for o in OUTCOMES[:-1])
+# A commit with AI lines but no AI row in line_outcomes or line_carried: not analysed yet.
+_UNANALYSED = """
+          SELECT s.sha, '', '', s.ai_lines, 0, 0, 0, 0, s.ai_lines, 0 FROM {scope} s
+          WHERE s.ai_lines > 0 AND NOT EXISTS (
+            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)
+          AND NOT EXISTS (
+            SELECT 1 FROM line_carried lc WHERE lc.commit_sha = s.sha AND lc.ai = 1)"""
 
 
 def scope_sql(scope_where: str) -> str:
@@ -119,30 +130,42 @@ def scope_sql(scope_where: str) -> str:
 
 
 def commit_lines_sql(scope: str = "scope", *, small: bool = False) -> str:
-    """Per-commit AI line facts (wide: ai_lines and one column per outcome) for the scope.
+    """Per-commit AI line facts (wide: ai_lines, one column per outcome, carried) for the scope.
 
     For a big scope, ``line_outcomes`` is aggregated first (one pass over its
     covering index, in commit order) and joined to the scope afterwards; for a
     ``small`` scope (a few commits) each commit's rows are looked up instead.
+    A commit may have outcome rows, carried rows or both; its row sums them.
     """
+    zeros = ", ".join("0" for _ in OUTCOMES[:-1])
     if small:
-        first = f"""
-            SELECT lo.commit_sha AS sha, '' AS path, '' AS symbol, SUM(lo.lines) AS ai_lines,
-              {_OUTCOME_SUMS}, 0 AS unanalysed
-            FROM {scope} s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
-            GROUP BY lo.commit_sha"""
+        parts = f"""
+              SELECT lo.commit_sha AS sha, SUM(lo.lines) AS ai_lines, {_OUTCOME_SUMS},
+                0 AS carried
+              FROM {scope} s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
+              GROUP BY lo.commit_sha
+              UNION ALL
+              SELECT lc.commit_sha, 0, {zeros}, SUM(lc.lines)
+              FROM {scope} s JOIN line_carried lc ON lc.commit_sha = s.sha AND lc.ai = 1
+              GROUP BY lc.commit_sha"""
+        join = ""
     else:
-        first = f"""
+        parts = f"""
+              SELECT lo.commit_sha AS sha, SUM(lo.lines) AS ai_lines, {_OUTCOME_SUMS},
+                0 AS carried
+              FROM line_outcomes lo WHERE lo.ai = 1 GROUP BY lo.commit_sha
+              UNION ALL
+              SELECT lc.commit_sha, 0, {zeros}, SUM(lc.lines)
+              FROM line_carried lc WHERE lc.ai = 1 GROUP BY lc.commit_sha"""
+        join = f" JOIN {scope} s ON s.sha = l.sha"
+    sums = ", ".join(f"SUM(u.{o}) AS {o}" for o in OUTCOMES[:-1])
+    first = f"""
             SELECT l.* FROM (
-              SELECT lo.commit_sha AS sha, '' AS path, '' AS symbol, SUM(lo.lines) AS ai_lines,
-                {_OUTCOME_SUMS}, 0 AS unanalysed
-              FROM line_outcomes lo WHERE lo.ai = 1 GROUP BY lo.commit_sha) l
-            JOIN {scope} s ON s.sha = l.sha"""
+              SELECT u.sha, '' AS path, '' AS symbol, SUM(u.ai_lines) AS ai_lines, {sums},
+                0 AS unanalysed, SUM(u.carried) AS carried
+              FROM ({parts}) u GROUP BY u.sha) l{join}"""
     return f"""{first}
-          UNION ALL
-          SELECT s.sha, '', '', s.ai_lines, 0, 0, 0, 0, s.ai_lines FROM {scope} s
-          WHERE s.ai_lines > 0 AND NOT EXISTS (
-            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)"""
+          UNION ALL{_UNANALYSED.format(scope=scope)}"""
 
 
 def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None = None
@@ -178,13 +201,14 @@ def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None
     if lkeys:
         lf_body = f"""
           SELECT lo.commit_sha AS sha, lo.path, lo.symbol, SUM(lo.lines) AS ai_lines,
-            {_OUTCOME_SUMS}, 0 AS unanalysed
+            {_OUTCOME_SUMS}, 0 AS unanalysed, 0 AS carried
           FROM scope s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
           GROUP BY lo.commit_sha, lo.path, lo.symbol
           UNION ALL
-          SELECT s.sha, '', '', s.ai_lines, 0, 0, 0, 0, s.ai_lines FROM scope s
-          WHERE s.ai_lines > 0 AND NOT EXISTS (
-            SELECT 1 FROM line_outcomes lo WHERE lo.commit_sha = s.sha AND lo.ai = 1)"""
+          SELECT lc.commit_sha, lc.path, '', 0, 0, 0, 0, 0, 0, SUM(lc.lines)
+          FROM scope s JOIN line_carried lc ON lc.commit_sha = s.sha AND lc.ai = 1
+          GROUP BY lc.commit_sha, lc.path
+          UNION ALL{_UNANALYSED.format(scope="scope")}"""
     elif commit_lines:
         lf_body = f"SELECT * FROM {commit_lines}"
     else:
@@ -229,14 +253,14 @@ def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None
           {", ".join(f"tf.{p} * {f} AS {p}" for p in TOKEN_PARTS)},
           tf.cost_usd * {f} AS cost_usd,
           CASE WHEN tf.cost_usd IS NULL THEN 0 ELSE ({four}) * {f} END AS priced_tokens,
-          0 AS ai_lines, {zeros_lines}, 0 AS ai_lines_line_level, 0 AS ai_lines_commit_level,
-          tf.sha AS sha
+          0 AS ai_lines, {zeros_lines}, 0 AS carried, 0 AS ai_lines_line_level,
+          0 AS ai_lines_commit_level, tf.sha AS sha
         FROM tf JOIN scope s ON s.sha = tf.sha {frac_join} {pr_join}"""
     who_join = "LEFT JOIN who w ON w.sha = lf.sha" if tkeys else ""
     line_side = f"""
         SELECT {lpre}
           0 AS tokens, {zeros_tokens}, NULL AS cost_usd, 0 AS priced_tokens,
-          lf.ai_lines, {", ".join(f"lf.{o}" for o in OUTCOMES)},
+          lf.ai_lines, {", ".join(f"lf.{o}" for o in OUTCOMES)}, lf.carried,
           CASE WHEN s.attribution IN ('line', 'manual') THEN lf.ai_lines ELSE 0 END
             AS ai_lines_line_level,
           CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE lf.ai_lines END
@@ -250,7 +274,7 @@ def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None
         [f"SUM({c}) AS {c}" for c in ("tokens", *TOKEN_PARTS)]
         + ["SUM(cost_usd) AS cost_usd", "SUM(priced_tokens) AS priced_tokens",
            "SUM(ai_lines) AS ai_lines"]
-        + [f"SUM({o}) AS {o}" for o in OUTCOMES]
+        + [f"SUM({o}) AS {o}" for o in OUTCOMES] + ["SUM(carried) AS carried"]
         + ["SUM(ai_lines_line_level) AS ai_lines_line_level",
            "SUM(ai_lines_commit_level) AS ai_lines_commit_level",
            "COUNT(DISTINCT sha) AS commits"])
@@ -317,7 +341,8 @@ def _facts_select(scope_table: str, small: bool) -> str:
           CASE WHEN s.attribution IN ('line', 'manual') THEN COALESCE(l.ai_lines, 0) ELSE 0 END
             AS ai_lines_line_level,
           CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE COALESCE(l.ai_lines, 0) END
-            AS ai_lines_commit_level
+            AS ai_lines_commit_level,
+          COALESCE(l.carried, 0) AS carried
         FROM {scope_table} s
         LEFT JOIN (
           SELECT commit_sha, SUM({four}) AS tokens,
@@ -332,7 +357,8 @@ def _facts_select(scope_table: str, small: bool) -> str:
 def _fingerprint(db: Database) -> str:
     """Changes whenever a table the commit facts derive from changes (cheap: counts, max rowid)."""
     parts = []
-    for t in ("commits", "commit_sessions", "line_outcomes", "branch_commits", "pr_commits"):
+    for t in ("commits", "commit_sessions", "line_outcomes", "line_carried", "branch_commits",
+              "pr_commits"):
         n, mx = db.conn.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
         parts.append(f"{t}:{n}:{mx}")
     an = db.conn.execute("SELECT group_concat(branch || '@' || tip || '@' || analysed_at, ',') "
@@ -409,7 +435,8 @@ def materialise(db: Database, scope: Scope) -> None:
         conn.execute(f"CREATE VIEW {_SCOPE_T} AS SELECT sha, committed_at, attribution, agents, "
                      f"attributed_ai_lines AS ai_lines, author_name, author_email FROM {_CF_T}")
         conn.execute(f"CREATE VIEW {_LINES_T} AS SELECT sha, '' AS path, '' AS symbol, ai_lines, "
-                     f"{', '.join(OUTCOMES)} FROM {_CF_T} WHERE ai_lines > 0")
+                     f"{', '.join(OUTCOMES)}, carried FROM {_CF_T} "
+                     "WHERE ai_lines > 0 OR carried > 0")
         return
     where, params = scope.where("c")
     conn.execute(f"CREATE TABLE {_SCOPE_T} (sha TEXT PRIMARY KEY, committed_at TEXT, "
@@ -432,8 +459,8 @@ def commit_grain_sql(keys: Sequence[str]) -> tuple[str, str]:
                if "pr" in keys else "")
     sums = ", ".join(
         [f"SUM(s.{c}) AS {c}" for c in ("tokens", *TOKEN_PARTS, "cost_usd", "priced_tokens",
-                                         "ai_lines", *OUTCOMES, "ai_lines_line_level",
-                                         "ai_lines_commit_level")]
+                                         "ai_lines", *OUTCOMES, "carried",
+                                         "ai_lines_line_level", "ai_lines_commit_level")]
         + ["COUNT(DISTINCT s.sha) AS commits"])
     by = f"GROUP BY {group}" if group else ""
     sql = f"SELECT {cols}{sums} FROM {_CF_T} s {pr_join} {by}"
@@ -808,7 +835,7 @@ def _view_sql(keys: list[str]) -> str:
         CAST(ROUND(g.tokens) AS INTEGER) AS tokens,
         {", ".join(f"CAST(ROUND(g.{p}) AS INTEGER) AS {p}" for p in TOKEN_PARTS)},
         ROUND(g.cost_usd, 6) AS cost_usd, g.ai_lines, g.surviving, g.churned, g.reverted,
-        g.deleted_later, g.unanalysed, g.ai_lines_line_level, g.ai_lines_commit_level,
+        g.deleted_later, g.unanalysed, g.ai_lines_line_level, g.ai_lines_commit_level, g.carried,
         CASE WHEN g.ai_lines - g.unanalysed > 0
           THEN ROUND(1.0 * (g.churned + g.reverted) / (g.ai_lines - g.unanalysed), 4) END
           AS rework_rate,

@@ -21,7 +21,7 @@ SCHEMA = "gitroi.report/1"
 BY_CHOICES = ("repo", "agent", "model", "week", "pr", "path", "symbol", "author")
 TOKEN_SPLIT = ("input", "cache_write", "cache_read", "output", "reasoning")
 FIGURES = ("tokens", *TOKEN_SPLIT, "cost_usd", "ai_lines", "surviving", "churned", "reverted",
-           "deleted_later", "unanalysed", "rework_rate", "tokens_per_surviving_line",
+           "deleted_later", "unanalysed", "carried", "rework_rate", "tokens_per_surviving_line",
            "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "commits")
 
 PER_PERSON_NOTE = ("Per-person figures were requested explicitly (--by author); gitroi never "
@@ -44,6 +44,10 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     out["cost_usd"] = _r6(raw.get("cost_usd"))
     for k in ("ai_lines", "surviving", "churned", "reverted", "deleted_later", "unanalysed"):
         out[k] = _int(raw.get(k))
+    # Lines the AI commits added that keep an older origin (moves, reformats): analysed, but
+    # followed under the older commit, so not in ai_lines or any ratio; ai_lines + carried is
+    # what `git log --numstat` says the commits added.
+    out["carried"] = _int(raw.get("carried"))
     ai, surv = out["ai_lines"], out["surviving"]
     # Shares are of the AI lines that have an outcome (all of them once the analysis ran).
     known = ai - out["unanalysed"]
@@ -126,6 +130,12 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
             f"{headline['ai_lines_commit_level']:,} of {headline['ai_lines']:,} AI lines are "
             "counted at commit level (no transcript: every line added by an AI-attributed commit "
             f"counts); {headline['ai_lines_line_level']:,} at line level.")
+    if headline["carried"]:
+        notes.append(
+            f"{headline['carried']:,} more lines added by AI commits were moved or reformatted "
+            "from older commits (carried): survival follows them under their older commit, so "
+            f"they are not counted as new AI lines; {headline['ai_lines']:,} + "
+            f"{headline['carried']:,} = the lines the AI commits added.")
     if headline["unanalysed"]:
         notes.append(f"{headline['unanalysed']:,} AI lines are not analysed yet (no survival "
                      "outcome): run `gitroi analyze`.")

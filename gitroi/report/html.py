@@ -166,7 +166,8 @@ def _kpis(data: dict[str, Any]) -> str:
     cards = [
         (compact(h["tokens"]), "tokens attributed"),
         (money(h["cost_usd"]), "cost"),
-        (compact(h["ai_lines"]), "AI lines"),
+        (compact(h["ai_lines"]), f"new AI lines (+{compact(h['carried'])} moved or reformatted)"
+         if h.get("carried") else "AI lines"),
         (pct(h["surviving_share"]), "of AI lines surviving"),
         (pct(h["rework_rate"]), "rework (churned + reverted)"),
         (compact(h["tokens_per_surviving_line"]), "tokens per surviving line"),

@@ -31,6 +31,8 @@ _FIGURES = {
     "reverted": "AI lines removed by a revert or by restoring earlier content",
     "deleted_later": "AI lines removed after the churn window",
     "unanalysed": "AI lines with no survival outcome yet",
+    "carried": "lines the AI commits added that keep an older origin (moved or reformatted; "
+               "not in ai_lines): ai_lines + carried = the lines git log --numstat counts",
     "ai_lines_line_level": "AI lines attributed line by line from a transcript",
     "ai_lines_commit_level": "AI lines counted at commit level (trailer/marker: every added line)",
     "surviving_share": "surviving / AI lines with an outcome",

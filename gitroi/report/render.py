@@ -19,7 +19,8 @@ ROW_LIMIT_TABLE = 25
 _CSV_FIGURES = ("tokens", "input", "cache_write", "cache_read", "output", "reasoning", "cost_usd",
                 "ai_lines", "surviving", "churned", "reverted", "deleted_later", "unanalysed",
                 "surviving_share", "rework_rate", "tokens_per_surviving_line",
-                "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "commits")
+                "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "commits",
+                "carried")
 _PR_EXTRA = ("title", "method", "merged_at", "ai_lines_written", "ai_lines_merged", "review_churn")
 
 
@@ -77,15 +78,18 @@ def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     """The headline as (label, text) pairs, shared by the table and Markdown renderers."""
     h = data["headline"]
     ai = h["ai_lines"]
+    carried = h.get("carried") or 0
     split = (f"input {compact(h['input'])} · cache write {compact(h['cache_write'])} · "
              f"cache read {compact(h['cache_read'])} · output {compact(h['output'])}")
     out = [
         ("Tokens", f"{compact(h['tokens'])} attributed to {h['commits']} commit(s) ({split})"),
         ("Cost", money(h["cost_usd"])
          + (f" (no price for {', '.join(h['unpriced_models'])})" if h["unpriced_models"] else "")),
-        ("AI lines", f"{compact(ai)}"
+        ("AI lines", f"{compact(ai)}" + (" new" if carried else "")
          + (f" ({compact(h['ai_lines_line_level'])} line-level, "
-            f"{compact(h['ai_lines_commit_level'])} commit-level)" if ai else "")),
+            f"{compact(h['ai_lines_commit_level'])} commit-level)" if ai else "")
+         + (f" · +{compact(carried)} moved or reformatted, carried from older commits"
+            if carried else "")),
         ("Surviving", f"{compact(h['surviving'])} ({pct(h['surviving_share'])}) · churned "
          f"{compact(h['churned'])} · reverted {compact(h['reverted'])} · deleted later "
          f"{compact(h['deleted_later'])}"
