@@ -644,7 +644,8 @@ class HistoryCommit:
 
 
 def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None,
-                 merge_lines: bool = True) -> Iterator[HistoryCommit]:
+                 merge_lines: bool = True, excludes: Sequence[str] | None = None
+                 ) -> Iterator[HistoryCommit]:
     """Commits reachable from ``revs`` (or exactly the commits ``only``) with lines added.
 
     ONE ``git log --numstat`` stream, whatever the number of commits: a
@@ -655,16 +656,30 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
     (:func:`merge_added`), the figure its note carries: lines new against every
     parent.  ``merge_lines=False`` skips that call for callers that only want
     the metadata.
+
+    In a partial clone, paths whose history has a missing blob
+    (``excludes``; ``None``: found here with :func:`gitroi.partial.missing_blobs`)
+    are left out of every diff and git never fetches (``GIT_NO_LAZY_FETCH``):
+    commits are still all listed, with the lines that can be counted.
     """
+    from gitroi.git import run_git
+    from gitroi.partial import NO_LAZY_FETCH, log_pathspec, missing_blobs
+
+    if only is not None and not only:
+        return
+    if excludes is None:
+        gap = missing_blobs(repo, list(only) if only is not None else list(revs))
+        excludes = sorted(gap[1]) if gap else []
+    tail = log_pathspec(excludes) or ["--"]
+    env = NO_LAZY_FETCH if excludes else None
+    cwd = repo.paths.workdir or repo.paths.git_dir
     args = ["-c", "core.quotepath=off", "log", "--numstat", "-M", "--no-color",
             f"--format={_LOG_FORMAT}"]
     if only is not None:
-        if not only:
-            return
-        out = repo.git(*args, "--no-walk=unsorted", "--stdin", "--",
-                       input=("\n".join(only) + "\n").encode("ascii"))
+        out = run_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env,
+                      input=("\n".join(only) + "\n").encode("ascii")).stdout
     else:
-        out = repo.git(*args, *revs, "--")
+        out = run_git([*args, *revs, *tail], cwd=cwd, env=env).stdout
     commits: list[HistoryCommit] = []
     for chunk in out.split(b"\x01")[1:]:
         parts = chunk.split(b"\x00", _FIELDS)
@@ -678,7 +693,7 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
                 added += int(first)
         commits.append(HistoryCommit(meta=meta, lines_added=added))
     merges = [hc.meta.sha for hc in commits if len(hc.meta.parents) > 1] if merge_lines else []
-    own = merge_added(repo, merges) if merges else {}
+    own = merge_added(repo, merges, excludes) if merges else {}
     for hc in commits:
         if hc.meta.sha in own:
             yield HistoryCommit(meta=hc.meta, lines_added=own[hc.meta.sha])
@@ -686,16 +701,22 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
             yield hc
 
 
-def merge_added(repo: Repo, shas: Sequence[str]) -> dict[str, int]:
+def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -> dict[str, int]:
     """{merge sha: lines new against every parent}, from ONE ``git log --cc -p`` call.
 
     The rule of :func:`parse_patch` (all ``+`` columns): what blame gives the
     merge itself, its conflict resolutions; a clean merge adds nothing.
+    ``excludes``: paths left out (a partial clone's missing blobs, see :func:`iter_history`).
     """
-    out = repo.git("-c", "core.quotepath=off", "log", "--cc", "-p", _CONTEXT, "-M",
+    from gitroi.git import run_git
+    from gitroi.partial import NO_LAZY_FETCH, log_pathspec
+
+    out = run_git(["-c", "core.quotepath=off", "log", "--cc", "-p", _CONTEXT, "-M",
                    "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
-                   "--no-walk=unsorted", "--stdin", "--",
-                   input=("\n".join(shas) + "\n").encode("ascii"))
+                   "--no-walk=unsorted", "--stdin", *(log_pathspec(excludes) or ["--"])],
+                  cwd=repo.paths.workdir or repo.paths.git_dir,
+                  env=NO_LAZY_FETCH if excludes else None,
+                  input=("\n".join(shas) + "\n").encode("ascii")).stdout
     counts: dict[str, int] = {}
     for chunk in out.split(b"\x01")[1:]:
         head, _, patch = chunk.partition(b"\n")
@@ -712,6 +733,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     records, markers, nothing ('none').  Incremental: a commit whose source
     (note blob id, foreign record digest) is unchanged is skipped.  A corrupt
     note falls back to the next source and is reported in ``problems``.
+    In a partial clone, files whose history has a missing blob are left out of
+    the line counts (:func:`iter_history`) and reported in ``problems``.
     """
     from gitroi import foreign
     from gitroi.ledger.commits import known_sources, write_commits
@@ -745,7 +768,25 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             continue
         stale.append(sha)
     todo: list[tuple[HistoryCommit, str, str]] = []
-    for hc in iter_history(repo, revs, only=stale):
+    excludes: list[str] | None = None
+    if stale:
+        from gitroi.partial import missing_blobs
+
+        try:
+            gap = missing_blobs(repo, revs)
+        except ValueError as exc:  # trees missing too: the numstat below will say what fails
+            gap = None
+            if problems is not None:
+                problems.append(f"partial clone: cannot list the missing objects: {exc}")
+        excludes = sorted(gap[1]) if gap else []
+        if gap and excludes and problems is not None:
+            shown = ", ".join(excludes[:5]) + (f" (+{len(excludes) - 5} more)"
+                                               if len(excludes) > 5 else "")
+            problems.append(
+                f"partial clone: {len(gap[0])} blob(s) missing; {len(excludes)} file(s) left "
+                f"out of the commits' added lines: {shown} (fetch them, or use a full clone, "
+                "for complete counts)")
+    for hc in iter_history(repo, revs, only=stale, excludes=excludes):
         src, key = source_of(hc.meta.sha)
         if not src:
             key = "markers" if hc.meta.markers() else "none"

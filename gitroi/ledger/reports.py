@@ -815,6 +815,27 @@ def cohort_facts(db: Database) -> tuple[list[tuple[str, int, str, int]], str | N
     return rows, last
 
 
+def missing_blobs(db: Database) -> dict[str, Any]:
+    """What the last survival analysis left out of a partial clone (``analyses.stats``).
+
+    ``{"blobs": n, "files": m, "paths": [...]}``: blobs missing without a
+    promisor to fetch them from, and the files whose history names one (their
+    lines count in no figure, attribution's line counts included).  Zeros when
+    nothing is missing or nothing was analysed.
+    """
+    row = db.conn.execute("SELECT stats FROM analyses ORDER BY analysed_at DESC, rowid DESC LIMIT 1"
+                          ).fetchone()
+    out: dict[str, Any] = {"blobs": 0, "files": 0, "paths": []}
+    try:
+        got = json.loads(row[0]).get("missing_blobs") if row and row[0] else None
+    except (ValueError, AttributeError):
+        got = None
+    if isinstance(got, dict):
+        out = {"blobs": int(got.get("blobs") or 0), "files": int(got.get("files") or 0),
+               "paths": [str(x) for x in got.get("paths") or []]}
+    return out
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 VIEW_KEYS: dict[str, list[str]] = {

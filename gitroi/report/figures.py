@@ -97,6 +97,7 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
         exploration_tokens,
         group_figures,
         materialise,
+        missing_blobs,
         pr_rows,
         unpriced_models,
     )
@@ -139,6 +140,15 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     if headline["unanalysed"]:
         notes.append(f"{headline['unanalysed']:,} AI lines are not analysed yet (no survival "
                      "outcome): run `gitroi analyze`.")
+    missing = missing_blobs(db)
+    if missing["files"]:
+        shown = ", ".join(missing["paths"][:10])
+        more = missing["files"] - min(10, len(missing["paths"]))
+        notes.append(
+            f"Partial clone: {missing['blobs']:,} blob(s) missing (no promisor remote to fetch "
+            f"them from); {missing['files']:,} file(s) are left out of every figure: {shown}"
+            + (f" and {more:,} more" if more > 0 else "")
+            + ". Fetch them, or report on a full clone, for complete figures.")
     if unpriced:
         notes.append("No price for model(s) " + ", ".join(unpriced)
                      + ": their tokens are counted, their cost is not.")
@@ -154,6 +164,7 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
         "headline": headline,
         "rows": rows,
         "notes": notes,
+        "missing_blobs": missing,
     }
 
 

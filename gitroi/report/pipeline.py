@@ -124,7 +124,8 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                 counts = _call(attribution.attribute_range, repo, db, None, import_logs=False,
                                since=since)
                 out.commits_attributed = int(sum(v for k, v in counts.items() if k != "none"))
-            out.commits_loaded = int(_call(attribution.ensure_ledger, repo, db, [branch, *refs]))
+            out.commits_loaded = int(_call(attribution.ensure_ledger, repo, db, [branch, *refs],
+                                           problems=out.problems))
             out.steps.append("attribution")
         except ImportError:
             out.problems.append("attribution: not available")

@@ -11,7 +11,13 @@ import io
 import subprocess
 from collections.abc import Sequence
 
-from gitroi.git import Repo, git_env
+from gitroi.git import Repo
+
+# Partial-clone helpers live in gitroi.partial (the attribution uses them too); re-exported here.
+from gitroi.partial import log_pathspec as log_pathspec
+from gitroi.partial import missing_blobs as missing_blobs
+from gitroi.partial import no_fetch_env
+from gitroi.partial import pathspec as pathspec
 from gitroi.survival.patch import FileDiff, parse_files, unquote_path
 
 #: Per merge, per parent: path -> (status, new mode, unused) of what differs from that parent.
@@ -31,55 +37,7 @@ def survival_env() -> dict[str, str]:
     their paths left out of every diff; anything else that needs one should
     fail at once, not try the network object by object.
     """
-    return git_env({"GIT_NO_LAZY_FETCH": "1"})
-
-
-def pathspec(excludes: Sequence[str]) -> list[str]:
-    """Pathspec arguments leaving ``excludes`` (exact paths) out; none when there is nothing to leave out."""
-    if not excludes:
-        return []
-    return ["--", ":(top)", *(f":(top,exclude,literal){p}" for p in excludes)]
-
-
-def log_pathspec(excludes: Sequence[str]) -> list[str]:
-    """:func:`pathspec` for ``git log``: without history simplification, so every commit still comes
-    (one that touches only excluded paths with an empty diff) with its real parents."""
-    return ["--full-history", "--sparse", *pathspec(excludes)] if excludes else []
-
-
-def missing_blobs(repo: Repo, tip: str) -> tuple[set[str], dict[str, int]] | None:
-    """In a partial clone: the objects of ``tip``'s history that are missing, and per path how many.
-
-    ``None`` when the repository is not a partial clone or nothing is missing
-    (the usual case costs one ``git config``).  The paths come from one
-    ``git log --raw`` (object ids only, no content): every path whose history
-    names a missing blob.  Raises ``ValueError`` when even that cannot be
-    listed (trees missing: a ``tree:0`` filter).
-    """
-    cwd = _cwd(repo)
-    cfg = subprocess.run(["git", "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"],
-                         cwd=cwd, capture_output=True, env=survival_env())
-    if not cfg.stdout.strip():
-        return None
-    out = subprocess.run(["git", "rev-list", "--objects", "--missing=print", tip], cwd=cwd,
-                         capture_output=True, env=survival_env())
-    missing = {ln[1:].decode() for ln in out.stdout.splitlines() if ln.startswith(b"?")}
-    if not missing:
-        return None
-    raw = subprocess.run(["git", "-c", "core.quotepath=false", "log", "--raw", "--no-abbrev", "--no-renames",
-                          "-m", "--format=", tip], cwd=cwd, capture_output=True, env=survival_env())
-    if raw.returncode != 0:
-        raise ValueError(raw.stderr.decode("utf-8", "replace").strip())
-    paths: dict[str, set[str]] = {}
-    for line in raw.stdout.split(b"\n"):
-        if not line.startswith(b":"):
-            continue
-        meta, _, rawpath = line.partition(b"\t")
-        parts = meta.split(b" ")
-        hit = [o for o in (parts[2].decode(), parts[3].decode()) if o in missing]
-        if hit:
-            paths.setdefault(unquote_path(rawpath), set()).update(hit)
-    return missing, {p: len(v) for p, v in paths.items()}
+    return no_fetch_env()
 
 
 def git_cmd(max_file_bytes: int) -> list[str]:
