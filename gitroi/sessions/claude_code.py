@@ -51,6 +51,8 @@ from gitroi.sessions import (
     line_hash,
     session_key,
 )
+from gitroi.sessions._fields import canon_ts as _canon_ts
+from gitroi.sessions._fields import count as _int
 
 AGENT = "claude-code"
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -63,21 +65,8 @@ def encode_project_dir(path: str) -> str:
     return _NON_ALNUM.sub("-", path)
 
 
-def _canon_ts(ts: Any) -> str | None:
-    if not isinstance(ts, str) or not ts:
-        return None
-    if len(ts) == 24 and ts[10] == "T" and ts[-1] == "Z":
-        return ts
-    from gitroi import timeutil
-
-    try:
-        return timeutil.normalise(ts)
-    except ValueError:
-        return None
 
 
-def _int(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
 class ClaudeCodeReader:

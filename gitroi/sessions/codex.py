@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
+from gitroi.sessions._fields import canon_ts as _canon_ts
+from gitroi.sessions._fields import count as _int
 
 AGENT = "codex"
 FALLBACK_MODEL = "gpt-5"
@@ -53,21 +55,8 @@ _UUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _SHELL_TOOLS = frozenset({"shell", "exec_command", "container.exec", "local_shell", "shell_command"})
 
 
-def _canon_ts(ts: Any) -> str | None:
-    if not isinstance(ts, str) or not ts:
-        return None
-    if len(ts) == 24 and ts[10] == "T" and ts[-1] == "Z":
-        return ts
-    from gitroi import timeutil
-
-    try:
-        return timeutil.normalise(ts)
-    except ValueError:
-        return None
 
 
-def _int(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
 class CodexReader:

@@ -33,7 +33,6 @@ counts add up to Gemini's own ``total``.  Old records whose ``total`` shows
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from typing import Any
 
 from gitroi import timeutil
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, hash_lines, session_key
+from gitroi.sessions._fields import strict_count as _int
 from gitroi.sessions._lines import decode, iter_files, read_whole_lines
 
 AGENT = "gemini-cli"
@@ -102,14 +102,6 @@ class GeminiReader:
 # --------------------------------------------------------------------------- parsing
 
 
-def _int(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"not a number: {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError("not a finite number")
-    return int(value)
 
 
 def _ts(value: Any) -> str | None:

@@ -37,7 +37,6 @@ logged cost.  Edits come from completed tool parts ``edit`` (``newString``),
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 
 from gitroi import timeutil
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, hash_lines, session_key
+from gitroi.sessions._fields import strict_count as _num
 
 AGENT = "opencode"
 _EDIT_LIKE = ('%"edit"%', '%"write"%', '%"multiedit"%', '%"apply_patch"%')
@@ -95,14 +95,6 @@ class OpenCodeReader:
 # --------------------------------------------------------------------------- records
 
 
-def _num(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"not a number: {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError("not a finite number")
-    return int(value)
 
 
 def _obj(value: Any) -> dict[str, Any]:
