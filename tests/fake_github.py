@@ -67,6 +67,13 @@ class State:
     auth_seen: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def reset(self) -> None:
+        """Back to a fresh server between tests: no comments, no failures, writable."""
+        self.comments.clear()
+        self.failures.clear()
+        self.log.clear()
+        self.read_only = False
+
 
 class FakeGitHub:
     """Start with :meth:`start`; ``api_url`` is what GITHUB_API_URL would hold."""

@@ -30,10 +30,7 @@ def server() -> Iterator[FakeGitHub]:
 @pytest.fixture
 def fake(server: FakeGitHub) -> FakeGitHub:
     st = server.state
-    st.comments.clear()
-    st.failures.clear()
-    st.log.clear()
-    st.read_only = False
+    st.reset()
     return server
 
 

@@ -27,10 +27,7 @@ def ghes() -> Iterator[FakeGitHub]:
 def fake(ghes: FakeGitHub) -> FakeGitHub:
     """The module's server, emptied: no comments, no failures, writable."""
     st = ghes.state
-    st.comments.clear()
-    st.failures.clear()
-    st.log.clear()
-    st.read_only = False
+    st.reset()
     ghes.add_pr(REPO, 2, head_sha="a" * 40, base_sha="b" * 40)
     return ghes
 
