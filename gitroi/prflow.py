@@ -15,17 +15,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from gitroi.failon import FailOn
+from gitroi.failon import METRICS, FailOn
 from gitroi.git import Repo
 
-OUTPUT_KEYS = {
-    "tokens": "tokens",
-    "cost-usd": "cost_usd",
-    "ai-lines": "ai_lines",
-    "surviving-lines": "surviving",
-    "tokens-per-surviving-line": "tokens_per_surviving_line",
-    "review-churn": "review_churn",
-}
+#: action output name -> key of the gitroi.pr/1 report (the same names fail-on accepts).
+OUTPUT_KEYS = METRICS
 
 
 def outputs(report: dict[str, Any]) -> dict[str, str]:

@@ -8,9 +8,12 @@ points just after the last whole line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from gitroi.sessions import Problem
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,27 @@ def iter_files(root: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
                     yield p
             except OSError:
                 continue
+
+
+def walk_logs(d: Path, problems: list[Problem], *, prefix: str = "", suffix: str = ".jsonl") -> Iterator[Path]:
+    """Every ``prefix*suffix`` file below ``d``, depth first in name order, symlinked dirs not followed.
+
+    A directory that cannot be read is recorded as a :class:`Problem` naming
+    it (an unreadable folder must not hide the rest); one that vanished while
+    walking is skipped silently, since agents delete old transcripts.
+    """
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        problems.append(Problem(str(d), 0, f"unreadable directory: {exc.strerror or exc}"))
+        return
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                yield from walk_logs(Path(e.path), problems, prefix=prefix, suffix=suffix)
+            elif e.name.startswith(prefix) and e.name.endswith(suffix) and e.is_file():
+                yield Path(e.path)
+        except OSError:
+            continue

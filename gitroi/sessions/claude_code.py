@@ -53,6 +53,7 @@ from gitroi.sessions import (
 )
 from gitroi.sessions._fields import canon_ts as _canon_ts
 from gitroi.sessions._fields import count as _int
+from gitroi.sessions._lines import walk_logs
 
 AGENT = "claude-code"
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -113,7 +114,7 @@ class ClaudeCodeReader:
                     continue
                 if prefixes is not None and not any(entry.name.startswith(p) for p in prefixes):
                     continue
-                yield from _walk(Path(entry.path), problems)
+                yield from walk_logs(Path(entry.path), problems)
 
     def peek_cwd(self, path: Path) -> str | None:
         """The cwd a transcript records, from its first 64 KiB (no full parse)."""
@@ -245,23 +246,6 @@ class ClaudeCodeReader:
             res.edits.append((session_key(AGENT, s), fe))
         return res
 
-
-def _walk(d: Path, problems: list[Problem]) -> Iterator[Path]:
-    try:
-        entries = sorted(os.scandir(d), key=lambda e: e.name)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        problems.append(Problem(str(d), 0, f"unreadable directory: {exc.strerror or exc}"))
-        return
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                yield from _walk(Path(e.path), problems)
-            elif e.name.endswith(".jsonl") and e.is_file():
-                yield Path(e.path)
-        except OSError:
-            continue
 
 
 def _event(msg: Mapping[str, Any], req: Any, ts: str | None, spath: str, lineno: int,

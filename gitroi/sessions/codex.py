@@ -46,6 +46,7 @@ from typing import Any
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
 from gitroi.sessions._fields import canon_ts as _canon_ts
 from gitroi.sessions._fields import count as _int
+from gitroi.sessions._lines import walk_logs
 
 AGENT = "codex"
 FALLBACK_MODEL = "gpt-5"
@@ -78,7 +79,7 @@ class CodexReader:
         for root in roots:
             active: set[str] = set()
             for sub in ("sessions", "archived_sessions"):
-                for p in _walk(root / sub, problems):
+                for p in walk_logs(root / sub, problems, prefix="rollout-"):
                     if sub == "sessions":
                         active.add(p.name)
                     elif p.name in active:
@@ -116,23 +117,6 @@ class CodexReader:
         r.finish()
         return res
 
-
-def _walk(d: Path, problems: list[Problem]) -> Iterator[Path]:
-    try:
-        entries = sorted(os.scandir(d), key=lambda e: e.name)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        problems.append(Problem(str(d), 0, f"unreadable directory: {exc.strerror or exc}"))
-        return
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                yield from _walk(Path(e.path), problems)
-            elif e.name.startswith("rollout-") and e.name.endswith(".jsonl") and e.is_file():
-                yield Path(e.path)
-        except OSError:
-            continue
 
 
 class _Run:
