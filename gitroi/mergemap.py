@@ -8,7 +8,8 @@ travel"):
 * **squash merge**: one new commit holds the whole PR.  It gets the union of
   the PR commits' notes (sessions by agent and id, so tokens are counted once),
   with the AI line ranges re-mapped by content onto the lines the squash
-  commit added: :func:`gitroi.rewrite.remap`.
+  commit added (only AI lines that reach the PR head): :func:`gitroi.rewrite.remap`,
+  the matcher post-rewrite uses too.
 * **rebase merge**: one new commit per PR commit, same author, date and
   message.  Each is paired with its PR commit by ``git patch-id --stable``
   (then by author, author date and message when a changed context moved the
@@ -25,15 +26,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, run_git
-from gitroi.notes import Note, merge, read_note, write_note
+from gitroi.notes import read_note
 
 METHODS = ("auto", "merge", "squash", "rebase")
 _SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
@@ -130,92 +129,21 @@ def _identity(repo: Repo, shas: Sequence[str]) -> dict[str, str]:
 # --- re-mapping notes ----------------------------------------------------------------------
 
 
-def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, write: bool) -> None:
+def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, write: bool,
+           head: str | None = None, exclude: Sequence[str] = ()) -> None:
     """Give ``target`` the notes of ``sources`` re-mapped onto its own added lines.
 
-    Writing goes through :func:`gitroi.rewrite.remap` (post-rewrite's
-    re-mapping: the same problem as a squash, and it merges with a note the
-    target already has).  A dry run, or a build without ``gitroi.rewrite``,
-    uses :func:`remap_by_content`.
+    The one matcher of post-rewrite, :func:`gitroi.rewrite.remap` (a squash is
+    the same problem as a ``rebase -i`` squash; it merges with a note the target
+    already has).  For a squash, ``head`` is the PR head: only the AI lines that
+    reach it count, so a line a later PR commit rewrote is not carried.  A dry
+    run computes the same note without writing it.
     """
-    note: Note | None
-    if write:
-        try:
-            from gitroi.rewrite import remap
-        except ImportError:  # pragma: no cover - rewrite ships with gitroi
-            note = remap_by_content(repo, list(sources), target)
-            if note is not None:
-                note = write_note(repo, target, note)
-        else:
-            note = remap(repo, list(sources), target)
-    else:
-        note = remap_by_content(repo, list(sources), target)
+    from gitroi.rewrite import remap
+
+    note = remap(repo, list(sources), target, head=head, exclude=exclude, write=write)
     if note is not None:
         out.mapped.append(Mapped(target, tuple(sources), note.ai_lines, note.tokens))
-
-
-def remap_by_content(repo: Repo, old: list[str], new: str) -> Note | None:
-    """Union of the notes of ``old``; each AI line found again by its text among ``new``'s added lines.
-
-    Lines are compared stripped (a re-indent in review keeps its attribution),
-    as a multiset: two identical AI lines claim two added lines, not more.  A
-    same-path match wins over a match in another file (renames in the PR).
-    """
-    from gitroi.pranalysis import added_ranges
-
-    notes = [n for n in (read_note(repo, s) for s in old) if n is not None]
-    if not notes:
-        return None
-    combined = reduce(merge, notes)
-    want_by_path: dict[str, Counter[str]] = {}
-    want_any: Counter[str] = Counter()
-    for sha in old:
-        note = read_note(repo, sha)
-        if note is None:
-            continue
-        if note.attribution == "commit" and not note.ai_ranges:
-            continue  # commit-level: "every added line", which the new commit states itself
-        for path, rs in note.ai_ranges.items():
-            text = _file_lines(repo, sha, path)
-            for a, b in rs:
-                for n in range(a, b + 1):
-                    if 0 < n <= len(text):
-                        line = text[n - 1].strip()
-                        want_by_path.setdefault(path, Counter())[line] += 1
-                        want_any[line] += 1
-    added = added_ranges(repo, new)
-    hits: dict[str, list[int]] = {}
-    deferred: list[tuple[str, int, str]] = []
-    for path, new_rs in sorted(added.items()):
-        text = _file_lines(repo, new, path)
-        own = want_by_path.get(path, Counter())
-        for a, b in new_rs:
-            for n in range(a, b + 1):
-                line = text[n - 1].strip() if n <= len(text) else ""
-                if own[line] > 0 and want_any[line] > 0:
-                    own[line] -= 1
-                    want_any[line] -= 1
-                    hits.setdefault(path, []).append(n)
-                else:
-                    deferred.append((path, n, line))
-    for path, n, line in deferred:  # lines that moved to another file in the PR
-        if want_any[line] > 0:
-            for counter in want_by_path.values():
-                if counter[line] > 0:
-                    counter[line] -= 1
-                    break
-            want_any[line] -= 1
-            hits.setdefault(path, []).append(n)
-    lines_added = sum(b - a + 1 for rs in added.values() for a, b in rs)
-    return Note.build(attribution=combined.attribution, agents=combined.agents,
-                      sessions=combined.sessions, lines_added=lines_added,
-                      ai_ranges={p: [(n, n) for n in ns] for p, ns in hits.items()},
-                      markers=combined.markers)
-
-
-def _file_lines(repo: Repo, sha: str, path: str) -> list[str]:
-    blob = repo.git("cat-file", "-p", f"{sha}:{path}", check=False)
-    return blob.decode("utf-8", "replace").splitlines()
 
 
 # --- the three methods ---------------------------------------------------------------------
@@ -264,7 +192,7 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
         if chosen == "rebase":
             out.message = "asked for a rebase mapping but the commits do not match; mapped as a squash"
             out.method = "squash"
-        _apply(repo, m_sha, pr_commits, out, write=write)
+        _apply(repo, m_sha, pr_commits, out, write=write, head=h_sha, exclude=[m_sha])
         if not out.mapped:
             out.message = (f"squash: none of the {len(pr_commits)} commit(s) has a gitroi note; "
                            "nothing to map")

@@ -24,55 +24,300 @@ merges (:mod:`gitroi.mergemap`).
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from gitroi.attribution import AddedLines, match_lines, read_commit
+from gitroi.attribution import AddedLines, _unquote, read_commit
 from gitroi.git import Repo
-from gitroi.notes import _STRENGTH, Note, SessionShare, read_blobs, read_note, write_note
+from gitroi.notes import (
+    _STRENGTH,
+    Note,
+    SessionShare,
+    lines_to_ranges,
+    read_blobs,
+    read_note,
+    write_note,
+)
 from gitroi.sessions import line_hash
 
+# --- which old AI lines reach the old commits' last version ----------------------------------
 
-def _old_ai_hashes(repo: Repo, notes: Sequence[tuple[str, Note]]) -> dict[str, set[str]]:
-    """{path: hashes of the AI lines} over the old commits' notes, read in one cat-file call."""
-    specs: list[tuple[str, str, tuple[tuple[int, int], ...]]] = []
-    for sha, note in notes:
-        if note.attribution == "commit":
-            continue  # no ranges of its own: "every added line", handled by the caller
-        for path, ranges in note.ai_ranges.items():
-            specs.append((f"{sha}:{path}", path, ranges))
-    blobs = read_blobs(repo, [s for s, _, _ in specs])
-    out: dict[str, set[str]] = {}
-    for spec, path, ranges in specs:
-        data = blobs.get(spec)
-        if data is None:
+#: How far back along the first-parent chain the replay reads at most (a squash of a long PR);
+#: old commits beyond it fall back to "every AI line of the note".
+_REPLAY_LIMIT = 5000
+
+
+@dataclass
+class _FileDiff:
+    """One file of one commit's diff: where its lines went, and which it added."""
+
+    old: str | None
+    new: str | None
+    hunks: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # (o, oc, n, nc, body)
+
+
+def _path(raw: bytes) -> str | None:
+    name = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
+    if name == "/dev/null":
+        return None
+    name = _unquote(name.rstrip("\t"))
+    return name[2:] if name[:2] in ("a/", "b/") else name
+
+
+def _parse_log(out: bytes) -> list[tuple[str, list[_FileDiff]]]:
+    """``git log -p --format=%x01%H`` output as [(commit, [file diffs])], oldest first as given.
+
+    Hunk bodies are consumed by their header's counts, so a removed line that
+    starts with ``-- `` is never taken for a file header.
+    """
+    commits: list[tuple[str, list[_FileDiff]]] = []
+    files: list[_FileDiff] = []
+    cur: _FileDiff | None = None
+    left_old = left_new = 0
+    body: list[str] = []
+    for raw in out.split(b"\n"):
+        if left_old > 0 or left_new > 0:
+            c = raw[:1]
+            if c == b"\\":
+                continue
+            ch = c.decode("ascii", "replace") or " "
+            body.append(ch)
+            if ch != "+":
+                left_old -= 1
+            if ch != "-":
+                left_new -= 1
+            if left_old <= 0 and left_new <= 0 and cur is not None:
+                o, oc, n, nc, _ = cur.hunks[-1]
+                cur.hunks[-1] = (o, oc, n, nc, "".join(body))
             continue
-        lines = data.decode("utf-8", "surrogateescape").splitlines()
-        slot = out.setdefault(path, set())
-        for start, end in ranges:
-            for n in range(start, min(end, len(lines)) + 1):
-                slot.add(line_hash(lines[n - 1]))
+        if raw.startswith(b"\x01"):
+            files = []
+            commits.append((raw[1:].decode("ascii").strip(), files))
+            cur = None
+        elif raw.startswith(b"diff "):
+            cur = _FileDiff(None, None)
+            files.append(cur)
+            m = re.match(rb'diff --(?:git|cc|combined) (.+)$', raw)
+            if m and not m.group(1).startswith(b'"'):  # "a/x b/x" for an unchanged name
+                half = m.group(1).split(b" b/", 1)
+                if len(half) == 2 and half[0] == b"a/" + half[1]:
+                    cur.old = cur.new = half[1].decode("utf-8", "surrogateescape")
+        elif cur is None:
+            continue
+        elif raw.startswith(b"rename from "):
+            cur.old = _path(raw[12:])
+        elif raw.startswith(b"rename to "):
+            cur.new = _path(raw[10:])
+        elif raw.startswith(b"--- "):
+            cur.old = _path(raw[4:])
+        elif raw.startswith(b"+++ "):
+            cur.new = _path(raw[4:])
+        elif raw.startswith(b"@@"):
+            m = _HUNK.match(raw)
+            if m:
+                o, oc, n, nc = (int(m.group(1)), int(m.group(2) or 1),
+                                int(m.group(3)), int(m.group(4) or 1))
+                cur.hunks.append((o, oc, n, nc, ""))
+                left_old, left_new, body = oc, nc, []
+    return commits
+
+
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _shift(pos: list[int], hunks: Sequence[tuple[int, int, int, int, str]]) -> list[int]:
+    """Line numbers of the old file version -> the new one; a removed line drops out."""
+    out: list[int] = []
+    i, delta = 0, 0
+    for o_start, o_count, n_start, n_count, body in hunks:
+        o = o_start if o_count else o_start + 1
+        n = n_start if n_count else n_start + 1
+        while i < len(pos) and pos[i] < o:
+            out.append(pos[i] + delta)
+            i += 1
+        kept: dict[int, int] = {}
+        for ch in body:
+            if ch == "+":
+                n += 1
+            elif ch == "-":
+                o += 1
+            else:
+                kept[o] = n
+                o += 1
+                n += 1
+        while i < len(pos) and pos[i] < o:
+            if pos[i] in kept:
+                out.append(kept[pos[i]])
+            i += 1
+        delta = n - o
+    out.extend(p + delta for p in pos[i:])
     return out
 
 
-def map_ranges(added: AddedLines, old_hashes: dict[str, set[str]]
-               ) -> dict[str, tuple[tuple[int, int], ...]]:
-    """The new commit's added lines whose content was AI-written in the old commits.
+def _added(hunks: Sequence[tuple[int, int, int, int, str]]) -> list[int]:
+    nums: list[int] = []
+    for _, _, n_start, n_count, body in hunks:
+        n = n_start if n_count else n_start + 1
+        for ch in body:
+            if ch != "-":
+                if ch == "+":
+                    nums.append(n)
+                n += 1
+    return nums
 
-    A path the new commit adds lines to is matched against the old AI lines of
-    the same path; a path the old commits had but the new one does not (a
-    rename) lends its lines to every path without old AI lines of its own.
+
+def _expand(ranges: Iterable[Sequence[int]]) -> list[int]:
+    return [n for a, b, *_ in ranges for n in range(a, b + 1)]
+
+
+def replay(repo: Repo, notes: dict[str, Note], head: str, exclude: Sequence[str]
+           ) -> tuple[dict[str, list[int]], set[str]]:
+    """The old commits' AI lines that reach ``head``, as {path: line numbers in head}.
+
+    One ``git log -p -U1 -M`` walks the first-parent chain from ``exclude`` to
+    ``head``: each old commit's AI lines (its note's ranges, or every line it
+    added for a commit-level note) are placed in its own file versions and then
+    carried through every later diff, so a line a later commit rewrote or
+    deleted drops out and a renamed file takes its lines along.  Returns the
+    lines and the old commits the chain reached (others: the caller's fallback).
     """
-    orphan: set[str] = set()
-    for path, hashes in old_hashes.items():
+    out = repo.git("-c", "core.quotepath=off", "log", "--first-parent", "--reverse",
+                   "--diff-merges=first-parent", "-p", "-U1", "-M", "--no-color",
+                   "--no-ext-diff", "--no-textconv", f"--max-count={_REPLAY_LIMIT}",
+                   "--format=%x01%H", head, *(f"^{x}" for x in exclude), "--")
+    state: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for sha, files in _parse_log(out):
+        moved: dict[str, list[int]] = {}
+        for f in files:
+            pos = state.pop(f.old, []) if f.old else []
+            if f.new is not None:
+                shifted = _shift(pos, f.hunks) if pos else []
+                if shifted:
+                    moved.setdefault(f.new, []).extend(shifted)
+        for path, pos in moved.items():
+            state[path] = sorted(set(state.get(path, ())) | set(pos))
+        note = notes.get(sha)
+        if note is None:
+            continue
+        seen.add(sha)
+        if note.attribution == "commit":
+            fresh = {f.new: _added(f.hunks) for f in files if f.new is not None}
+        else:
+            fresh = {p: _expand(rs) for p, rs in note.ai_ranges.items()}
+        for path, nums in fresh.items():
+            if nums:
+                state[path] = sorted(set(state.get(path, ())) | set(nums))
+    return {p: v for p, v in state.items() if v}, seen
+
+
+def _hash_lines(repo: Repo, where: dict[tuple[str, str], list[int]]) -> dict[str, Counter[str]]:
+    """{path: multiset of line hashes} of the lines ``where[(commit, path)]`` (one cat-file)."""
+    blobs = read_blobs(repo, [f"{c}:{p}" for c, p in where])
+    out: dict[str, Counter[str]] = {}
+    for (c, path), nums in where.items():
+        data = blobs.get(f"{c}:{path}")
+        if data is None:
+            continue
+        lines = data.decode("utf-8", "surrogateescape").splitlines()
+        slot = out.setdefault(path, Counter())
+        for n in nums:
+            if 0 < n <= len(lines):
+                slot[line_hash(lines[n - 1])] += 1
+    return out
+
+
+def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str | None = None,
+                  exclude: Sequence[str] = ()) -> dict[str, Counter[str]]:
+    """{path: multiset of line hashes}: the old commits' AI lines still there at ``head``.
+
+    With one old commit (amend, rebase, cherry-pick) that commit is its own last
+    version: its note's lines, read from its own files.  With several (a squash),
+    :func:`replay` follows the lines from ``exclude`` (default: the parents of the
+    first old commit) to ``head`` (default: the last old commit).  Old commits
+    off that chain count all their AI lines, from their own versions.
+    """
+    by_sha = dict(notes)
+    where: dict[tuple[str, str], list[int]] = {}
+    reached: set[str] = set()
+    if len(notes) > 1 or (head is not None and head != notes[0][0]):
+        tip = head or notes[-1][0]
+        survivors, reached = replay(repo, by_sha, tip, list(exclude) or [f"{notes[0][0]}^@"])
+        for path, nums in survivors.items():
+            where[(tip, path)] = nums
+    for sha, note in notes:
+        if sha in reached or note.attribution == "commit":
+            continue  # a commit-level note off the chain: "every added line", the caller's case
+        for path, rs in note.ai_ranges.items():
+            where.setdefault((sha, path), []).extend(_expand(rs))
+    out: dict[str, Counter[str]] = {}
+    for path, counts in _hash_lines(repo, where).items():
+        out.setdefault(path, Counter()).update(counts)
+    return out
+
+
+def _trivial(text: str) -> bool:
+    """Blank, or only brackets and punctuation: AI only next to an AI line (as at commit time)."""
+    return not any(c.isalnum() for c in text)
+
+
+def map_ranges(added: AddedLines, carried: dict[str, Counter[str]]
+               ) -> dict[str, tuple[tuple[int, int], ...]]:
+    """The new commit's added lines that are old AI lines, each old line claimed at most once.
+
+    An added line matches a carried line of the same path with the same hash; a
+    line added twice but carried once is AI once (the copy with more candidate
+    neighbours first).  Blank and punctuation-only lines count only next to a
+    matched line, also within their budget.  Carried lines of a path the new
+    commit does not touch (an upstream rename under a rebase) are then offered
+    to any added line still unmatched.
+    """
+    budget = {p: Counter(c) for p, c in carried.items()}
+    pool: Counter[str] = Counter()
+    for path, counts in budget.items():
         if path not in added.by_path:
-            orphan |= hashes
-    edits: dict[str, dict[str, set[str]]] = {}
-    for path in added.by_path:
-        hashes = old_hashes.get(path) or orphan
-        if hashes:
-            edits[path] = {h: {"old"} for h in hashes}
-    return match_lines(added, edits).ranges
+            pool.update(counts)
+    paths = sorted(added.by_path)
+    hashes = {p: [line_hash(t) for _, t in added.by_path[p]] for p in paths}
+    trivial = {p: [_trivial(t) for _, t in added.by_path[p]] for p in paths}
+    ai = {p: [False] * len(added.by_path[p]) for p in paths}
+
+    def claim(path: str, pools: Sequence[Counter[str]], strong: bool) -> bool:
+        lines, lh, tr, mark = added.by_path[path], hashes[path], trivial[path], ai[path]
+        want = [i for i in range(len(lines)) if not mark[i] and tr[i] != strong
+                and any(pl[lh[i]] > 0 for pl in pools)]
+        if strong:
+            def score(i: int) -> int:
+                n = lines[i][0]
+                near = [j for j in (i - 1, i + 1) if 0 <= j < len(lines)
+                        and abs(lines[j][0] - n) == 1]
+                return sum(1 for j in near if any(pl[lh[j]] > 0 for pl in pools) or mark[j])
+            want.sort(key=lambda i: (-score(i), i))
+        else:
+            want = [i for i in want if (i > 0 and mark[i - 1] and lines[i - 1][0] == lines[i][0] - 1)
+                    or (i + 1 < len(lines) and mark[i + 1] and lines[i + 1][0] == lines[i][0] + 1)]
+        hit = False
+        for i in want:
+            for pl in pools:
+                if pl[lh[i]] > 0:
+                    pl[lh[i]] -= 1
+                    mark[i] = hit = True
+                    break
+        return hit
+
+    for round_pools in ("own", "pool"):
+        for path in paths:
+            pools = [budget.get(path, Counter())] if round_pools == "own" else [pool]
+            claim(path, pools, True)
+        for path in paths:
+            pools = [budget.get(path, Counter()), pool]
+            while claim(path, pools, False):
+                pass
+    return {p: lines_to_ranges(n for (n, _), a in zip(added.by_path[p], ai[p], strict=True) if a)
+            for p in paths if any(ai[p])}
 
 
 def _overlap(a: SessionShare, b: SessionShare) -> bool:
@@ -122,13 +367,20 @@ def combine_sessions(shares: Iterable[SessionShare]) -> list[SessionShare]:
     return out
 
 
-def remap(repo: Repo, old_shas: list[str], new_sha: str) -> Note | None:
+def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = None,
+          exclude: Sequence[str] = (), write: bool = True) -> Note | None:
     """Give ``new_sha`` the union of the notes of ``old_shas``, ranges re-mapped by content.
 
-    Whatever note ``new_sha`` already has (post-commit attributed an amend, or an
-    earlier run) is kept and combined, never lost.  Returns the note written, or
-    None when no old commit has a note (then nothing is written).  A corrupt
-    old or existing note raises the GitroiError of :func:`gitroi.notes.parse`.
+    The new commit's AI lines are its added lines whose content is one of the
+    old commits' AI lines that reach their last version (``head``; by default
+    the last of ``old_shas``, a squash's PR head), each old line claimed once:
+    :func:`carried_lines` and :func:`map_ranges`.  ``exclude`` bounds the walk
+    to ``head`` (default: the first old commit's parents; the Action passes the
+    merge commit).  Whatever note ``new_sha`` already has (post-commit
+    attributed an amend, or an earlier run) is kept and combined, never lost.
+    Returns the note written (``write=False``: that would be written), or None
+    when no old commit has a note.  A corrupt old or existing note raises the
+    GitroiError of :func:`gitroi.notes.parse`.
     """
     olds = [(sha, n) for sha in dict.fromkeys(old_shas) if sha != new_sha
             for n in [read_note(repo, sha)] if n is not None]
@@ -142,8 +394,7 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str) -> Note | None:
     if attribution == "commit":
         ranges: dict[str, tuple[tuple[int, int], ...]] = added.all_ranges()
     else:
-        ranges = map_ranges(added, _old_ai_hashes(repo, [(s, n) for s, n in olds
-                                                          if n.attribution != "commit"]))
+        ranges = map_ranges(added, carried_lines(repo, olds, head=head, exclude=exclude))
     shares = [s for _, n in olds for s in n.sessions]
     agents = {a for _, n in olds for a in n.agents}
     markers = {m for _, n in olds for m in n.markers}
@@ -160,4 +411,4 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str) -> Note | None:
             ranges = {p: tuple(r) for p, r in merged.items()}
     note = Note.build(attribution=attribution, agents=agents, sessions=combine_sessions(shares),
                       lines_added=added.count, ai_ranges=ranges, markers=markers)
-    return write_note(repo, new_sha, note, replace_existing=True)
+    return write_note(repo, new_sha, note, replace_existing=True) if write else note

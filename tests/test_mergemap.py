@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from gitroi.git import Repo
-from gitroi.mergemap import detect, map_merge, pr_number_from_subject, remap_by_content
+from gitroi.mergemap import detect, map_merge, pr_number_from_subject
+from gitroi.rewrite import remap
 from tests import pr_repo
 from tests.conftest import ROOT, GitRepo, run_gitroi
 
@@ -189,8 +190,10 @@ def test_detect_and_dry_run_in_one_repository(repo: GitRepo) -> None:
     dry = map_merge(r, merge_commit=squash, pr_head=shas["c3"], write=False)
     assert [(m.target, m.ai_lines, m.tokens) for m in dry.mapped] == [(squash, 6, 23200)]
     assert repo.git("notes", "--ref=gitroi", "list", squash, check=False) == ""
-    fallback = remap_by_content(r, [shas["c1"], shas["c2"], shas["c3"]], squash)
-    assert fallback is not None and dict(fallback.ai_ranges) == {"util.py": ((1, 6),)}
+    computed = remap(r, [shas["c1"], shas["c2"], shas["c3"]], squash, head=shas["c3"],
+                     write=False)
+    assert computed is not None and dict(computed.ai_ranges) == {"util.py": ((1, 6),)}
+    assert repo.git("notes", "--ref=gitroi", "list", squash, check=False) == ""
     assert pr_number_from_subject("Add util (#117)") == 117
     assert pr_number_from_subject("Merge pull request #9 from a/b") == 9
     assert pr_number_from_subject("fix #3 later") is None
