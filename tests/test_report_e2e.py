@@ -157,7 +157,7 @@ def test_html_and_outputs(repo: GitRepo, tmp_path: Path) -> None:
     assert "| claude-code |" in md
     table = run_gitroi("report", "--by", "pr", "--by", "agent", cwd=repo.path).stdout
     assert max(len(x) for x in table.splitlines()) <= 80
-    assert "#1 · claude-code" in table
+    assert "\n#1  claude-code " in table
 
 
 def test_tokens_from_a_real_claude_transcript(repo: GitRepo, tmp_path: Path,

@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -52,39 +55,277 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.1f}%"
 
 
-def _short(text: str, width: int) -> str:
+def terminal_width() -> int:
+    """Columns for the terminal table: the terminal's width on a TTY, at most 80 otherwise.
+
+    Piped or redirected output (CI logs, files, ``| less``) stays within 80
+    columns so it reads the same everywhere; ``COLUMNS`` can narrow it.
+    """
+    cols = shutil.get_terminal_size((80, 24)).columns
+    if not sys.stdout.isatty():
+        cols = min(cols, 80)
+    return max(cols, 40)
+
+
+# Figure columns of the terminal table: (row key, header, kind).  Kinds format the value;
+# "count" and "ratio" fall back to compact form (1.2M) only when full numbers do not fit.
+_TABLE_FIGURES = (("tokens", "tokens", "count"), ("cost_usd", "cost", "money"),
+                  ("ai_lines", "AI lines", "count"), ("surviving_share", "surv", "pct"),
+                  ("rework_rate", "rework", "pct"), ("tokens_per_surviving_line", "tok/surv", "ratio"),
+                  ("cost_per_surviving_line", "$/surv", "small_money"))
+# Dropped first when even the shortest keys do not fit (AI lines always stays).
+_DROP_ORDER = ("cost_per_surviving_line", "tokens_per_surviving_line", "cost_usd", "rework_rate",
+               "tokens", "surviving_share")
+_KEY_HEADER = {"pr": "PR"}
+# Narrowest a key column gets before figure columns are dropped; weeks and PR numbers are
+# never cut (a cut date or number is wrong, not short).
+_KEY_MIN = {"week": 10, "pr": 5, "agent": 11, "model": 12, "path": 16, "symbol": 10,
+            "author": 10, "repo": 8}
+_TAIL_KEYS = ("path", "symbol")   # their distinguishing part is the end
+_SEP = "  "
+
+
+def key_cell(row: dict[str, Any], key: str) -> str:
+    """One ``--by`` key of a row as text ("no PR", "(module)", "(no session)" for the blanks)."""
+    v = row.get(key)
+    if key == "pr":
+        return "no PR" if v is None else f"#{v}"
+    if key == "symbol":
+        return str(v or "(module)")
+    if key == "model":
+        return str(v or "(no session)")
+    return "-" if v in (None, "") else str(v)
+
+
+def shorten(text: str, width: int, *, keep_end: bool = False) -> str:
+    """``text`` within ``width`` columns, marked with "…" where cut.
+
+    Names keep their start; paths and symbols keep their end, where files and
+    functions differ ("…/src/entrypoints/prepare.ts"), cut at a "/" when that
+    loses little.
+    """
     if len(text) <= width:
         return text
-    keep = width - 1
-    return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2):]
+    if width <= 1:
+        return "…"[:width]
+    if not keep_end:
+        return text[: width - 1] + "…"
+    tail = text[len(text) - (width - 1):]
+    cut = tail.find("/")
+    if 0 < cut <= len(tail) // 4:
+        tail = tail[cut:]
+    elif "/" not in text and tail.startswith("."):   # a symbol: "…method", not "….method"
+        tail = tail[1:]
+    return "…" + tail
+
+
+def _person(text: str, width: int) -> str:
+    """"Ann Lee <ann@example.com>" without its address when the whole does not fit."""
+    if len(text) > width and " <" in text:
+        return text.split(" <", 1)[0]
+    return text
+
+
+def _number(x: float | None, *, full: bool) -> str:
+    if x is None:
+        return "-"
+    if not full:
+        return compact(x)
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.1f}"
+
+
+def _figure(kind: str, v: Any, *, full: bool) -> str:
+    if kind == "count" or kind == "ratio":
+        return _number(v, full=full)
+    if kind == "money":
+        return money(v)
+    if kind == "small_money":
+        return money(v, small=True)
+    return pct(v)
+
+
+def _key_min(key: str, texts: list[str]) -> int:
+    """Narrowest useful width of a key column: paths show every file name whole (up to 30
+    columns), symbols their last part (up to 24), other keys their :data:`_KEY_MIN`."""
+    least = _KEY_MIN.get(key, 8)
+    if key == "path":
+        return max(least, min(30, 2 + max((len(t.rsplit("/", 1)[-1]) for t in texts), default=0)))
+    if key == "symbol":
+        return max(least, min(24, 1 + max((len(t.rsplit(".", 1)[-1]) for t in texts), default=0)))
+    return least
+
+
+def _fit(natural: list[int], mins: list[int], budget: int) -> list[int]:
+    """Key column widths within ``budget``: the widest columns give way first, none below its min."""
+    def widths(cap: int) -> list[int]:
+        return [min(n, max(cap, m)) for n, m in zip(natural, mins, strict=True)]
+
+    lo, hi = 0, max(natural, default=0)
+    while lo < hi:   # the largest cap whose widths fit
+        mid = (lo + hi + 1) // 2
+        if sum(widths(mid)) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    got = widths(lo)
+    spare = budget - sum(got)
+    for i, n in enumerate(natural):   # hand out what the integer cap left over
+        if spare <= 0:
+            break
+        add = min(spare, n - got[i])
+        got[i] += add
+        spare -= add
+    return got
+
+
+def _empty_figures(rows: list[dict[str, Any]]) -> set[str]:
+    """Figure columns with nothing to say in any row (None, or 0 tokens, everywhere)."""
+    empty = set()
+    for col, _, kind in _TABLE_FIGURES:
+        if col == "ai_lines":
+            continue
+        blank: tuple[Any, ...] = (None, 0) if kind != "pct" else (None,)
+        if all(r.get(col) in blank for r in rows):
+            empty.add(col)
+    return empty
+
+
+def _why_dropped(data: dict[str, Any], empty: set[str]) -> list[str]:
+    h = data["headline"]
+    out = []
+    if "tokens" in empty:
+        if h.get("exploration_sessions"):
+            out.append("no token figures: no recorded session led to these commits")
+        else:
+            out.append("no token figures: these commits are attributed from trailers, "
+                       "no session logs")
+    elif "cost_usd" in empty:
+        models = h.get("unpriced_models") or []
+        out.append("no cost figures: no price for "
+                   + (", ".join(models) if models else "the models used"))
+    if "surviving_share" in empty:
+        out.append("no survival figures: no AI line here is analysed yet (gitroi analyze)")
+    return out
+
+
+def table_rows(data: dict[str, Any], rows: list[dict[str, Any]], width: int) -> list[str]:
+    """The ``--by`` rows as aligned columns within ``width``: one column per key, then figures.
+
+    Widths come from the content.  When it does not fit: full numbers give way
+    to compact ones (1.2M), then key columns are shortened (widest first, names
+    keeping their start, paths and symbols their end), then the least important
+    figure columns go; figure columns close up to one space apart when that
+    saves a figure or whole numbers.  Columns empty in every row are left out
+    (the caller says why).
+    """
+    wide, lost = _layout(data, rows, width, gap=2)
+    if lost:
+        tight, lost_tight = _layout(data, rows, width, gap=1)
+        if lost_tight < lost:
+            return tight
+    return wide
+
+
+def _layout(data: dict[str, Any], rows: list[dict[str, Any]], width: int,
+            gap: int) -> tuple[list[str], tuple[int, int]]:
+    """Lines of the table with ``gap`` spaces between figure columns, and what it lost
+    (figure columns dropped, whether numbers were compacted)."""
+    keys = list(data.get("by") or [])
+    empty = _empty_figures(data.get("rows") or rows)
+    figs = [f for f in _TABLE_FIGURES if f[0] not in empty]
+    key_text = [[key_cell(r, k) for k in keys] for r in rows]
+    heads = [_KEY_HEADER.get(k, k) for k in keys]
+    natural = [max([len(heads[i])] + [len(t[i]) for t in key_text]) for i in range(len(keys))]
+    mins = [min(natural[i], _key_min(k, [t[i] for t in key_text])) for i, k in enumerate(keys)]
+
+    def cells(full: bool) -> list[list[str]]:
+        return [[_figure(kind, r.get(col), full=full) for col, _, kind in figs] for r in rows]
+
+    def fig_widths(fc: list[list[str]]) -> list[int]:
+        return [max([len(f[1])] + [len(c[j]) for c in fc]) for j, f in enumerate(figs)]
+
+    def seps() -> int:
+        return len(_SEP) * len(keys) + gap * (len(figs) - 1) if figs else \
+            len(_SEP) * (len(keys) - 1)
+
+    def budget(fw: list[int]) -> int:
+        return width - sum(fw) - seps()
+
+    fc = cells(True)
+    fw = fig_widths(fc)
+    compacted = budget(fw) < sum(mins)
+    if compacted:
+        fc = cells(False)
+        fw = fig_widths(fc)
+    drop = [c for c in _DROP_ORDER if c not in empty]
+    dropped = 0
+    while budget(fw) < sum(mins) and drop:
+        gone = drop.pop(0)
+        j = next(i for i, f in enumerate(figs) if f[0] == gone)
+        del figs[j]
+        for c in fc:
+            del c[j]
+        del fw[j]
+        dropped += 1
+    room = budget(fw)
+    if room < sum(mins):   # still too narrow: weeks and PRs whole, the others share the rest
+        whole = [k in ("week", "pr") for k in keys]
+        fixed = sum(n for n, w in zip(natural, whole, strict=True) if w)
+        share = max(3, (room - fixed) // max(whole.count(False), 1))
+        mins = [n if w else min(n, share) for n, w in zip(natural, whole, strict=True)]
+    # Names give way first (their start says enough), then paths and symbols too.
+    first = [natural[i] if k in _TAIL_KEYS else mins[i] for i, k in enumerate(keys)]
+    kw = _fit(natural, first, room) if sum(first) <= room else \
+        _fit(natural, mins, max(room, sum(mins)))
+
+    def line(keycells: list[str], figcells: list[str]) -> str:
+        left = _SEP.join(shorten(_person(t, kw[i]) if keys[i] == "author" else t, kw[i],
+                                 keep_end=keys[i] in _TAIL_KEYS).ljust(kw[i])
+                         for i, t in enumerate(keycells))
+        right = (" " * gap).join(c.rjust(fw[j]) for j, c in enumerate(figcells))
+        return (left + (_SEP + right if figcells else "")).rstrip()[:width]
+
+    out = [line(heads, [f[1] for f in figs])]
+    out.append("-" * min(width, sum(kw) + sum(fw) + seps()))
+    out += [line(t, c) for t, c in zip(key_text, fc, strict=True)]
+    return out, (dropped, int(compacted))
 
 
 def key_label(row: dict[str, Any], keys: list[str]) -> str:
-    parts = []
-    for k in keys:
-        v = row.get(k)
-        if k == "pr":
-            parts.append("no PR" if v is None else f"#{v}")
-        elif k == "symbol":
-            parts.append(v or "(module)")
-        elif k == "model":
-            parts.append(v or "(no session)")
-        else:
-            parts.append("-" if v in (None, "") else str(v))
-    return " · ".join(parts)
+    """All ``--by`` keys of a row in one cell (Markdown, HTML)."""
+    return " · ".join(key_cell(row, k) for k in keys)
+
+
+NO_TOKENS = ("none recorded (attribution from commit trailers only; install the hooks to "
+             "record sessions: gitroi install)")
 
 
 def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The headline as (label, text) pairs, shared by the table and Markdown renderers."""
+    """The headline as (label, text) pairs, shared by the table and Markdown renderers.
+
+    Without any attributed token the token, cost and per-line figures would be
+    rows of zeros and dashes: one line says why instead (and how to get them).
+    """
     h = data["headline"]
     ai = h["ai_lines"]
     carried = h.get("carried") or 0
-    split = (f"input {compact(h['input'])} · cache write {compact(h['cache_write'])} · "
-             f"cache read {compact(h['cache_read'])} · output {compact(h['output'])}")
-    out = [
-        ("Tokens", f"{compact(h['tokens'])} attributed to {h['commits']} commit(s) ({split})"),
-        ("Cost", money(h["cost_usd"])
-         + (f" (no price for {', '.join(h['unpriced_models'])})" if h["unpriced_models"] else "")),
+    tokens = h["tokens"] or 0
+    sessions = h.get("exploration_sessions") or 0
+    out: list[tuple[str, str]] = []
+    if tokens:
+        split = (f"input {compact(h['input'])} · cache write {compact(h['cache_write'])} · "
+                 f"cache read {compact(h['cache_read'])} · output {compact(h['output'])}")
+        out.append(("Tokens", f"{compact(tokens)} attributed to {h['commits']} commit(s) ({split})"))
+        out.append(("Cost", money(h["cost_usd"]) + (
+            f" (no price for {', '.join(h['unpriced_models'])})" if h["unpriced_models"] else "")))
+    elif sessions:
+        out.append(("Tokens", f"none attributed to the {h['commits']} commit(s): the recorded "
+                    "sessions led to no commit in scope (see Exploration)"))
+    else:
+        out.append(("Tokens", NO_TOKENS))
+    out += [
         ("AI lines", f"{compact(ai)}" + (" new" if carried else "")
          + (f" ({compact(h['ai_lines_line_level'])} line-level, "
             f"{compact(h['ai_lines_commit_level'])} commit-level)" if ai else "")
@@ -95,13 +336,17 @@ def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
          f"{compact(h['deleted_later'])}"
          + (f" · not analysed {compact(h['unanalysed'])}" if h["unanalysed"] else "")),
         ("Rework", f"{pct(h['rework_rate'])} of AI lines churned or reverted"),
-        ("Per line", f"{compact(h['tokens_per_surviving_line'])} tokens · "
-         f"{money(h['cost_per_surviving_line'], small=True)} per surviving line"),
-        ("PRs", f"{h['merged_prs']} merged with AI work · {money(h['cost_per_merged_pr'])} per "
-         f"merged PR · review churn {compact(h['review_churn'])} AI lines"),
-        ("Exploration", f"{compact(h['exploration_tokens'])} tokens in "
-         f"{h['exploration_sessions']} session(s) that led to no commit (shown, not counted above)"),
     ]
+    if tokens:
+        out.append(("Per line", f"{compact(h['tokens_per_surviving_line'])} tokens · "
+                    f"{money(h['cost_per_surviving_line'], small=True)} per surviving line"))
+    per_pr = h.get("cost_per_merged_pr")
+    out.append(("PRs", f"{h['merged_prs']} merged with AI work"
+                + (f" · {money(per_pr)} per merged PR" if per_pr is not None else "")
+                + f" · review churn {compact(h['review_churn'])} AI lines"))
+    if tokens or sessions:
+        out.append(("Exploration", f"{compact(h['exploration_tokens'])} tokens in {sessions} "
+                    "session(s) that led to no commit (shown, not counted above)"))
     return out
 
 
@@ -113,52 +358,48 @@ def _title(data: dict[str, Any]) -> str:
 
 
 def render_table(data: dict[str, Any], width: int = 80) -> str:
-    """The terminal report: headline block, then up to 25 rows, all within ``width`` columns."""
-    lines = [_title(data), "=" * min(width, len(_title(data)))]
+    """The terminal report: headline block, then up to 25 rows, every line within ``width``.
+
+    Prose wraps at 80 columns at most (long lines are hard to read); the rows
+    may use a wider terminal for their keys.
+    """
+    text_w = min(width, 80)
+    title = _title(data)
+    lines = [title, "=" * min(text_w, len(title))]
     for label, text in headline_lines(data):
-        lines.extend(_wrap(f"{label:<12}", text, width))
+        lines.extend(_wrap(f"{label:<12}", text, text_w))
     rows = data.get("rows") or []
     keys = data.get("by") or []
-    if keys:
+    if keys and not rows:
+        lines += ["", f"(no rows by {' · '.join(keys)} in this scope)"]
+    if keys and rows:
         lines.append("")
-        head = ("", "tokens", "cost", "AI", "surv", "rework", "tok/surv", "$/surv")
-        nums = [8, 9, 7, 6, 7, 9, 8]
-        keyw = width - sum(nums) - len(nums)
         shown = sorted(rows, key=lambda r: -(r["ai_lines"] + r["tokens"] / 1e9))[:ROW_LIMIT_TABLE] \
             if len(rows) > ROW_LIMIT_TABLE else rows
-        label = " · ".join(keys)
-        lines.append(_short(label, keyw).ljust(keyw) + "".join(
-            " " + h.rjust(w) for h, w in zip(head[1:], nums, strict=True)))
-        lines.append("-" * width)
-        for r in shown:
-            cells = (compact(r["tokens"]), money(r["cost_usd"]), compact(r["ai_lines"]),
-                     pct(r["surviving_share"]), pct(r["rework_rate"]),
-                     compact(r["tokens_per_surviving_line"]),
-                     money(r["cost_per_surviving_line"], small=True))
-            lines.append(_short(key_label(r, keys), keyw).ljust(keyw) + "".join(
-                " " + c.rjust(w) for c, w in zip(cells, nums, strict=True)))
+        lines += table_rows(data, shown, width)
         if len(rows) > len(shown):
-            lines.append(f"(top {len(shown)} of {len(rows)} rows by AI lines; "
-                         "--format json/csv for all)")
+            lines.extend(_wrap("", f"top {len(shown)} of {len(rows)} rows by AI lines; "
+                               "--format json/csv for all", text_w))
+        for why in _why_dropped(data, _empty_figures(rows)):
+            lines.extend(_wrap("", why, text_w))
         if "pr" in keys:
             churn = [r for r in rows if r.get("review_churn")]
             if churn:
-                lines.append("review churn: " + ", ".join(
+                lines.extend(_wrap("review churn: ", ", ".join(
                     f"#{r['pr']} {r['review_churn']}" for r in
-                    sorted(churn, key=lambda r: -r["review_churn"])[:8]))
+                    sorted(churn, key=lambda r: -r["review_churn"])[:8]), text_w))
     notes = data.get("notes") or []
     if notes:
         lines.append("")
         for n in notes:
-            lines.extend(_wrap("note: ", n, width))
+            lines.extend(_wrap("note: ", n, text_w))
     return "\n".join(lines) + "\n"
 
 
 def _wrap(prefix: str, text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width=width, initial_indent=prefix,
-                         subsequent_indent=" " * len(prefix)) or [prefix.rstrip()]
+                         subsequent_indent=" " * len(prefix), break_on_hyphens=False) \
+        or [prefix.rstrip()]
 
 
 def render_json(data: dict[str, Any]) -> str:
@@ -223,4 +464,6 @@ def render(data: dict[str, Any], fmt: str) -> str:
     table: dict[str, Callable[[dict[str, Any]], str]] = {
         "table": render_table, "json": render_json, "csv": render_csv,
         "markdown": render_markdown}
+    if fmt == "table":
+        return render_table(data, terminal_width())
     return table[fmt](data)
