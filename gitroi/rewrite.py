@@ -230,33 +230,28 @@ def _hash_lines(repo: Repo, where: dict[tuple[str, str], list[int]]) -> dict[str
     return out
 
 
-def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str | None = None,
-                  exclude: Sequence[str] = ()) -> dict[str, Counter[str]]:
+def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
+                  exclude: Sequence[str]) -> dict[str, Counter[str]]:
     """{path: multiset of line hashes}: the old commits' AI lines still there at ``head``.
 
-    With one old commit (amend, rebase, cherry-pick) that commit is its own last
-    version: its note's lines, read from its own files.  With several (a squash),
-    :func:`replay` follows the lines from ``exclude`` (default: the parents of the
-    first old commit) to ``head`` (default: the last old commit).  Old commits
-    off that chain count all their AI lines, from their own versions.
+    When ``head`` is the only old commit (amend, rebase, cherry-pick), it is its
+    own last version: its note's lines, read from its own files.  Otherwise (a
+    squash) :func:`replay` follows the lines from ``exclude`` to ``head``.  Old
+    commits off that first-parent chain count all their AI lines, read from
+    their own versions.
     """
-    by_sha = dict(notes)
     where: dict[tuple[str, str], list[int]] = {}
     reached: set[str] = set()
-    if len(notes) > 1 or (head is not None and head != notes[0][0]):
-        tip = head or notes[-1][0]
-        survivors, reached = replay(repo, by_sha, tip, list(exclude) or [f"{notes[0][0]}^@"])
+    if [sha for sha, _ in notes] != [head]:
+        survivors, reached = replay(repo, dict(notes), head, exclude)
         for path, nums in survivors.items():
-            where[(tip, path)] = nums
+            where[(head, path)] = nums
     for sha, note in notes:
         if sha in reached or note.attribution == "commit":
             continue  # a commit-level note off the chain: "every added line", the caller's case
         for path, rs in note.ai_ranges.items():
             where.setdefault((sha, path), []).extend(_expand(rs))
-    out: dict[str, Counter[str]] = {}
-    for path, counts in _hash_lines(repo, where).items():
-        out.setdefault(path, Counter()).update(counts)
-    return out
+    return _hash_lines(repo, where)
 
 
 def _trivial(text: str) -> bool:
@@ -382,8 +377,8 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = N
     when no old commit has a note.  A corrupt old or existing note raises the
     GitroiError of :func:`gitroi.notes.parse`.
     """
-    olds = [(sha, n) for sha in dict.fromkeys(old_shas) if sha != new_sha
-            for n in [read_note(repo, sha)] if n is not None]
+    order = [sha for sha in dict.fromkeys(old_shas) if sha != new_sha]
+    olds = [(sha, n) for sha in order for n in [read_note(repo, sha)] if n is not None]
     if not olds:
         return None
     existing = read_note(repo, new_sha)
@@ -394,7 +389,8 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = N
     if attribution == "commit":
         ranges: dict[str, tuple[tuple[int, int], ...]] = added.all_ranges()
     else:
-        ranges = map_ranges(added, carried_lines(repo, olds, head=head, exclude=exclude))
+        ranges = map_ranges(added, carried_lines(repo, olds, head=head or order[-1],
+                                                 exclude=exclude or [f"{order[0]}^@"]))
     shares = [s for _, n in olds for s in n.sessions]
     agents = {a for _, n in olds for a in n.agents}
     markers = {m for _, n in olds for m in n.markers}

@@ -288,3 +288,50 @@ def test_runner_without_git_identity_still_writes_and_pushes(world: dict[str, ob
         "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
     [shown] = show_fresh(world, merge_sha)
     assert shown["tokens"] == 23200
+
+
+UTIL_AI = ("def parse(text):\n    words = text.split()\n    return [w.lower() for w in words]\n\n"
+           "def shout(text):\n    return text.upper()\n")
+COUNT_AI = "\ndef count(text):\n    return len(text.split())\n"
+HUMAN = ("\ndef tokens(text):\n    words = text.split()\n    return words\n"
+         "\ndef plain(text):\n    return text.upper()\n")
+
+
+def test_squash_carries_only_ai_lines_that_reach_the_pr_head(repo: GitRepo) -> None:
+    """A PR that renames a file, adds AI lines to it under its new name, then has a person
+    rewrite an AI line and type copies of AI lines: the squash gets exactly the AI lines
+    `git blame` of the PR head gives the agent's commits (the old matcher of post-rewrite
+    lost the lines written before the rename, 4 of 8; mergemap's own counted the person's
+    copy of the rewritten line, 9)."""
+    from gitroi.notes import Note, write_note
+
+    repo.commit({"main.py": "print('base')\n"}, "base")
+    repo.git("checkout", "-q", "-b", "feature")
+    r = Repo.discover(repo.path)
+    c1 = repo.commit({"util.py": UTIL_AI}, "agent: util")
+    write_note(r, c1, Note.build(attribution="line", agents=["claude-code"], lines_added=6,
+                                 ai_ranges={"util.py": [(1, 6)]}))
+    c2 = repo.commit({"util.py": None, "lib/util.py": UTIL_AI}, "move util into lib")
+    c3 = repo.commit({"lib/util.py": UTIL_AI + COUNT_AI}, "agent: count")
+    write_note(r, c3, Note.build(attribution="line", agents=["claude-code"], lines_added=3,
+                                 ai_ranges={"lib/util.py": [(7, 9)]}))
+    c4 = repo.commit({"lib/util.py": UTIL_AI.replace("upper()", "upper() + '!'") + COUNT_AI
+                      + HUMAN}, "person: louder shout, tokens")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--squash", "feature")
+    squash = repo.commit(message=f"Util (#{PR})")
+    # head lib/util.py: 1-5 agent (c1, through the rename), 6 person, 7-9 agent (c3), 10-16 person
+    dry = map_merge(r, merge_commit=squash, pr_head=c4, write=False)
+    assert [(m.target, m.ai_lines) for m in dry.mapped] == [(squash, 8)]
+    # post-rewrite's call for a `rebase -i` squash of the four: the same lines
+    hook = remap(r, [c1, c2, c3, c4], squash, write=False)
+    assert hook is not None and dict(hook.ai_ranges) == {"lib/util.py": ((1, 5), (7, 9))}
+    # c1 alone is its own last version: by content, the copy of its `return text.upper()`
+    # counts; only the walk to the PR head tells the person's copy apart
+    alone = remap(r, [c1], squash, write=False)
+    assert alone is not None and dict(alone.ai_ranges) == {"lib/util.py": ((1, 5), (16, 16))}
+    done = map_merge(r, merge_commit=squash, pr_head=c4)
+    assert (done.method, [m.ai_lines for m in done.mapped]) == ("squash", [8])
+    note = json.loads(repo.git("notes", "--ref=gitroi", "show", squash))
+    assert (note["ai_ranges"], note["lines_added"], note["ai_lines"]) == (
+        {"lib/util.py": [[1, 5], [7, 9]]}, 16, 8)
