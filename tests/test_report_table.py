@@ -9,7 +9,13 @@ import pytest
 
 from gitroi.ledger import memory_ledger
 from gitroi.report.figures import compute
-from gitroi.report.render import NO_TOKENS, render_table, shorten, terminal_width
+from gitroi.report.render import (
+    NO_TOKENS,
+    render_markdown,
+    render_table,
+    shorten,
+    terminal_width,
+)
 from tests.report_scenario import ROOT, fill
 
 LONG = "packages/frontend/src/components/settings/notifications/"
@@ -89,17 +95,22 @@ def test_wider_and_narrower_terminals(base: dict[str, Any]) -> None:
         assert sum("2026-01-05" in x for x in narrow) == 3   # weeks are never cut
 
 
-def test_markers_only_drops_empty_columns_and_says_why(base: dict[str, Any]) -> None:
+def _markers_only(base: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(base)
     data["by"] = ["agent"]
     data["rows"] = [{**base["rows"][0], "agent": "claude-code", "tokens": 0, "cost_usd": None,
-                     "ai_lines": 8181, "surviving_share": 0.6333, "rework_rate": 0.1401,
-                     "tokens_per_surviving_line": None, "cost_per_surviving_line": None}]
-    h = data["headline"]
-    h.update(tokens=0, input=0, cache_write=0, cache_read=0, output=0, cost_usd=None,
-             tokens_per_surviving_line=None, cost_per_surviving_line=None,
-             cost_per_merged_pr=None, exploration_tokens=0, exploration_sessions=0)
-    lines = render_table(data, 80).splitlines()
+                     "ai_lines": 8181, "surviving": 5181, "surviving_share": 0.6333,
+                     "rework_rate": 0.1401, "tokens_per_surviving_line": None,
+                     "cost_per_surviving_line": None}]
+    data["headline"].update(tokens=0, input=0, cache_write=0, cache_read=0, output=0,
+                            cost_usd=None, tokens_per_surviving_line=None,
+                            cost_per_surviving_line=None, cost_per_merged_pr=None,
+                            exploration_tokens=0, exploration_sessions=0)
+    return data
+
+
+def test_markers_only_drops_empty_columns_and_says_why(base: dict[str, Any]) -> None:
+    lines = render_table(_markers_only(base), 80).splitlines()
     assert lines[2] == "Tokens      none recorded (attribution from commit trailers only; install the"
     assert lines[3] == "            hooks to record sessions: gitroi install)"
     text = "\n".join(lines)
@@ -110,6 +121,18 @@ def test_markers_only_drops_empty_columns_and_says_why(base: dict[str, Any]) -> 
         "-" * 36,
         "claude-code     8,181  63.3%   14.0%",
         "no token figures: these commits are attributed from trailers, no session logs"]
+
+
+def test_markdown_one_column_per_key_without_empty_ones(base: dict[str, Any]) -> None:
+    md = render_markdown(_markers_only(base)).splitlines()
+    i = md.index("| agent | AI lines | surviving | rework |")
+    assert md[i + 1:i + 5] == [
+        "|---|---:|---:|---:|", "| claude-code | 8,181 | 5,181 (63.3%) | 14.0% |", "",
+        "_No token figures: these commits are attributed from trailers, no session logs._"]
+    assert f"| **Tokens** | {NO_TOKENS} |" in md
+    two = render_markdown(base).splitlines()
+    assert "| a.py | f | claude-code | 2026-01-05 | 800 | $0.40 | 8 | 6 (75.0%) | 25.0% | " \
+        "133.3 | $0.0667 |" in two
 
 
 def test_shorten_keeps_the_end_of_paths_and_the_start_of_names() -> None:

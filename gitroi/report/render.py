@@ -423,35 +423,53 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+# Markdown figure columns: (header, row key telling whether the column says anything, cell).
+_MD_FIGURES: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
+    ("tokens", "tokens", lambda r: f"{r['tokens']:,}"),
+    ("cost", "cost_usd", lambda r: money(r["cost_usd"])),
+    ("AI lines", "ai_lines", lambda r: f"{r['ai_lines']:,}"),
+    ("surviving", "ai_lines", lambda r: f"{r['surviving']:,} ({pct(r['surviving_share'])})"),
+    ("rework", "rework_rate", lambda r: pct(r["rework_rate"])),
+    ("tokens/surviving line", "tokens_per_surviving_line",
+     lambda r: _number(r["tokens_per_surviving_line"], full=True)),
+    ("cost/surviving line", "cost_per_surviving_line",
+     lambda r: money(r["cost_per_surviving_line"], small=True)),
+)
+
+
 def render_markdown(data: dict[str, Any], *, max_rows: int = 50) -> str:
-    """The report as GitHub-flavoured Markdown (PR comments, job summaries, docs)."""
-    h = data["headline"]
+    """The report as GitHub-flavoured Markdown (PR comments, job summaries, docs).
+
+    Like the terminal table: one column per ``--by`` key, figure columns empty
+    in every row left out with a line saying why.
+    """
     out = [f"### {_title(data)}", "", "| | |", "|---|---|"]
     for label, text in headline_lines(data):
         out.append(f"| **{label}** | {text.replace('|', '/')} |")
     keys = data.get("by") or []
     rows = data.get("rows") or []
     if keys and rows:
+        empty = _empty_figures(rows)
+        figs = [f for f in _MD_FIGURES if f[1] not in empty]
         extra = ["review churn"] if "pr" in keys else []
-        header = [" · ".join(keys), "tokens", "cost", "AI lines", "surviving", "rework",
-                  "tokens/surviving line", "cost/surviving line", *extra]
+        header = [*(_KEY_HEADER.get(k, k) for k in keys), *(f[0] for f in figs), *extra]
         out += ["", "| " + " | ".join(header) + " |",
-                "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+                "|" + "|".join(["---"] * len(keys) + ["---:"] * (len(header) - len(keys))) + "|"]
         for r in rows[:max_rows]:
-            cells = [key_label(r, keys).replace("|", "/"), f"{r['tokens']:,}", money(r["cost_usd"]),
-                     f"{r['ai_lines']:,}", f"{r['surviving']:,} ({pct(r['surviving_share'])})",
-                     pct(r["rework_rate"]), compact(r["tokens_per_surviving_line"]),
-                     money(r["cost_per_surviving_line"], small=True)]
+            cells = [key_cell(r, k).replace("|", "/") for k in keys]
+            cells += [f[2](r) for f in figs]
             if extra:
-                cells.append("-" if r.get("review_churn") is None else str(r["review_churn"]))
+                cells.append("-" if r.get("review_churn") is None else f"{r['review_churn']:,}")
             out.append("| " + " | ".join(cells) + " |")
         if len(rows) > max_rows:
             out.append(f"\n_{len(rows) - max_rows} more rows in `gitroi report --format json`._")
+        why = _why_dropped(data, empty)
+        if why:
+            out += [""] + [f"_{w[0].upper()}{w[1:]}._" for w in why]
     notes = data.get("notes") or []
     if notes:
         out.append("")
         out += [f"> {n}" for n in notes]
-    _ = h
     return "\n".join(out) + "\n"
 
 
