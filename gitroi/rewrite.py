@@ -214,44 +214,58 @@ def replay(repo: Repo, notes: dict[str, Note], head: str, exclude: Sequence[str]
     return {p: v for p, v in state.items() if v}, seen
 
 
-def _hash_lines(repo: Repo, where: dict[tuple[str, str], list[int]]) -> dict[str, Counter[str]]:
-    """{path: multiset of line hashes} of the lines ``where[(commit, path)]`` (one cat-file)."""
-    blobs = read_blobs(repo, [f"{c}:{p}" for c, p in where])
-    out: dict[str, Counter[str]] = {}
-    for (c, path), nums in where.items():
-        data = blobs.get(f"{c}:{path}")
-        if data is None:
-            continue
-        lines = data.decode("utf-8", "surrogateescape").splitlines()
-        slot = out.setdefault(path, Counter())
-        for n in nums:
-            if 0 < n <= len(lines):
-                slot[line_hash(lines[n - 1])] += 1
-    return out
+@dataclass
+class Carried:
+    """The old AI lines a new commit may take: ``exact`` line numbers for files the new
+    commit has exactly as the old head has them (a squash), line hashes for the rest."""
+
+    exact: dict[str, set[int]] = field(default_factory=dict)
+    hashes: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
-                  exclude: Sequence[str]) -> dict[str, Counter[str]]:
-    """{path: multiset of line hashes}: the old commits' AI lines still there at ``head``.
+                  exclude: Sequence[str], new: str | None = None) -> Carried:
+    """The old commits' AI lines still there at ``head``, as :class:`Carried`.
 
     When ``head`` is the only old commit (amend, rebase, cherry-pick), it is its
-    own last version: its note's lines, read from its own files.  Otherwise (a
-    squash) :func:`replay` follows the lines from ``exclude`` to ``head``.  Old
-    commits off that first-parent chain count all their AI lines, read from
-    their own versions.
+    own last version: its note's lines, read from its own files, as hashes.
+    Otherwise (a squash) :func:`replay` follows the lines from ``exclude`` to
+    ``head``; where ``new`` has a file exactly as ``head`` has it, they are its
+    line numbers already (no guessing among identical lines), elsewhere their
+    hashes.  Old commits off that first-parent chain count all their AI lines,
+    read from their own versions.  One ``cat-file --batch`` reads every file.
     """
     where: dict[tuple[str, str], list[int]] = {}
     reached: set[str] = set()
+    survivors: dict[str, list[int]] = {}
     if [sha for sha, _ in notes] != [head]:
         survivors, reached = replay(repo, dict(notes), head, exclude)
-        for path, nums in survivors.items():
-            where[(head, path)] = nums
     for sha, note in notes:
         if sha in reached or note.attribution == "commit":
             continue  # a commit-level note off the chain: "every added line", the caller's case
         for path, rs in note.ai_ranges.items():
             where.setdefault((sha, path), []).extend(_expand(rs))
-    return _hash_lines(repo, where)
+    specs = [f"{c}:{p}" for c, p in where] + [f"{head}:{p}" for p in survivors]
+    if new is not None:
+        specs += [f"{new}:{p}" for p in survivors]
+    blobs = read_blobs(repo, specs)
+    out = Carried()
+    for path, nums in survivors.items():
+        mine = blobs.get(f"{head}:{path}")
+        if mine is not None and new is not None and blobs.get(f"{new}:{path}") == mine:
+            out.exact[path] = set(nums)
+        else:
+            where.setdefault((head, path), []).extend(nums)
+    for (c, path), nums in where.items():
+        data = blobs.get(f"{c}:{path}")
+        if data is None:
+            continue
+        lines = data.decode("utf-8", "surrogateescape").splitlines()
+        slot = out.hashes.setdefault(path, Counter())
+        for n in nums:
+            if 0 < n <= len(lines):
+                slot[line_hash(lines[n - 1])] += 1
+    return out
 
 
 def _trivial(text: str) -> bool:
@@ -259,18 +273,18 @@ def _trivial(text: str) -> bool:
     return not any(c.isalnum() for c in text)
 
 
-def map_ranges(added: AddedLines, carried: dict[str, Counter[str]]
-               ) -> dict[str, tuple[tuple[int, int], ...]]:
+def map_ranges(added: AddedLines, carried: Carried) -> dict[str, tuple[tuple[int, int], ...]]:
     """The new commit's added lines that are old AI lines, each old line claimed at most once.
 
     An added line matches a carried line of the same path with the same hash; a
     line added twice but carried once is AI once (the copy with more candidate
     neighbours first).  Blank and punctuation-only lines count only next to a
-    matched line, also within their budget.  Carried lines of a path the new
-    commit does not touch (an upstream rename under a rebase) are then offered
-    to any added line still unmatched.
+    matched line, also within their budget.  Lines carried by number
+    (``carried.exact``) are taken as they are, under the same rule for trivial
+    lines.  Carried lines of a path the new commit does not touch (an upstream
+    rename under a rebase) are then offered to any added line still unmatched.
     """
-    budget = {p: Counter(c) for p, c in carried.items()}
+    budget = {p: Counter(c) for p, c in carried.hashes.items()}
     pool: Counter[str] = Counter()
     for path, counts in budget.items():
         if path not in added.by_path:
@@ -278,12 +292,14 @@ def map_ranges(added: AddedLines, carried: dict[str, Counter[str]]
     paths = sorted(added.by_path)
     hashes = {p: [line_hash(t) for _, t in added.by_path[p]] for p in paths}
     trivial = {p: [_trivial(t) for _, t in added.by_path[p]] for p in paths}
-    ai = {p: [False] * len(added.by_path[p]) for p in paths}
+    ai = {p: [n in carried.exact.get(p, ()) and not t
+              for (n, _), t in zip(added.by_path[p], trivial[p], strict=True)] for p in paths}
 
     def claim(path: str, pools: Sequence[Counter[str]], strong: bool) -> bool:
         lines, lh, tr, mark = added.by_path[path], hashes[path], trivial[path], ai[path]
+        free = carried.exact.get(path, set()) if not strong else set()
         want = [i for i in range(len(lines)) if not mark[i] and tr[i] != strong
-                and any(pl[lh[i]] > 0 for pl in pools)]
+                and (lines[i][0] in free or any(pl[lh[i]] > 0 for pl in pools))]
         if strong:
             def score(i: int) -> int:
                 n = lines[i][0]
@@ -296,6 +312,9 @@ def map_ranges(added: AddedLines, carried: dict[str, Counter[str]]
                     or (i + 1 < len(lines) and mark[i + 1] and lines[i + 1][0] == lines[i][0] + 1)]
         hit = False
         for i in want:
+            if lines[i][0] in free:
+                mark[i] = hit = True
+                continue
             for pl in pools:
                 if pl[lh[i]] > 0:
                     pl[lh[i]] -= 1
@@ -390,7 +409,8 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = N
         ranges: dict[str, tuple[tuple[int, int], ...]] = added.all_ranges()
     else:
         ranges = map_ranges(added, carried_lines(repo, olds, head=head or order[-1],
-                                                 exclude=exclude or [f"{order[0]}^@"]))
+                                                 exclude=exclude or [f"{order[0]}^@"],
+                                                 new=new_sha))
     shares = [s for _, n in olds for s in n.sessions]
     agents = {a for _, n in olds for a in n.agents}
     markers = {m for _, n in olds for m in n.markers}
