@@ -101,7 +101,7 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         click.echo(msg, err=True)
     from gitroi.report.render import render
 
-    _emit(render(data, fmt), output)
+    _emit(render(data, fmt, width=80 if output is not None else None), output)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -473,8 +473,12 @@ def render_markdown(data: dict[str, Any], *, max_rows: int = 50) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(data: dict[str, Any], fmt: str) -> str:
-    """Render ``data`` in one of :data:`FORMATS`."""
+def render(data: dict[str, Any], fmt: str, *, width: int | None = None) -> str:
+    """Render ``data`` in one of :data:`FORMATS`.
+
+    ``width`` is the table's width; None means the terminal's (a file written
+    with ``-o`` passes 80, since a wide terminal says nothing of the reader's).
+    """
     if fmt == "html":
         from gitroi.report.html import render_html
 
@@ -483,5 +487,5 @@ def render(data: dict[str, Any], fmt: str) -> str:
         "table": render_table, "json": render_json, "csv": render_csv,
         "markdown": render_markdown}
     if fmt == "table":
-        return render_table(data, terminal_width())
+        return render_table(data, width or terminal_width())
     return table[fmt](data)
