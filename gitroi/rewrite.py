@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitroi.attribution import AddedLines, _unquote, read_commit
+from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.notes import (
     _STRENGTH,
@@ -67,8 +68,11 @@ def _path(raw: bytes) -> str | None:
     return name[2:] if name[:2] in ("a/", "b/") else name
 
 
+_HEADER = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+
+
 def _parse_log(out: bytes) -> list[tuple[str, list[_FileDiff]]]:
-    """``git log -p --format=%x01%H`` output as [(commit, [file diffs])], oldest first as given.
+    """``git diff-tree --stdin -p`` output as [(commit, [file diffs])], in the order asked.
 
     Hunk bodies are consumed by their header's counts, so a removed line that
     starts with ``-- `` is never taken for a file header.
@@ -93,9 +97,9 @@ def _parse_log(out: bytes) -> list[tuple[str, list[_FileDiff]]]:
                 o, oc, n, nc, _ = cur.hunks[-1]
                 cur.hunks[-1] = (o, oc, n, nc, "".join(body))
             continue
-        if raw.startswith(b"\x01"):
+        if _HEADER.match(raw):
             files = []
-            commits.append((raw[1:].decode("ascii").strip(), files))
+            commits.append((raw.decode("ascii"), files))
             cur = None
         elif raw.startswith(b"diff "):
             cur = _FileDiff(None, None)
@@ -177,41 +181,63 @@ def replay(repo: Repo, notes: dict[str, Note], head: str, exclude: Sequence[str]
            ) -> tuple[dict[str, list[int]], set[str]]:
     """The old commits' AI lines that reach ``head``, as {path: line numbers in head}.
 
-    One ``git log -p -U1 -M`` walks the first-parent chain from ``exclude`` to
-    ``head``: each old commit's AI lines (its note's ranges, or every line it
-    added for a commit-level note) are placed in its own file versions and then
-    carried through every later diff, so a line a later commit rewrote or
-    deleted drops out and a renamed file takes its lines along.  Returns the
-    lines and the old commits the chain reached (others: the caller's fallback).
+    Every commit from ``exclude`` to ``head`` is walked oldest first, merges
+    and the branches they bring included (a PR that merged the main branch in,
+    or a helper branch): each old commit's AI lines (its note's ranges, or every
+    line it added for a commit-level note) are placed in its own file versions
+    and carried through the diff to each child (``-U1`` hunks, renames found),
+    so a line a later commit rewrote or deleted drops out, a renamed file takes
+    its lines along, and a merge keeps what either side brings.  Two git calls
+    whatever the length: ``rev-list --parents``, then one ``diff-tree --stdin``
+    fed every (commit, parent) pair.  Returns the lines and the old commits the
+    walk reached (others: the caller's fallback).
     """
-    out = repo.git("-c", "core.quotepath=off", "log", "--first-parent", "--reverse",
-                   "--diff-merges=first-parent", "-p", "-U1", "-M", "--no-color",
-                   "--no-ext-diff", "--no-textconv", f"--max-count={_REPLAY_LIMIT}",
-                   "--format=%x01%H", head, *(f"^{x}" for x in exclude), "--")
-    state: dict[str, list[int]] = {}
+    listing = repo.git("rev-list", "--reverse", "--topo-order", "--parents",
+                       f"--max-count={_REPLAY_LIMIT}", head, *(f"^{x}" for x in exclude),
+                       "--").decode("ascii").split("\n")
+    graph = [(parts[0], parts[1:]) for line in listing if (parts := line.split())]
+    if not graph:
+        return {}, set()
+    pairs = [f"{c} {p}" if p else c for c, parents in graph for p in (parents or [""])]
+    out = repo.git("-c", "core.quotepath=off", "diff-tree", "--stdin", "--always", "--root",
+                   "-p", "-U1", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
+                   input=("\n".join(pairs) + "\n").encode("ascii"))
+    blocks = iter(_parse_log(out))
+    children: Counter[str] = Counter(p for _, parents in graph for p in parents)
+    states: dict[str, dict[str, list[int]]] = {}
     seen: set[str] = set()
-    for sha, files in _parse_log(out):
-        moved: dict[str, list[int]] = {}
-        for f in files:
-            pos = state.pop(f.old, []) if f.old else []
-            if f.new is not None:
-                shifted = _shift(pos, f.hunks) if pos else []
-                if shifted:
-                    moved.setdefault(f.new, []).extend(shifted)
-        for path, pos in moved.items():
-            state[path] = sorted(set(state.get(path, ())) | set(pos))
+    for sha, parents in graph:
+        state: dict[str, set[int]] = {}
+        first: list[_FileDiff] = []
+        for i, parent in enumerate(parents or [""]):
+            header, files = next(blocks, ("", []))
+            if header != sha:
+                raise GitroiError(f"cannot follow the AI lines through commit {sha[:12]}",
+                                  hint="git diff-tree answered out of order")
+            if i == 0:
+                first = files
+            base = dict(states.get(parent, {}))
+            for f in files:
+                pos = base.pop(f.old, []) if f.old else []
+                if f.new is not None and pos:
+                    state.setdefault(f.new, set()).update(_shift(pos, f.hunks))
+            for path, pos in base.items():  # files this parent's diff did not touch
+                state.setdefault(path, set()).update(pos)
+            if parent:
+                children[parent] -= 1
+                if children[parent] <= 0:
+                    states.pop(parent, None)
         note = notes.get(sha)
-        if note is None:
-            continue
-        seen.add(sha)
-        if note.attribution == "commit":
-            fresh = {f.new: _added(f.hunks) for f in files if f.new is not None}
-        else:
-            fresh = {p: _expand(rs) for p, rs in note.ai_ranges.items()}
-        for path, nums in fresh.items():
-            if nums:
-                state[path] = sorted(set(state.get(path, ())) | set(nums))
-    return {p: v for p, v in state.items() if v}, seen
+        if note is not None:
+            seen.add(sha)
+            if note.attribution == "commit":
+                fresh = {f.new: _added(f.hunks) for f in first if f.new is not None}
+            else:
+                fresh = {p: _expand(rs) for p, rs in note.ai_ranges.items()}
+            for path, nums in fresh.items():
+                state.setdefault(path, set()).update(nums)
+        states[sha] = {p: sorted(v) for p, v in state.items() if v}
+    return states.get(graph[-1][0], {}), seen  # topo order: ``head`` comes last
 
 
 @dataclass
