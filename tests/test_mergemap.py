@@ -335,3 +335,33 @@ def test_squash_carries_only_ai_lines_that_reach_the_pr_head(repo: GitRepo) -> N
     note = json.loads(repo.git("notes", "--ref=gitroi", "show", squash))
     assert (note["ai_ranges"], note["lines_added"], note["ai_lines"]) == (
         {"lib/util.py": [[1, 5], [7, 9]]}, 16, 8)
+
+
+def test_squash_follows_ai_lines_through_merges_inside_the_pr(repo: GitRepo) -> None:
+    """The PR merges the main branch in and a helper branch whose agent commit a person
+    then reorders: lines come through both merges; the line the person moved is theirs."""
+    from gitroi.notes import Note, write_note
+
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    repo.git("checkout", "-q", "-b", "feature")
+    r = Repo.discover(repo.path)
+    c1 = repo.commit({"b.py": "def one():\n    return 1\n"}, "agent: one")
+    write_note(r, c1, Note.build(attribution="line", agents=["codex"], lines_added=2,
+                                 ai_ranges={"b.py": [(1, 2)]}))
+    repo.git("checkout", "-q", "-b", "helper")
+    h1 = repo.commit({"d.py": "a = 1\nb = 2\nc = 3\n"}, "agent: d")
+    write_note(r, h1, Note.build(attribution="commit", agents=["codex"], lines_added=3))
+    repo.git("checkout", "-q", "main")
+    repo.commit({"c.py": "main = True\n"}, "main moves on")
+    repo.git("checkout", "-q", "feature")
+    repo.git("merge", "-q", "--no-edit", "main")
+    repo.git("merge", "-q", "--no-edit", "helper")
+    head = repo.commit({"d.py": "a = 1\nc = 3\nb = 2\n"}, "person: reorder")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--squash", "feature")
+    squash = repo.commit(message=f"One (#{PR})")
+    done = map_merge(r, merge_commit=squash, pr_head=head)
+    assert (done.method, [m.ai_lines for m in done.mapped]) == ("squash", [4])
+    note = json.loads(repo.git("notes", "--ref=gitroi", "show", squash))
+    assert (note["attribution"], note["ai_ranges"], note["lines_added"]) == (
+        "line", {"b.py": [[1, 2]], "d.py": [[1, 2]]}, 5)
