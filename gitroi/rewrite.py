@@ -2,24 +2,36 @@
 
 A rewritten commit is a new object, so its note must be rebuilt from the old
 commits' notes.  Line numbers cannot be copied: a rebase onto a changed base,
-a squash of several commits, or an amend that adds a line shifts them.  So
-:func:`remap` matches *content*: the old AI lines (read from each old
-commit's own file versions at the note's ranges) are hashed with the same
-trimmed-line SHA-1 the session readers use, and the new commit's added lines
-with a matching hash on the same path (or on a path the old commits touched
-but the new one does not, for a rename) become the new AI ranges.  A changed
-patch therefore still maps right, and a line the rewrite dropped is simply no
-longer attributed.  Blank and punctuation-only lines count only next to a
-matched line, exactly as at commit time (:func:`gitroi.attribution.match_lines`).
+a squash of several commits, or an amend that adds a line shifts them.  One
+matcher, :func:`remap`, serves every case (the post-rewrite hook, a
+cherry-pick's post-commit, the GitHub Action's squash and rebase merges in
+:mod:`gitroi.mergemap`).  A line of the new commit is AI when it is one of the
+lines the new commit added and it is one of the old commits' AI lines that
+still exist at the old commits' last version (the PR head of a squash; the
+old commit itself for an amend or a rebased commit):
+
+* :func:`replay` follows the old AI lines from commit to commit up to that
+  head through the ``-U1`` hunks (merges and renames included), so a line a
+  later commit rewrote or deleted is no longer the agent's, whatever its text;
+* where the new commit has a file exactly as the head has it (a squash), those
+  are its AI line numbers; elsewhere they are matched by content (the
+  trimmed-line SHA-1 of the session readers) on the same path, each old line
+  claimed once, so a line the new commit adds twice but the agent wrote once
+  is AI once (then, for an upstream rename under a rebase, on any path);
+* blank and punctuation-only lines count only next to a matched line, as at
+  commit time (:func:`gitroi.attribution.match_lines`).
+
+On the click corpus (a squash of 92 commits through 69 merges, notes on 82)
+this gives the 4,423 lines ``git blame`` of the head gives the noted commits
+(under the same rule for blank lines);
+the previous matcher (content of each old commit's AI lines, a rename lost
+unless the new path had no AI lines of its own) found 4,405, the Action's own
+one 4,519.
 
 Sessions: the old notes are unioned by (agent, session id).  Two slices of
 one session that do not overlap in time (two commits of a squash, or an
 amended commit plus what post-commit attributed to the amend) are *summed*;
 an identical or overlapping slice (the same commit seen twice) counts once.
-
-The same function serves the post-rewrite hook (amend, rebase), the
-post-commit hook of a cherry-pick, and the GitHub Action's squash and rebase
-merges (:mod:`gitroi.mergemap`).
 """
 
 from __future__ import annotations
