@@ -281,3 +281,31 @@ def test_pre_commit_framework_style_post_rewrite_without_stdin(repo: GitRepo) ->
     amended = read_note(r, head(repo))
     assert amended is not None and amended.tokens == 20 and amended.lines_added == 2
     assert {p: list(v) for p, v in amended.ai_ranges.items()} == {"n.py": [(1, 1)]}
+
+
+def test_squash_in_rebase_keeps_only_ai_lines_that_reach_the_last_commit(repo: GitRepo) -> None:
+    """rebase -i squashing three commits: the agent's file renamed by a person, who also
+    rewrote one AI line, then more agent lines under the new name.  post-rewrite follows
+    the first commit's lines through the rename (the old matcher lost them: 3 of 8)."""
+    util = ("def parse(text):\n    words = text.split()\n    return [w.lower() for w in words]\n"
+            "\ndef shout(text):\n    return text.upper()\n")
+    repo.commit({"m.py": "a = 1\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    r = Repo.discover(repo.path)
+    skip = {"GITROI_SKIP": "1"}
+    o1 = repo.commit({"u.py": util}, "agent: util", env=skip)
+    write_note(r, o1, _note(100, "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z",
+                            {"u.py": [[1, 6]]}, 6))
+    repo.commit({"u.py": None, "lib/u.py": util.replace("upper()", "upper() + '!'")},
+                "person: move and louder", env=skip)
+    o3 = repo.commit({"lib/u.py": util.replace("upper()", "upper() + '!'")
+                      + "\ndef count(text):\n    return len(text.split())\n"}, "agent: count",
+                     env=skip)
+    write_note(r, o3, _note(50, "2026-01-01T00:10:00.000Z", "2026-01-01T00:20:00.000Z",
+                            {"lib/u.py": [[7, 9]]}, 3))
+    env = {"GIT_SEQUENCE_EDITOR": "sed -i '2,$s/^pick/squash/'", "GIT_EDITOR": "true"}
+    proc = git(repo, "rebase", "-q", "-i", "HEAD~3", env=env)
+    assert proc.stderr == ""
+    d = show(repo)
+    assert d["ai_ranges"] == {"lib/u.py": [[1, 5], [7, 9]]}
+    assert (d["lines_added"], d["ai_lines"], d["tokens"]) == (9, 8, 150)
