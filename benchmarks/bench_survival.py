@@ -9,7 +9,8 @@ temporary folder.  Times, each the best of ``--repeat`` runs:
 * blame-all: ``git blame --line-porcelain`` of every text file at the tip, one
   file after the other (what blame-based tools pay to learn survival at one point);
 * full analysis: ``gitroi.survival.analyze`` on a fresh ledger, split into the
-  attribution load (markers and notes into the ledger, H3's ``ensure_ledger``)
+  attribution load (markers and notes into the ledger, H3's ``ensure_ledger``,
+  without line counts: what the first analysis of a repository pays on top)
   and the analysis proper (replay, tree-sitter classification, ledger writes);
 * re-analysis after one new commit.
 
@@ -135,7 +136,7 @@ def main() -> None:
           f"{len(text_files)} text files")
     print(f"floor  git log -p -U0 -M --reverse       {t_floor:7.3f} s  (cpu {c_floor:.3f} s)")
     print(f"blame  git blame --line-porcelain, all   {t_blame:7.3f} s  (cpu {c_blame:.3f} s)")
-    print(f"gitroi attribution load (ensure_ledger)  {t_attr:7.3f} s  (once; incremental afterwards)")
+    print(f"gitroi attribution load (no counts)      {t_attr:7.3f} s  (once; incremental afterwards)")
     print(f"gitroi full analysis (tree-sitter on)    {best_full:7.3f} s  (cpu {c_full:.3f} s, "
           f"{result.commits_replayed} commits, {result.stats.get('token_checks', 0)} token checks)")
     if args.ai_all:

@@ -644,8 +644,8 @@ class HistoryCommit:
 
 
 def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None,
-                 merge_lines: bool = True, excludes: Sequence[str] | None = None
-                 ) -> Iterator[HistoryCommit]:
+                 merge_lines: bool = True, excludes: Sequence[str] | None = None,
+                 counts: bool = True) -> Iterator[HistoryCommit]:
     """Commits reachable from ``revs`` (or exactly the commits ``only``) with lines added.
 
     ONE ``git log --numstat`` stream, whatever the number of commits: a
@@ -655,7 +655,8 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
     merge's count comes from one more call for all merges together
     (:func:`merge_added`), the figure its note carries: lines new against every
     parent.  ``merge_lines=False`` skips that call for callers that only want
-    the metadata.
+    the metadata.  ``counts=False``: metadata only, no diff at all (every
+    ``lines_added`` is 0), for callers that need the markers, not the figures.
 
     In a partial clone, paths whose history has a missing blob
     (``excludes``; ``None``: found here with :func:`gitroi.partial.missing_blobs`)
@@ -667,13 +668,16 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
 
     if only is not None and not only:
         return
+    if not counts:
+        merge_lines = False
+        excludes = []
     if excludes is None:
         gap = missing_blobs(repo, list(only) if only is not None else list(revs))
         excludes = sorted(gap[1]) if gap else []
     tail = log_pathspec(excludes) or ["--"]
     env = NO_LAZY_FETCH if excludes else None
     cwd = repo.paths.workdir or repo.paths.git_dir
-    args = ["-c", "core.quotepath=off", "log", "--numstat", "-M", "--no-color",
+    args = ["-c", "core.quotepath=off", "log", *(("--numstat", "-M") if counts else ()), "--no-color",
             f"--format={_LOG_FORMAT}"]
     early: _MergePass | None = None
     own_early: dict[str, int] = {}
@@ -770,8 +774,13 @@ def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -
     return counts
 
 
+#: Suffix of the ``source_key`` of a row written without its line counts (``lines=False``):
+#: a full :func:`ensure_ledger` sees a key it does not expect and redoes the row.
+NO_LINES = "#no-lines"
+
+
 def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,
-                  problems: list[str] | None = None) -> int:
+                  problems: list[str] | None = None, lines: bool = True) -> int:
     """Bring every commit reachable from ``rev`` into the ledger; returns how many rows changed.
 
     Sources, strongest first: the gitroi note, a git-ai note, Agent Trace
@@ -780,6 +789,13 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     note falls back to the next source and is reported in ``problems``.
     In a partial clone, files whose history has a missing blob are left out of
     the line counts (:func:`iter_history`) and reported in ``problems``.
+
+    ``lines=False`` (the survival analysis, which needs who wrote what, not how
+    many lines each commit added): one metadata stream, no diff and no merge
+    pass.  Rows whose counts would come from the diff are written with
+    ``lines_added`` (and a commit-level ``ai_lines``) NULL and their
+    ``source_key`` marked :data:`NO_LINES`, so the next full run (``gitroi
+    report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
     """
     from gitroi import foreign
     from gitroi.ledger.commits import known_sources, write_commits
@@ -807,6 +823,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     for sha in repo.git_text("rev-list", *revs, "--").split():
         src, key = source_of(sha)
         have = known.get(sha, "?")
+        if not lines and have is not None and have.endswith(NO_LINES):
+            have = have[:-len(NO_LINES)]  # counts are not wanted here: the row serves
         if src and have == key:
             continue
         if not src and have in ("markers", "none"):
@@ -814,7 +832,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
         stale.append(sha)
     todo: list[tuple[HistoryCommit, str, str]] = []
     excludes: list[str] | None = None
-    if stale:
+    if stale and lines:
         from gitroi.partial import missing_blobs
 
         try:
@@ -831,7 +849,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
                 f"partial clone: {len(gap[0])} blob(s) missing; {len(excludes)} file(s) left "
                 f"out of the commits' added lines: {shown} (fetch them, or use a full clone, "
                 "for complete counts)")
-    for hc in iter_history(repo, revs, only=stale, excludes=excludes):
+    for hc in iter_history(repo, revs, only=stale, excludes=excludes, counts=lines):
         src, key = source_of(hc.meta.sha)
         if not src:
             key = "markers" if hc.meta.markers() else "none"
@@ -854,12 +872,27 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
                 problems.append(str(exc.message if isinstance(exc, GitroiError) else exc))
             note = None
         if note is not None:
-            records.append(record_from_note(hc.meta, note, lines_added=hc.lines_added,
-                                            source=src, source_key=key))
+            rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,
+                                   source_key=key)
         else:
-            records.append(record_from_markers(hc.meta, hc.meta.markers(), hc.lines_added,
-                                               source_key=key if src else None))
+            rec = record_from_markers(hc.meta, hc.meta.markers(), hc.lines_added,
+                                      source_key=key if src else None)
+        if not lines and not (note is not None and src == "note"):
+            rec = _without_lines(rec)
+        records.append(rec)
     return write_commits(db, records)
+
+
+def _without_lines(rec: CommitRecord) -> CommitRecord:
+    """A row whose diff-based counts were not read: NULL, and a key the next full run redoes."""
+    from gitroi.ledger.commits import CommitRecord
+
+    row = dict(rec.row)
+    row["lines_added"] = None
+    if row["attribution"] == "commit":
+        row["ai_lines"] = None
+    row["source_key"] = f"{row['source_key']}{NO_LINES}"
+    return CommitRecord(row=row, sessions=rec.sessions, ranges=rec.ranges)
 
 
 def rebuild(repo: Repo, db: Database, *, problems: list[str] | None = None) -> int:

@@ -92,7 +92,9 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
         ensure_ledger = None  # type: ignore[assignment]
     if ensure_ledger is not None:
         try:
-            ensure_ledger(repo, db, tip)
+            # Who wrote what is all the replay needs: no diff of every commit for
+            # line counts (the next full ensure_ledger fills them, same figures).
+            ensure_ledger(repo, db, tip, lines=False)
         except GitroiError as exc:  # analyse with what the ledger already holds
             problems.append(f"attribution not refreshed: {exc}")
     kinds, agents, ranges, sessions = lsurv.load_attribution(db)
