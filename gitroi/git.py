@@ -95,9 +95,6 @@ def start_git(args: Sequence[str], *, cwd: str | Path | None = None) -> Callable
     return wait
 
 
-def git_text(args: Sequence[str], *, cwd: str | Path | None = None) -> str:
-    """``git ARGS`` stdout as text, trailing newline stripped."""
-    return run_git(args, cwd=cwd).stdout.decode("utf-8", "replace").rstrip("\n")
 
 
 @dataclass(frozen=True)

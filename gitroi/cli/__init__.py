@@ -14,7 +14,6 @@ Errors: a :class:`GitroiError` prints ``Error: ...`` (with its hint) and exits
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,4 +143,3 @@ __all__ = [
     "Context", "attribution_cmds", "cli", "echo_json", "hooks_cmds", "main", "pass_ctx",
     "pr_cmds", "report_cmds", "sessions_cmds", "survival_cmds",
 ]
-_ = sys
