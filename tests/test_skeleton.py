@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -58,9 +57,18 @@ def test_corrupt_ledger_is_named(tmp_path: Path) -> None:
         open_ledger(path)
     assert str(path) in str(err.value)
     assert "rebuild" in str(err.value)
-    _ = sqlite3
 
 
-def test_cli_error_exit_code(tmp_path: Path) -> None:
+def test_outside_repository_error_names_path_and_hint(tmp_path: Path) -> None:
+    """A user error is one `Error:` line naming the place, a hint, exit 1; no traceback."""
     proc = run_gitroi("sessions", "list", cwd=tmp_path, check=False)
-    assert proc.returncode in (1, 2)
+    assert proc.returncode == 1
+    assert proc.stderr == (f"Error: {tmp_path} is not inside a git repository, so there is no "
+                           "default ledger\nhint: pass --db PATH\n")
+    assert proc.stdout == ""
+
+
+def test_db_option_works_outside_a_repository(tmp_path: Path) -> None:
+    proc = run_gitroi("--db", str(tmp_path / "l.db"), "sessions", "list", "--json", cwd=tmp_path)
+    assert proc.stdout.strip() == "[]"
+    assert (tmp_path / "l.db").exists()
