@@ -11,13 +11,11 @@ from gitroi.cli import Context, cli, echo_json, pass_ctx
 
 
 def _parse_window(text: str) -> float:
-    """``14d``, ``36h``, ``2w`` or a bare number of days, as days."""
-    t = text.strip().lower()
-    units = {"d": 1.0, "h": 1 / 24, "w": 7.0, "m": 1 / 1440}
+    """``14d``, ``36h``, ``2w`` or a bare number of days, as days (``timeutil.parse_duration``, like ``pr --window``)."""
+    from gitroi.timeutil import parse_duration
+
     try:
-        if t and t[-1] in units:
-            return float(t[:-1]) * units[t[-1]]
-        return float(t)
+        return parse_duration(text).total_seconds() / 86400.0
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a duration (examples: 14d, 36h, 2w)") from None
 
