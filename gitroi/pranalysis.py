@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from gitroi.attribution import read_commit
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.notes import Note, list_notes, parse, read_blobs
 
 SCHEMA = "gitroi.pr/1"
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 Key = tuple[str, str, int]   # (commit, path in that commit, line)
@@ -175,26 +175,6 @@ def _numstat(repo: Repo, commits: list[str]) -> dict[str, int]:
     return added
 
 
-def added_ranges(repo: Repo, sha: str) -> dict[str, list[tuple[int, int]]]:
-    """Every line ``sha`` added, as ranges in its own file versions (first parent, renames found)."""
-    out = repo.git("show", "--format=", "-U0", "-M", "--first-parent", "--no-color",
-                   "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", sha)
-    ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    path: str | None = None
-    for raw in out.split(b"\n"):
-        if raw.startswith(b"+++ "):
-            name = raw[4:].decode("utf-8", "surrogateescape")
-            name = _unquote(name)
-            path = None if name == "/dev/null" else name[2:]
-        elif raw.startswith(b"@@") and path is not None:
-            m = _HUNK.match(raw)
-            if m:
-                start, count = int(m.group(1)), int(m.group(2) or 1)
-                if count:
-                    ranges[path].append((start, start + count - 1))
-    return dict(ranges)
-
-
 _ESC = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
@@ -287,7 +267,8 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
             continue
         ranges: Mapping[str, Iterable[tuple[int, int]]] = note.ai_ranges
         if note.attribution == "commit" and not note.ai_ranges:
-            ranges = added_ranges(repo, c)
+            # the added lines the ledger counts (attribution's -U1 read, not -U0: see there)
+            ranges = read_commit(repo, c)[1].all_ranges()
         keys = [(c, p, n) for p, rs in ranges.items() for a, b in rs for n in range(a, b + 1)]
         for k in keys:
             ai_keys[k] = None

@@ -81,6 +81,28 @@ def test_commit_level_note_counts_every_added_line(repo: GitRepo) -> None:
     assert data["tokens"] == 0 and data["cost_usd"] is None and data["by_model"] == []
 
 
+def test_commit_level_lines_are_the_ledgers_where_U0_differs(repo: GitRepo) -> None:
+    # A changelog with many blank lines: `git show -U0` calls 9 lines added, plain numstat and
+    # the ledger's reader (gitroi.attribution, -U1) 10.  The PR figures must use the latter,
+    # so that every added line of a commit-level commit is an AI line (DESIGN.md).
+    tail = "".join(f"Version 1.{i}\n-----------\n\nReleased 2014-07-{i:02d}\n\n- fix {i} "
+                   f"{'x' * 51}\n\n\n" for i in range(10))
+    block = "added line 0\nadded line 1\n\n" + "".join(f"more added line {i}\n" for i in range(7))
+    repo.commit({"CHANGES.rst": "\n\n" + tail}, "base")
+    repo.git("checkout", "-q", "-b", "pr")
+    c1 = repo.commit({"CHANGES.rst": block + "\n" + tail}, "aider: changelog")
+    zero = [ln for ln in repo.git("log", "-1", "--numstat", "-U0", "--format=", c1).splitlines()
+            if "\t" in ln]
+    assert zero == ["9\t0\tCHANGES.rst"]  # the case is real
+    r = Repo.discover(repo.path)
+    write_note(r, c1, Note.build(attribution="commit", agents=["aider"], lines_added=10,
+                                 markers=["subject:aider"]))
+    data = analyse_pr(r, base="main", head="pr").to_dict()
+    assert (data["lines_added"], data["ai_lines"]) == (10, 10)
+    # Not asserted here: surviving (blame diffs at -U0 too, and hands one blank line to the base,
+    # so 9 of 10 "reach" this head; a line-level note with these ranges shows the same gap).
+
+
 def test_no_notes_renders_how_to_start(repo: GitRepo) -> None:
     repo.commit({"a.py": "x = 0\n"}, "base")
     repo.git("checkout", "-q", "-b", "pr")
