@@ -1,6 +1,6 @@
 """Reading whole lines of an append-only log from a byte offset.
 
-Shared by the Gemini CLI and Aider readers.  An agent may be writing the file
+Shared by the Claude Code, Codex, Gemini CLI and Aider readers.  An agent may be writing the file
 while gitroi reads it, so only lines that end in a newline are consumed: a
 trailing partial line is left for the next read, and the returned offset
 points just after the last whole line.
@@ -32,22 +32,32 @@ def read_whole_lines(path: Path, offset: int, first_number: int) -> tuple[list[L
     ``offset`` (readers keep the count in their state), so problems can name
     the line.  Raises ``OSError`` when the file cannot be read.
     """
+    chunks, end = read_raw_lines(path, offset)
+    lines: list[Line] = []
+    pos = offset
+    number = first_number
+    for chunk in chunks:
+        raw = chunk[:-1] if chunk.endswith(b"\r") else chunk
+        lines.append(Line(pos, number, raw))
+        pos += len(chunk) + 1
+        number += 1
+    return lines, end
+
+
+def read_raw_lines(path: Path, offset: int) -> tuple[list[bytes], int]:
+    """The whole lines of ``path`` from ``offset`` as bytes (newline cut, CR kept); and the offset after the last one.
+
+    The bare form of :func:`read_whole_lines` for the Claude Code and Codex
+    readers, which need no per-line start or number and read hundreds of
+    megabytes.  No whole line gives ``([], offset)``.  Raises ``OSError``.
+    """
     with path.open("rb") as fh:
         fh.seek(offset)
         data = fh.read()
     end = data.rfind(b"\n")
     if end < 0:
         return [], offset
-    lines: list[Line] = []
-    pos = 0
-    number = first_number
-    body = data[: end + 1]
-    for chunk in body.split(b"\n")[:-1]:
-        raw = chunk[:-1] if chunk.endswith(b"\r") else chunk
-        lines.append(Line(offset + pos, number, raw))
-        pos += len(chunk) + 1
-        number += 1
-    return lines, offset + end + 1
+    return data[:end].split(b"\n"), offset + end + 1
 
 
 def decode(raw: bytes) -> str | None:

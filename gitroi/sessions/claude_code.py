@@ -53,7 +53,7 @@ from gitroi.sessions import (
 )
 from gitroi.sessions._fields import canon_ts as _canon_ts
 from gitroi.sessions._fields import count as _int
-from gitroi.sessions._lines import walk_logs
+from gitroi.sessions._lines import read_raw_lines, walk_logs
 
 AGENT = "claude-code"
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -133,12 +133,9 @@ class ClaudeCodeReader:
         return value if isinstance(value, str) else None
 
     def read(self, path: Path, offset: int, state: Mapping[str, Any]) -> ReadResult:
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-        end = data.rfind(b"\n")
+        raws, end = read_raw_lines(path, offset)
         res = ReadResult(offset=offset, state=dict(state))
-        if end < 0:
+        if not raws:
             return res
         st = res.state
         lineno = int(st.get("lines", 0))
@@ -151,7 +148,7 @@ class ClaudeCodeReader:
         spath = str(path)
         problems = res.problems
 
-        for raw in data[: end + 1].split(b"\n")[:-1]:
+        for raw in raws:
             lineno += 1
             line = raw.rstrip()
             if not line:
@@ -228,7 +225,7 @@ class ClaudeCodeReader:
                 if ts:
                     spans.setdefault(sid, []).append(ts)
 
-        res.offset = offset + end + 1
+        res.offset = end
         st.update(lines=lineno, sid=sid, cwd=cwd, branch=branch)
         keys = {k for k, _ in events} | {k for k, _ in edits} | set(spans)
         for s in keys:

@@ -46,7 +46,7 @@ from typing import Any
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
 from gitroi.sessions._fields import canon_ts as _canon_ts
 from gitroi.sessions._fields import count as _int
-from gitroi.sessions._lines import walk_logs
+from gitroi.sessions._lines import read_raw_lines, walk_logs
 
 AGENT = "codex"
 FALLBACK_MODEL = "gpt-5"
@@ -103,17 +103,14 @@ class CodexReader:
         return None
 
     def read(self, path: Path, offset: int, state: Mapping[str, Any]) -> ReadResult:
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-        end = data.rfind(b"\n")
+        raws, end = read_raw_lines(path, offset)
         res = ReadResult(offset=offset, state=dict(state))
-        if end < 0:
+        if not raws:
             return res
         r = _Run(path, res)
-        for raw in data[: end + 1].split(b"\n")[:-1]:
+        for raw in raws:
             r.line(raw)
-        res.offset = offset + end + 1
+        res.offset = end
         r.finish()
         return res
 
