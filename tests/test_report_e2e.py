@@ -251,3 +251,25 @@ def test_moved_ai_lines_are_carried_and_analysed(repo: GitRepo) -> None:
     assert "2 new (0 line-level, 2 commit-level) · +3 moved or reformatted, carried from older" \
         in " ".join(table.split())
     assert "not analysed" not in table
+
+
+def test_pr_added_lines_read_quoted_paths_renames_and_deletions(repo: GitRepo) -> None:
+    """The PR review's added lines, by commit and path, even where git C-quotes the path.
+
+    A path with a double quote is printed quoted (``"b/say \\"hi\\".py"``) whatever
+    ``core.quotepath`` says; its lines must be found under the real name.
+    """
+    from gitroi.report.prs import _added_lines
+
+    base = repo.commit({"old.py": "a = 1\nb = 2\nc = 3\n", "gone.py": "x = 1\n"}, "base")
+    quoted = 'say "hi".py'
+    c1 = repo.commit({quoted: "print('hi')\nprint('there')\n", "old.py": "a = 1\nB = 2\nc = 3\nd = 4\n"},
+                     "first")
+    repo.git("mv", "old.py", "new.py")
+    c2 = repo.commit({"new.py": "a = 1\nB = 2\nc = 3\nd = 4\ne = 5\n", "gone.py": None, "é.py": "z = 1\n"},
+                     "second")
+    got = _added_lines(Repo.discover(repo.path), c2, base)
+    assert got == {
+        c1: {quoted: [1, 2], "old.py": [2, 4]},
+        c2: {"new.py": [5], "é.py": [1]},
+    }

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
 from gitroi.git import Repo
+from gitroi.survival.patch import parse_files
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 MERGE_RE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 SQUASH_RE = re.compile(r"\(#(\d+)\)\s*$")
 _PULL_REF = re.compile(r"^refs/(?:pull/(\d+)/head|remotes/[^/]+/(?:pr|pull)/(\d+)(?:/head)?)$")
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 NOT_FETCHED = ("pre-squash commits unknown: fetch them with "
                "git fetch origin '+refs/pull/*/head:refs/pull/*/head'")
 
@@ -162,24 +162,24 @@ def _rebase_pr(repo: Repo, branch: str, number: int, head: str) -> FoundPR | Non
 
 def _added_lines(repo: Repo, head: str, base: str) -> dict[str, dict[str, list[int]]]:
     """sha -> path -> new-side line numbers each commit in base..head added (one log stream)."""
-    out = repo.git("-c", "core.quotepath=off", "log", "-p", "-U0", "-M", "--no-color",
-                   "--no-merges", "--format=%x01%H", head, f"^{base}", "--")
+    out = repo.git("log", "-p", "-U0", "-M", "--no-color", "--no-ext-diff", "--src-prefix=a/",
+                   "--dst-prefix=b/", "--no-merges", "--format=%x01%H", head, f"^{base}", "--")
     res: dict[str, dict[str, list[int]]] = {}
-    sha = ""
-    path = ""
-    for line in out.split(b"\n"):
+    added: dict[str, list[int]] = {}
+    lines = iter(out.splitlines(keepends=True))
+    line = next(lines, None)
+    while line is not None:
         if line.startswith(b"\x01"):
-            sha = line[1:].decode()
-            res[sha] = {}
-        elif line.startswith(b"+++ "):
-            name = line[4:].decode("utf-8", "replace")
-            path = name[2:] if name.startswith("b/") else ""
-        elif line.startswith(b"@@") and path:
-            m = _HUNK.match(line)
-            if m:
-                start = int(m.group(1))
-                count = 1 if m.group(2) is None else int(m.group(2))
-                res[sha].setdefault(path, []).extend(range(start, start + count))
+            added = res[line[1:].rstrip().decode()] = {}
+        elif line.startswith(b"diff --git "):
+            files, line = parse_files(lines, line)
+            for fd in files:
+                if fd.new_path is not None:
+                    for h in fd.hunks:
+                        if h.nc:
+                            added.setdefault(fd.new_path, []).extend(range(h.ns, h.ns + h.nc))
+            continue
+        line = next(lines, None)
     return res
 
 
