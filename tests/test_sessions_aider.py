@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
+from gitroi.sessions import hash_lines
 from gitroi.sessions.aider import READER, parse_count, session_id, split_tokens
+from tests.session_ledger import Ledger
 
 SECRET = "SECRET-AIDER-TEXT"
 
@@ -70,18 +71,6 @@ HISTORY = (
     + tool("Applied edit to docs/x.md")
     + tool("Applied edit to lib/h.py")
 )
-
-
-class Ledger:
-    def __init__(self) -> None:
-        self.events: dict[tuple[str, str], UsageEvent] = {}
-        self.edits: dict[tuple[str, str], FileEdit] = {}
-
-    def apply(self, r: ReadResult) -> None:
-        for key, ev in r.events:
-            self.events[(key, ev.event_id)] = ev
-        for key, ed in r.edits:
-            self.edits[(key, ed.edit_id)] = ed
 
 
 def write(repo: Path, text: str | bytes) -> Path:

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
+from gitroi.sessions import ReadResult, hash_lines
 from gitroi.sessions.gemini import READER, usage_from_tokens
+from tests.session_ledger import Ledger
 
 SID = "3f2a9c1e-5b7d-4e21-9a0c-7f1e2d3c4b5a"
 KEY = f"gemini-cli:{SID}"
@@ -83,24 +84,6 @@ def write_home(home: Path, repo: str, records: list[dict[str, Any]], *, slug: st
     path = gem / "tmp" / slug / "chats" / f"session-2026-03-02T10-00-{SID[:8]}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
-
-
-class Ledger:
-    """What the importer does with results: delete withdrawn ids, then upsert by id."""
-
-    def __init__(self) -> None:
-        self.events: dict[tuple[str, str], UsageEvent] = {}
-        self.edits: dict[tuple[str, str], FileEdit] = {}
-
-    def apply(self, r: ReadResult) -> None:
-        for k in r.deleted_events:
-            self.events.pop(k, None)
-        for k in r.deleted_edits:
-            self.edits.pop(k, None)
-        for key, ev in r.events:
-            self.events[(key, ev.event_id)] = ev
-        for key, ed in r.edits:
-            self.edits[(key, ed.edit_id)] = ed
 
 
 def read_all(path: Path) -> tuple[Ledger, ReadResult]:

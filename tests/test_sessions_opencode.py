@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from gitroi.sessions import FileEdit, ReadResult, UsageEvent, hash_lines
+from gitroi.sessions import hash_lines
 from gitroi.sessions.opencode import READER, patch_additions
+from tests.session_ledger import Ledger
 
 SECRET = "SECRET-OPENCODE-TEXT"
 T0 = 1767261600000  # 2026-01-01T10:00:00Z
@@ -115,18 +116,6 @@ def build(root: Path, repo: str) -> Store:
     # in progress: nothing spent yet
     s.message("msg_a4", "ses_A", T0 + 30000, assistant(T0 + 30000, "claude-sonnet-4-5", "anthropic", repo, inp=0, out=0))
     return s
-
-
-class Ledger:
-    def __init__(self) -> None:
-        self.events: dict[tuple[str, str], UsageEvent] = {}
-        self.edits: dict[tuple[str, str], FileEdit] = {}
-
-    def apply(self, r: ReadResult) -> None:
-        for key, ev in r.events:
-            self.events[(key, ev.event_id)] = ev
-        for key, ed in r.edits:
-            self.edits[(key, ed.edit_id)] = ed
 
 
 def test_database_usage_edits_and_sessions(isolated_env: Path, tmp_path: Path) -> None:
