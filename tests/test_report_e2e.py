@@ -259,7 +259,7 @@ def test_pr_added_lines_read_quoted_paths_renames_and_deletions(repo: GitRepo) -
     A path with a double quote is printed quoted (``"b/say \\"hi\\".py"``) whatever
     ``core.quotepath`` says; its lines must be found under the real name.
     """
-    from gitroi.report.prs import _added_lines
+    from gitroi.report.prs import _added_lines, reached
 
     base = repo.commit({"old.py": "a = 1\nb = 2\nc = 3\n", "gone.py": "x = 1\n"}, "base")
     quoted = 'say "hi".py'
@@ -273,3 +273,8 @@ def test_pr_added_lines_read_quoted_paths_renames_and_deletions(repo: GitRepo) -
         c1: {quoted: [1, 2], "old.py": [2, 4]},
         c2: {"new.py": [5], "é.py": [1]},
     }
+    # ``reached`` finds those lines by blame, whose ``filename`` lines are C-quoted too:
+    # every added line is still at the tip, so all 6 keys count.
+    keys = {(sha, path, n) for sha, paths in got.items() for path, ns in paths.items() for n in ns}
+    assert len(keys) == 6
+    assert reached(Repo.discover(repo.path), keys, c2, base) == 6

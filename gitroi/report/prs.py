@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
 from gitroi.git import Repo
-from gitroi.survival.patch import parse_files
+from gitroi.survival.patch import parse_files, unquote_path
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -227,7 +227,7 @@ def reached(repo: Repo, keys: set[Key], head: str, base: str) -> int:
                 cur_sha = bits[0].decode()
                 cur_line = int(bits[1])
             elif line.startswith(b"filename "):
-                k = (cur_sha, line[9:].decode("utf-8", "replace"), cur_line)
+                k = (cur_sha, unquote_path(line[9:]), cur_line)  # C-quoted like any git path
                 if k in keys:
                     hit.add(k)
     return len(hit)
