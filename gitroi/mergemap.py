@@ -75,7 +75,8 @@ class MergeMap:
 # --- git helpers ---------------------------------------------------------------------------
 
 
-def _has_commit(repo: Repo, rev: str) -> bool:
+def has_commit(repo: Repo, rev: str) -> bool:
+    """Whether ``rev`` names a commit here (``--end-of-options``: a rev like ``-x`` is no flag)."""
     return bool(repo.git("rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}",
                          check=False).strip())
 
@@ -235,7 +236,7 @@ def fetch_pr_head(repo: Repo, remote: str, number: int) -> str | None:
 def new_commits(repo: Repo, before: str, after: str) -> list[str]:
     """First-parent commits a push added, oldest first (a new branch: just its tip)."""
     a = _sha(repo, after, "pushed commit")
-    if not before or set(before) == {"0"} or not _has_commit(repo, before):
+    if not before or set(before) == {"0"} or not has_commit(repo, before):
         return [a]
     return repo.git("rev-list", "--reverse", "--first-parent", a, f"^{before}").decode().split()
 
@@ -294,14 +295,14 @@ def map_push(repo: Repo, *, before: str, after: str, remote: str = "origin",
 
 def ensure_commit(repo: Repo, remote: str, sha: str) -> bool:
     """Fetch ``sha`` from ``remote`` when it is not here (GitHub serves reachable commits by id)."""
-    if _has_commit(repo, sha):
+    if has_commit(repo, sha):
         return True
     if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
         return False
     cwd = repo.paths.workdir or repo.paths.git_dir
     run_git(["fetch", "--quiet", "--no-tags", remote, sha], cwd=cwd, check=False,
             env={"GIT_TERMINAL_PROMPT": "0"})
-    return _has_commit(repo, sha)
+    return has_commit(repo, sha)
 
 
 #: Who writes notes in CI when the runner has no git identity (actions/checkout sets none).

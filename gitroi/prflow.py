@@ -42,7 +42,7 @@ def pr_comment(repo: Repo, *, repo_name: str, number: int, token: str | None,
                warn: Callable[[str], None] = _warn) -> dict[str, Any]:
     """Analyse pull request ``number`` and create or edit its report comment."""
     from gitroi import github
-    from gitroi.mergemap import fetch_pr_head
+    from gitroi.mergemap import fetch_pr_head, has_commit
     from gitroi.pranalysis import analyse_pr
     from gitroi.prcomment import render_markdown
 
@@ -54,8 +54,7 @@ def pr_comment(repo: Repo, *, repo_name: str, number: int, token: str | None,
         head = head or info.head_sha
         if info.fork and post:
             post, skip_reason = False, "pull request from a fork: the token is read-only"
-    have_head = repo.git("rev-parse", "-q", "--verify", f"{head}^{{commit}}", check=False).strip()
-    if not have_head:
+    if not has_commit(repo, head):
         fetched = fetch_pr_head(repo, remote, number)
         head = fetched or head
     report = analyse_pr(repo, base=base, head=head, window_days=window_days).to_dict()
