@@ -176,6 +176,8 @@ class _Handler(BaseHTTPRequestHandler):
         return f"http://127.0.0.1:{self.server.server_port}{self.st.prefix}"  # type: ignore[attr-defined]
 
     def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        # Logged before the reply is written: once the client has it, a test may read the log.
+        self.st.log.append((self.command, urlsplit(self.path).path, code))
         raw = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -199,8 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() if method in ("POST", "PATCH") else None
         auth = self.headers.get("Authorization") or ""
         st.auth_seen.add(auth)
-        status = self._route(method, url.path, parse_qs(url.query), body, auth)
-        st.log.append((method, url.path, status))
+        self._route(method, url.path, parse_qs(url.query), body, auth)
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any, auth: str) -> int:
         st = self.st
