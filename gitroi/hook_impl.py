@@ -213,9 +213,14 @@ def ledger_path(repo: Repo) -> str:
     return os.environ.get("GITROI_DB") or str(repo.paths.default_ledger)
 
 
-def _rebasing(repo: Repo) -> bool:
-    gd = repo.paths.git_dir
-    return (gd / "rebase-merge").is_dir() or (gd / "rebase-apply").is_dir()
+def picked_commit(git_dir: str) -> tuple[bool, str | None]:
+    """(whether a rebase is picking, so post-rewrite will map its picks; the commit a
+    cherry-pick copies, from ``CHERRY_PICK_HEAD``, or None), read without git."""
+    picked = _read(os.path.join(git_dir, "CHERRY_PICK_HEAD"))
+    if picked is not None and (os.path.isdir(os.path.join(git_dir, "rebase-merge"))
+                               or os.path.isdir(os.path.join(git_dir, "rebase-apply"))):
+        return True, None
+    return False, picked or None
 
 
 def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None,
@@ -227,12 +232,11 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
     gone by the time this runs.
     """
     if not checked:
-        sha = fast_head(str(repo.paths.git_dir), str(repo.paths.common_dir)) or repo.head()
-        pick = repo.paths.git_dir / "CHERRY_PICK_HEAD"
-        if pick.is_file():
-            if _rebasing(repo):
-                return  # post-rewrite maps every pick of the rebase once it ends
-            picked = pick.read_text(encoding="ascii", errors="replace").strip() or None
+        git_dir = str(repo.paths.git_dir)
+        sha = fast_head(git_dir, str(repo.paths.common_dir)) or repo.head()
+        rebasing, picked = picked_commit(git_dir)
+        if rebasing:
+            return  # post-rewrite maps every pick of the rebase once it ends
     if sha is None:
         return
     if picked:
@@ -523,9 +527,8 @@ def post_commit_background() -> bool:
         sys.stderr.write(pending + "\n")
     sys.stderr.flush()
     sys.stdout.flush()
-    picked = _read(os.path.join(git_dir, "CHERRY_PICK_HEAD"))
-    if picked and (os.path.isdir(os.path.join(git_dir, "rebase-merge"))
-                   or os.path.isdir(os.path.join(git_dir, "rebase-apply"))):
+    rebasing, picked = picked_commit(git_dir)
+    if rebasing:
         return True  # a rebase's pick: post-rewrite maps them all at the end
     # Take the lock before forking when it is free, so the child holds it from the first
     # instant (the lock belongs to the open file, which the child inherits): whoever waits
@@ -555,7 +558,7 @@ def post_commit_background() -> bool:
         if not held:
             acquire(lock_fd, LOCK_WAIT_S * 4)
         defer_inspect()
-        post_commit(discover_repo(cwd), sha=sha, picked=picked or None, checked=True)
+        post_commit(discover_repo(cwd), sha=sha, picked=picked, checked=True)
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             defer(state, warning_line(f"post-commit of {sha[:12]} (in the background)", exc))
