@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from gitroi.cli import Context, cli, pass_ctx
+from gitroi.report.figures import BY_CHOICES
+from gitroi.report.render import FORMATS
 
 NO_EVIDENCE = (
     "No AI evidence in {where}: no agent sessions for this repository, no gitroi notes and no "
@@ -19,12 +21,12 @@ NO_EVIDENCE = (
 
 @cli.command()
 @click.option("--by", "by", multiple=True,
-              type=click.Choice(["repo", "agent", "model", "week", "pr", "path", "symbol", "author"]),
+              type=click.Choice(BY_CHOICES),
               help="Group rows by these keys (repeatable). author only when asked for.")
 @click.option("--since", help="Only commits at or after this time (ISO date/time, or 30d).")
 @click.option("--until", help="Only commits before this time (ISO date/time, or 30d).")
 @click.option("--format", "fmt", default="table", show_default=True,
-              type=click.Choice(["table", "json", "csv", "markdown", "html"]))
+              type=click.Choice(FORMATS))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @click.option("--branch", help="Branch to analyse (default: the main branch).")

@@ -45,15 +45,11 @@ from sqlite_utils import Database
 
 from gitroi.ledger import transaction
 
-KEYS = ("repo", "agent", "model", "week", "pr", "path", "symbol", "author")
 COMMIT_KEYS = ("repo", "week", "author", "pr")
 TOKEN_KEYS = ("agent", "model")
 LINE_KEYS = ("path", "symbol")
 TOKEN_PARTS = ("input", "cache_write", "cache_read", "output", "reasoning")
 OUTCOMES = ("surviving", "churned", "reverted", "deleted_later", "unanalysed")
-SUMS = ("tokens", *TOKEN_PARTS, "cost_usd", "priced_tokens", "unpriced_tokens",
-        "ai_lines", *OUTCOMES, "carried", "ai_lines_line_level", "ai_lines_commit_level",
-        "commits", "merged_prs", "pr_cost_usd")
 
 # Monday of the ISO week of a canonical timestamp, e.g. '2026-01-05'.
 WEEK_SQL = "date({col}, '-6 days', 'weekday 1')"
@@ -706,11 +702,6 @@ def set_branch_commits(db: Database, branch: str, shas: Sequence[str]) -> None:
         db.conn.execute("DELETE FROM branch_commits")
         db.conn.executemany("INSERT OR IGNORE INTO branch_commits (sha, branch) VALUES (?, ?)",
                             [(s, branch) for s in shas])
-
-
-def branch_commit_count(db: Database, branch: str) -> int:
-    return int(db.conn.execute("SELECT COUNT(*) FROM branch_commits WHERE branch = ?",
-                               [branch]).fetchone()[0])
 
 
 def first_session_start(db: Database, roots: Sequence[str]) -> str | None:

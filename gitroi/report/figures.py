@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 SCHEMA = "gitroi.report/1"
 BY_CHOICES = ("repo", "agent", "model", "week", "pr", "path", "symbol", "author")
 TOKEN_SPLIT = ("input", "cache_write", "cache_read", "output", "reasoning")
-FIGURES = ("tokens", *TOKEN_SPLIT, "cost_usd", "ai_lines", "surviving", "churned", "reverted",
-           "deleted_later", "unanalysed", "carried", "rework_rate", "tokens_per_surviving_line",
-           "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "commits")
 
 PER_PERSON_NOTE = ("Per-person figures were requested explicitly (--by author); gitroi never "
                    "shows them by default and they measure outcomes, not people.")

@@ -96,18 +96,6 @@ def make_code(cidx: int, pid: int, lineno: int, ai: int, is_code: int) -> int:
     return (((((cidx << PATH_BITS) | pid) << LINE_BITS) | min(lineno, LINE_MASK)) << 2) | (ai << 1) | is_code
 
 
-def code_commit(code: int) -> int:
-    return code >> _CSHIFT
-
-
-def code_path(code: int) -> int:
-    return (code >> _PSHIFT) & PATH_MASK
-
-
-def code_line(code: int) -> int:
-    return (code >> 2) & LINE_MASK
-
-
 @dataclass
 class Attribution:
     """Which commits are AI commits and which of their lines the agents wrote.
