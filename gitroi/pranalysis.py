@@ -35,6 +35,7 @@ from gitroi.attribution import read_commit
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.notes import Note, list_notes, parse, read_blobs
+from gitroi.survival.patch import unquote_path
 
 SCHEMA = "gitroi.pr/1"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -175,31 +176,6 @@ def _numstat(repo: Repo, commits: list[str]) -> dict[str, int]:
     return added
 
 
-_ESC = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-def _unquote(name: str) -> str:
-    """Undo git's C-quoting of unusual paths (``"b/na\\303\\257ve.py"``); plain names pass through."""
-    name = name.rstrip("\t")   # git ends a name containing a space with a tab in diff headers
-    if not (len(name) >= 2 and name.startswith('"') and name.endswith('"')):
-        return name
-    body, out, i = name[1:-1], bytearray(), 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in "01234567" and i + 3 < len(body) + 1:
-                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
-                i += 4
-                continue
-            out.append(_ESC.get(nxt, ord(nxt)))
-            i += 2
-            continue
-        out += ch.encode("utf-8", "surrogateescape")
-        i += 1
-    return out.decode("utf-8", "surrogateescape")
-
-
 def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str], *,
                ignore_whitespace: bool = True) -> set[Key]:
     """Lines at ``head`` that came from the PR's commits: {(commit, orig path, orig line)}."""
@@ -223,7 +199,7 @@ def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str],
                 parts = line.split()
                 sha, orig_line = parts[0].decode(), int(parts[1])
             elif line.startswith(b"filename ") and sha in commits:
-                found.add((sha, _unquote(line[9:].decode("utf-8", "surrogateescape")), orig_line))
+                found.add((sha, unquote_path(line[9:]), orig_line))
     return found
 
 
