@@ -420,11 +420,9 @@ def _share(db: Database, session: dict[str, Any], sha: str, until: str) -> Sessi
 
 
 def _import(repo: Repo, db: Database) -> None:
-    """Read new log lines of this repository's sessions (H1's importer), if it is available."""
-    try:
-        from gitroi.sessions.importer import import_sessions  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - the importer ships with gitroi
-        return
+    """Read new log lines of this repository's sessions."""
+    from gitroi.sessions.importer import import_sessions
+
     import_sessions(db, repo=repo)
 
 

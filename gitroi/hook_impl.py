@@ -266,10 +266,8 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
 def import_logs(repo: Repo, db: object) -> str | None:
     """Read this repository's new session log bytes (the importer's stat-only path when
     nothing changed); returns the one-line summary of what could not be read, if anything."""
-    try:
-        from gitroi.sessions.importer import import_sessions
-    except ImportError:  # pragma: no cover - the importer ships with gitroi
-        return None
+    from gitroi.sessions.importer import import_sessions
+
     summary = import_sessions(db, repo=repo)  # type: ignore[arg-type]
     line = summary.problem_line()
     return line.removeprefix("gitroi: ") if line else None
