@@ -203,6 +203,22 @@ def _survivors(repo: Repo, merge_base: str | None, head: str, commits: set[str],
     return found
 
 
+def reaching(repo: Repo, merge_base: str | None, head: str, keys: Iterable[Key]) -> set[Key]:
+    """Which of ``keys`` (commit, path, line) are still at ``head``: the review-churn test.
+
+    `blame -w` gives a line whose whitespace a PR commit changed (a formatter run) to the
+    older commit, so that commit's added line looks lost although it is at the head.
+    When some key is not found, blame once more without -w: a line is there if either
+    pass finds it.
+    """
+    keys = set(keys)
+    commits = {k[0] for k in keys}
+    found = _survivors(repo, merge_base, head, commits) & keys
+    if found != keys:
+        found |= _survivors(repo, merge_base, head, commits, ignore_whitespace=False) & keys
+    return found
+
+
 def _commit_times(repo: Repo, shas: Iterable[str]) -> dict[str, int]:
     shas = list(shas)
     if not shas:
@@ -277,13 +293,7 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
     if not ai_keys:
         return result
 
-    survivors = _survivors(repo, mb, head_sha, {k[0] for k in ai_keys})
-    if any(k not in survivors for k in ai_keys):
-        # `blame -w` gives a line whose whitespace a PR commit changed (a formatter run) to the
-        # older commit, so that commit's added line looks lost although it is at the head.
-        # Blame once more without -w: a line is there if either pass finds it.
-        survivors |= _survivors(repo, mb, head_sha, {k[0] for k in ai_keys},
-                                ignore_whitespace=False)
+    survivors = reaching(repo, mb, head_sha, ai_keys)
     times = _commit_times(repo, {k[0] for k in ai_keys} | {head_sha})
     window = timedelta(days=window_days).total_seconds()
     per_commit_surviving: dict[str, int] = defaultdict(int)
