@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitroi import timeutil
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, hash_lines, session_key
+from gitroi.sessions._fields import canon_ts as _ts
 from gitroi.sessions._fields import strict_count as _int
 from gitroi.sessions._lines import decode, iter_files, read_whole_lines
 
@@ -102,15 +102,6 @@ class GeminiReader:
 # --------------------------------------------------------------------------- parsing
 
 
-
-
-def _ts(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return timeutil.normalise(value)
-    except ValueError:
-        return None
 
 
 def usage_from_tokens(tokens: Mapping[str, Any]) -> tuple[int, int, int, int]:
