@@ -155,6 +155,16 @@ def test_golden_html(db: Any) -> None:
     _golden("report.html", text)
 
 
+def test_html_by_keys_has_the_rows_of_compute(db: Any) -> None:
+    """``--format html --by agent``: the charts plus compute's rows, from one compute call."""
+    keyed = chart_data(db, by=["agent"], roots=[ROOT], repo_name="golden")
+    plain = chart_data(db, roots=[ROOT], repo_name="golden")
+    rows = _data(db, ["agent"])
+    assert keyed == {**plain, **rows}
+    assert [r["agent"] for r in keyed["rows"]] == ["aider", "claude-code", "codex"]
+    assert keyed["headline"] == plain["headline"] and keyed["cohorts"] == plain["cohorts"]
+
+
 def _golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):

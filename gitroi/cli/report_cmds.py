@@ -86,10 +86,8 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
 
     keys = normalise_by(by)
     if fmt == "html":
-        data = chart_data(db, since=since_iso, until=until_iso, repo_name=repo_name, roots=roots)
-        if keys:
-            data.update(compute(db, by=keys, since=since_iso, until=until_iso,
-                                repo_name=repo_name, roots=roots))
+        data = chart_data(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
+                          roots=roots)
     else:
         data = compute(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
                        roots=roots)

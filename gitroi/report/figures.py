@@ -280,12 +280,15 @@ def cohorts(rows: Sequence[tuple[str, int, str, int]], last_week: str | None,
             "unknown_end": unknown}
 
 
-def chart_data(db: Database, *, since: str | None = None, until: str | None = None,
+def chart_data(db: Database, *, by: Sequence[str] = (), since: str | None = None, until: str | None = None,
                repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
-    """Everything the HTML report draws: cohort curves, weekly figures, rework by agent/model, top PRs and paths."""
+    """Everything the HTML report draws: cohort curves, weekly figures, rework by agent/model, top PRs and paths.
+
+    Also :func:`compute`'s headline and, with ``by``, its rows (computed once).
+    """
     from gitroi.ledger.reports import Scope, cohort_facts, top_rework
 
-    base = compute(db, since=since, until=until, repo_name=repo_name, roots=roots)
+    base = compute(db, by=by, since=since, until=until, repo_name=repo_name, roots=roots)
     scope = Scope(since=since, until=until)
 
     from gitroi.ledger.reports import pr_rows
