@@ -31,6 +31,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from gitroi.github import PullRequestInfo
+
 PR_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 _WINDOW = re.compile(r"^\d+[smhdw]?$")
 
@@ -93,13 +95,19 @@ def _summary_note(comment: dict[str, Any]) -> str:
     return f"\n> [!NOTE]\n> The report comment was not posted: {comment.get('reason') or status}.\n"
 
 
+def _read_only(event_name: str, pr: dict[str, Any]) -> bool:
+    """A fork's pull request: its token is read-only (``gitroi.github``'s fork rule).
+
+    pull_request_target runs with a write token even for forks; plain pull_request does not.
+    """
+    return event_name == "pull_request" and PullRequestInfo.from_payload(pr).fork
+
+
 def pull_request(event: dict[str, Any], repo: str, event_name: str) -> int:
     pr = event["pull_request"]
     number = str(int(pr["number"]))
     head = _safe(str(pr["head"]["sha"]), "head sha")
     base = _input("base") or _safe(str(pr["base"]["sha"]), "base sha")
-    head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
-    fork = not head_repo or head_repo.lower() != str(pr["base"]["repo"]["full_name"]).lower()
     args = ["pr", "comment", "--repo", repo, "--pr", number, "--base", base, "--head", head,
             "--json"]
     window = _input("window", "14d")
@@ -114,8 +122,7 @@ def pull_request(event: dict[str, Any], repo: str, event_name: str) -> int:
         raise InputError(f"input 'comment' must be on or off, not {comment!r}")
     if comment in ("off", "false"):
         args += ["--no-post", "--why", "the comment input is off"]
-    elif fork and event_name == "pull_request":
-        # pull_request_target runs with a write token even for forks; plain pull_request does not.
+    elif _read_only(event_name, pr):
         args += ["--no-post", "--why", "pull request from a fork: the token is read-only"]
     fail_on = _input("fail-on")
     if fail_on:
@@ -171,12 +178,10 @@ def main() -> int:
             if action in PR_ACTIONS:
                 return pull_request(event, repo, event_name)
             if action == "closed" and pr.get("merged") is True:
-                head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
                 args = ["pr", "map-merge", "--merge-commit", _safe(str(pr["merge_commit_sha"]), "merge sha"),
                         "--pr-head", _safe(str(pr["head"]["sha"]), "head sha"),
                         "--pr", str(int(pr["number"])), "--json"]
-                fork = not head_repo or head_repo.lower() != str(pr["base"]["repo"]["full_name"]).lower()
-                args.append("--no-push" if fork and event_name == "pull_request" else "--push")
+                args.append("--no-push" if _read_only(event_name, pr) else "--push")
                 return merged(args, f"notes of #{int(pr['number'])} mapped onto the merge")
             _append("GITHUB_STEP_SUMMARY",
                     f"### gitroi\n\nPull request {action or 'event'}"

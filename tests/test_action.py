@@ -248,3 +248,17 @@ def test_merged_event_whose_merge_commit_is_missing_warns_and_succeeds(pr: tuple
     assert "Error: merge commit 5a47c3f3c22f54f37a3297f2f1c98d860fba4489 is not a commit in this repository" in log
     assert "::warning title=gitroi::the notes could not be mapped onto the merge" in log
     assert summary == "### gitroi: notes of #117 mapped onto the merge\n\nMapping the notes failed; see the job log.\n"
+
+
+def test_merged_fork_pull_request_maps_without_pushing(pr: tuple[Runner, dict[str, str]],
+                                                        tmp_path: Path) -> None:
+    runner, shas = pr
+    fork = {"pull_request.head.sha": shas["c3"], "pull_request.head.repo.full_name": "forker/Hello-World"}
+    cases = [("pull_request", {"pull_request.head.sha": shas["c3"]}, "--json --push"),
+             ("pull_request", fork, "--json --no-push"),
+             ("pull_request_target", fork, "--json --push")]   # a write token even for forks
+    for i, (event_name, edit, flags) in enumerate(cases):
+        event = pr_repo.payload("pull_request.closed.merged.json", tmp_path / f"closed{i}.json", edit)
+        rc, _, _, log = runner.run(event_name, event)
+        [command] = [ln for ln in log.splitlines() if ln.startswith("gitroi pr map-merge ")]
+        assert rc == 0 and command.endswith(flags), (event_name, command)
