@@ -42,13 +42,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitroi.attribution import AddedLines, _unquote, read_commit
+from gitroi.attribution import AddedLines, _trivial, _unquote, read_commit
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.notes import (
     _STRENGTH,
     Note,
     SessionShare,
+    _add_cost,
     lines_to_ranges,
     read_blobs,
     read_note,
@@ -306,11 +307,6 @@ def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
     return out
 
 
-def _trivial(text: str) -> bool:
-    """Blank, or only brackets and punctuation: AI only next to an AI line (as at commit time)."""
-    return not any(c.isalnum() for c in text)
-
-
 def map_ranges(added: AddedLines, carried: Carried) -> dict[str, tuple[tuple[int, int], ...]]:
     """The new commit's added lines that are old AI lines, each old line claimed at most once.
 
@@ -383,10 +379,7 @@ def _add_models(a: dict[str, dict[str, Any]], b: dict[str, Any]) -> None:
         cur = a.setdefault(model, {})
         for k, v in counts.items():
             if k == "cost_usd":
-                if k in cur and (cur[k] is None or v is None):
-                    cur[k] = None
-                else:
-                    cur[k] = round((cur.get(k) or 0.0) + v, 10) if v is not None else None
+                cur[k] = _add_cost(cur.get(k, 0.0), v)
             else:
                 cur[k] = int(cur.get(k, 0) or 0) + int(v or 0)
 
