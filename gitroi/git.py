@@ -195,14 +195,22 @@ class Repo:
 
         return pygit2.Repository(str(self.paths.git_dir))
 
+    @property
+    def cwd(self) -> Path:
+        """Where git runs for this repository: the work tree, or the git dir when bare."""
+        return self.paths.workdir or self.paths.git_dir
+
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         """Run git in this repository and return stdout bytes."""
-        cwd = self.paths.workdir or self.paths.git_dir
-        return run_git(args, cwd=cwd, input=input, check=check).stdout
+        return run_git(args, cwd=self.cwd, input=input, check=check).stdout
 
     def git_later(self, *args: str) -> Callable[[], bytes]:
         """:func:`start_git` in this repository: git runs while the caller goes on."""
-        return start_git(args, cwd=self.paths.workdir or self.paths.git_dir)
+        return start_git(args, cwd=self.cwd)
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether commit ``a`` is an ancestor of (or equal to) ``b``; False when either is unknown."""
+        return run_git(["merge-base", "--is-ancestor", a, b], cwd=self.cwd, check=False).returncode == 0
 
     def git_text(self, *args: str) -> str:
         return self.git(*args).decode("utf-8", "replace").rstrip("\n")

@@ -97,11 +97,6 @@ def _parents(repo: Repo, sha: str) -> list[str]:
     return repo.git("rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
 
 
-def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
-    cwd = repo.paths.workdir or repo.paths.git_dir
-    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
-
-
 def patch_ids(repo: Repo, shas: Sequence[str]) -> dict[str, str]:
     """{commit: stable patch id} for commits that change something (one git call each way)."""
     if not shas:
@@ -152,7 +147,7 @@ def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, wr
 
 def detect(repo: Repo, *, merge_commit: str, pr_head: str) -> tuple[str, list[str], list[str]]:
     """(method, PR commits oldest first, new commits on the main branch oldest first)."""
-    if _is_ancestor(repo, pr_head, merge_commit):
+    if repo.is_ancestor(pr_head, merge_commit):
         return "merge", [], [merge_commit]
     pr_commits = repo.git("rev-list", "--reverse", "--topo-order", "--no-merges", pr_head,
                           f"^{merge_commit}").decode().split()

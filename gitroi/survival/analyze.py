@@ -101,13 +101,6 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
     return Attribution(kinds=kinds, agents=agents, ranges=ranges, sessions=sessions)
 
 
-def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
-    from gitroi.git import run_git
-
-    cwd = repo.paths.workdir or repo.paths.git_dir
-    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
-
-
 def _tokenizer() -> Callable[[str, list[str]], list[tuple[str, ...]]] | None:
     try:
         from gitroi.survival.parse import tokenize_lines
@@ -158,7 +151,7 @@ def analyze(
     # Start git's stream now: loading the attribution below takes a while, and
     # only a change to an already analysed commit's attribution voids the plan.
     planned: str | None = None
-    if usable and st is not None and st.tip != tip and _is_ancestor(repo, st.tip or "", tip):
+    if usable and st is not None and st.tip != tip and repo.is_ancestor(st.tip or "", tip):
         planned = st.tip
     log_proc = None
     if not (usable and st is not None and st.tip == tip):
