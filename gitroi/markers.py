@@ -76,8 +76,3 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     if _ENTIRE.search(message):
         found.append(Marker("entire", "trailer:entire-checkpoint"))
     return list(dict.fromkeys(found))
-
-
-def agents_of(markers: list[Marker]) -> list[str]:
-    """The distinct agents named by ``markers``, sorted."""
-    return sorted({m.agent for m in markers})
