@@ -416,7 +416,7 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
     # Under refs/notes/: `git notes --ref` prefixes anything else with it.
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", remote)
     tmp, work = f"refs/notes/gitroi-sync/{safe}", f"refs/notes/gitroi-sync/{safe}-work"
-    cwd = repo.paths.workdir or repo.paths.git_dir
+    cwd = repo.cwd
     proc = run_git(["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tmp}"], cwd=cwd,
                    check=False, env={"GIT_TERMINAL_PROMPT": "0"})
     if proc.returncode != 0:
@@ -448,12 +448,12 @@ def fetch_and_merge(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF)
                 except GitroiError as exc:
                     problems.append(exc.message)
                     added -= 1
-        if ours_c is None or _is_ancestor(repo, ours_c, theirs_c):
+        if ours_c is None or repo.is_ancestor(ours_c, theirs_c):
             # Nothing of ours is missing remotely: take theirs as it is (fast-forward).
             merged = sum(1 for c, b in theirs.items() if c in ours and ours[c] != b)
             repo.git("update-ref", ref, theirs_c)
             return SyncResult(len(theirs), added, merged, unchanged, tuple(problems))
-        if _is_ancestor(repo, theirs_c, ours_c):
+        if repo.is_ancestor(theirs_c, ours_c):
             return SyncResult(len(theirs), 0, 0, len(theirs), ())
         repo.git("update-ref", work, theirs_c)
         for commit, mine in sorted(ours.items()):
@@ -491,11 +491,6 @@ def _rev(repo: Repo, ref: str) -> str | None:
     return out or None
 
 
-def _is_ancestor(repo: Repo, a: str, b: str) -> bool:
-    cwd = repo.paths.workdir or repo.paths.git_dir
-    return run_git(["merge-base", "--is-ancestor", a, b], cwd=cwd, check=False).returncode == 0
-
-
 def push(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> tuple[bool, str]:
     """Push the notes ref; never raises.  Returns (ok, one-line message).
 
@@ -504,7 +499,7 @@ def push(repo: Repo, remote: str = "origin", *, ref: str = NOTES_REF) -> tuple[b
     """
     if not repo.git("rev-parse", "--verify", "-q", ref, check=False).strip():
         return True, "no gitroi notes to push"
-    cwd = repo.paths.workdir or repo.paths.git_dir
+    cwd = repo.cwd
     for attempt in range(2):
         proc = run_git(["push", "--quiet", "--no-verify", remote, f"{ref}:{ref}"], cwd=cwd,
                        check=False, env={"GIT_TERMINAL_PROMPT": "0"})
