@@ -278,3 +278,25 @@ def test_pr_added_lines_read_quoted_paths_renames_and_deletions(repo: GitRepo) -
     keys = {(sha, path, n) for sha, paths in got.items() for path, ns in paths.items() for n in ns}
     assert len(keys) == 6
     assert reached(Repo.discover(repo.path), keys, c2, base) == 6
+
+
+def test_review_churn_agrees_with_the_pr_comment_on_a_formatter_run(repo: GitRepo) -> None:
+    """An AI commit in a PR only re-indents a person's code, and that reaches the merge.
+
+    `blame -w` hands whitespace-only changes back to the older commit, so on its own it
+    finds none of the AI commit's lines at the head and would call them review churn.
+    The merged-PR figure uses the PR comment's test (gitroi.pranalysis.reaching: a second
+    pass without -w), so both say the same.  Worked by hand: the AI commit adds 2 lines
+    (the re-indented ones), both are at the head: review churn 0.
+    """
+    repo.commit({"b.py": "def f():\n  return 1\n"}, "init")
+    repo.git("checkout", "-q", "-b", "feat")
+    x = repo.commit({"b.py": "def f():\n    return 1\n"}, "format" + CLAUDE)
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "feat", "-m", "Merge pull request #9 from me/feat")
+    # The case really needs the second pass: blame -w credits none of x's lines.
+    blame = repo.git("blame", "-l", "-w", "-M", "-C", "-s", "main~1..main^2", "--", "b.py")
+    assert [ln.split()[0].lstrip("^") for ln in blame.splitlines()].count(x) == 0
+    data = _report(repo, "--by", "pr")
+    row = next(r for r in data["rows"] if r["pr"] == 9)
+    assert row["review_churn"] == 0

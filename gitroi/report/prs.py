@@ -14,8 +14,9 @@ offline:
   new shas but the same patches).
 
 Review churn is the AI lines written in the PR's commits that did not reach
-the merge.  It is read with ``git blame -w -M -C BASE..HEAD`` of the PR head
-(the second parent, or the fetched PR ref): an AI line reached the merge when
+the merge.  It is read by blaming the PR head (the second parent, or the
+fetched PR ref) with the PR comment's own test, :func:`gitroi.pranalysis.reaching`
+(``git blame -M -C`` with and without ``-w``): an AI line reached the merge when
 the head still carries it, whitespace changes and moves included.  Without a
 PR head (a squash whose ref was not fetched) the figure is 0 with a note.
 """
@@ -29,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
 from gitroi.git import Repo
-from gitroi.survival.patch import parse_files, unquote_path
+from gitroi.pranalysis import Key
+from gitroi.survival.patch import parse_files
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -162,7 +164,9 @@ def _rebase_pr(repo: Repo, branch: str, number: int, head: str) -> FoundPR | Non
 
 def _added_lines(repo: Repo, head: str, base: str) -> dict[str, dict[str, list[int]]]:
     """sha -> path -> new-side line numbers each commit in base..head added (one log stream)."""
-    out = repo.git("log", "-p", "-U0", "-M", "--no-color", "--no-ext-diff", "--src-prefix=a/",
+    # -U1 (context cut back out by parse_files), not -U0: at zero context git may pick
+    # other added lines than numstat does (a changelog of blank lines), see attribution.
+    out = repo.git("log", "-p", "-U1", "-M", "--no-color", "--no-ext-diff", "--src-prefix=a/",
                    "--dst-prefix=b/", "--no-merges", "--format=%x01%H", head, f"^{base}", "--")
     res: dict[str, dict[str, list[int]]] = {}
     added: dict[str, list[int]] = {}
@@ -183,7 +187,6 @@ def _added_lines(repo: Repo, head: str, base: str) -> dict[str, dict[str, list[i
     return res
 
 
-Key = tuple[str, str, int]
 
 
 def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
@@ -206,31 +209,15 @@ def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
 
 
 def reached(repo: Repo, keys: set[Key], head: str, base: str) -> int:
-    """How many of ``keys`` the tree of ``head`` still carries, by ``git blame -w -M -C``."""
+    """How many of ``keys`` the tree of ``head`` still carries: the PR comment's own test
+    (:func:`gitroi.pranalysis.reaching`, blame -M -C with and without -w), so a merged
+    PR's review churn in the report and in its comment are one figure."""
     if not keys:
         return 0
-    mb = repo.git("merge-base", head, base, check=False).decode().strip()
-    rng = f"{mb}..{head}" if mb else head
-    diff_args = ["diff", "--name-only", "--diff-filter=d", "-z", mb, head] if mb else \
-        ["ls-tree", "-r", "--name-only", "-z", head]
-    files = [f for f in repo.git("-c", "core.quotepath=off", *diff_args).decode(
-        "utf-8", "replace").split("\0") if f]
-    hit: set[Key] = set()
-    for f in files:
-        proc = repo.git("blame", "--line-porcelain", "-w", "-M", "-C", rng, "--", f, check=False)
-        cur_sha = ""
-        cur_line = 0
-        for line in proc.split(b"\n"):
-            if len(line) >= 40 and line[:40].isalnum() and b" " in line[:41] and \
-                    line[40:41] == b" ":
-                bits = line.split(b" ")
-                cur_sha = bits[0].decode()
-                cur_line = int(bits[1])
-            elif line.startswith(b"filename "):
-                k = (cur_sha, unquote_path(line[9:]), cur_line)  # C-quoted like any git path
-                if k in keys:
-                    hit.add(k)
-    return len(hit)
+    from gitroi.pranalysis import reaching
+
+    mb = repo.git("merge-base", head, base, check=False).decode().strip() or None
+    return len(reaching(repo, mb, head, keys))
 
 
 def review_figures(repo: Repo, db: Database, pr: FoundPR) -> dict[str, Any]:
