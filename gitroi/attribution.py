@@ -674,7 +674,7 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
         excludes = sorted(gap[1]) if gap else []
     tail = log_pathspec(excludes) or ["--"]
     env = NO_LAZY_FETCH if excludes else None
-    cwd = repo.paths.workdir or repo.paths.git_dir
+    cwd = repo.cwd
     args = ["-c", "core.quotepath=off", "log", *(("--numstat", "-M") if counts else ()), "--no-color",
             f"--format={_LOG_FORMAT}"]
     early: _MergePass | None = None
@@ -761,7 +761,7 @@ def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -
     out = run_git(["-c", "core.quotepath=off", "log", "--cc", "-p", _CONTEXT, "-M",
                    "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
                    "--no-walk=unsorted", "--stdin", *(log_pathspec(excludes) or ["--"])],
-                  cwd=repo.paths.workdir or repo.paths.git_dir,
+                  cwd=repo.cwd,
                   env=NO_LAZY_FETCH if excludes else None,
                   input=("\n".join(shas) + "\n").encode("ascii")).stdout
     counts: dict[str, int] = {}

@@ -708,7 +708,7 @@ def _spawn_push(repo: Repo, remote: str, log: str) -> None:
     with open(log, "ab") as out:
         subprocess.Popen(
             [sys.executable, "-m", "gitroi.hook_impl", "push-notes", remote],
-            cwd=str(repo.paths.workdir or repo.paths.git_dir), stdin=subprocess.DEVNULL,
+            cwd=str(repo.cwd), stdin=subprocess.DEVNULL,
             stdout=out, stderr=out, start_new_session=True,
             env=git_env({"GIT_TERMINAL_PROMPT": "0"}), close_fds=True)
 
