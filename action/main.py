@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from gitroi.github import PullRequestInfo
+from gitroi.pr.github import PullRequestInfo
 
 PR_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 _WINDOW = re.compile(r"^\d+[smhdw]?$")
@@ -96,7 +96,7 @@ def _summary_note(comment: dict[str, Any]) -> str:
 
 
 def _read_only(event_name: str, pr: dict[str, Any]) -> bool:
-    """A fork's pull request: its token is read-only (``gitroi.github``'s fork rule).
+    """A fork's pull request: its token is read-only (``gitroi.pr.github``'s fork rule).
 
     pull_request_target runs with a write token even for forks; plain pull_request does not.
     """

@@ -190,7 +190,7 @@ def main() -> None:
                 tokens += d.get("tokens") or 0
         # what the hook process imports
         probe = subprocess.run(
-            [py, "-c", "import sys, gitroi.hook_impl as h; h.main(['post-commit']); "
+            [py, "-c", "import sys, gitroi.attribution.hookrun as h; h.main(['post-commit']); "
              "loaded = {m.split('.')[0] for m in sys.modules if '.' in m or m in ('click', "
              "'pygit2', 'github3')}; "
              f"print(' '.join(sorted(loaded & {set(HEAVY)!r})))"],

@@ -22,8 +22,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gitroi.attribution.notes import Note, SessionShare, write_note
 from gitroi.git import Repo
-from gitroi.notes import Note, SessionShare, write_note
 from tests.conftest import SAMPLES, GitRepo
 
 UTIL_V1 = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"

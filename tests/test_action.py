@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.github import COMMENT_MARKER
+from gitroi.pr.github import COMMENT_MARKER
 from tests import pr_repo
 from tests.conftest import ROOT, GitRepo
 from tests.fake_github import FakeGitHub

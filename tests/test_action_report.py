@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gitroi.attribution.notes import Note, write_note
 from gitroi.git import Repo
-from gitroi.notes import Note, write_note
-from gitroi.pranalysis import analyse_pr
-from gitroi.prcomment import render_markdown
+from gitroi.pr.analysis import analyse_pr
+from gitroi.pr.comment import render_markdown
 from tests import pr_repo
 from tests.conftest import GitRepo, run_gitroi
 from tests.fake_github import FakeGitHub
@@ -83,7 +83,7 @@ def test_commit_level_note_counts_every_added_line(repo: GitRepo) -> None:
 
 def test_commit_level_lines_are_the_ledgers_where_U0_differs(repo: GitRepo) -> None:
     # A changelog with many blank lines: `git show -U0` calls 9 lines added, plain numstat and
-    # the ledger's reader (gitroi.attribution, -U1) 10.  The PR figures must use the latter,
+    # the ledger's reader (gitroi.attribution.attribute, -U1) 10.  The PR figures must use the latter,
     # so that every added line of a commit-level commit is an AI line (DESIGN.md).
     tail = "".join(f"Version 1.{i}\n-----------\n\nReleased 2014-07-{i:02d}\n\n- fix {i} "
                    f"{'x' * 51}\n\n\n" for i in range(10))
@@ -123,7 +123,7 @@ def test_unknown_base_says_how_to_fetch(repo: GitRepo) -> None:
 
 
 def test_unpriced_model_has_no_cost(repo: GitRepo) -> None:
-    from gitroi.notes import SessionShare
+    from gitroi.attribution.notes import SessionShare
 
     repo.commit({"a.py": "x\n"}, "base")
     repo.git("checkout", "-q", "-b", "pr")

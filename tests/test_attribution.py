@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from gitroi.attribution import (
+from gitroi.attribution.attribute import (
     attribute_commit,
     ensure_ledger,
     note_blob_id,
     parse_patch,
     rebuild,
 )
+from gitroi.attribution.notes import list_notes, read_note
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from gitroi.ledger.commits import commit_ranges, commit_row, dump_attribution
-from gitroi.notes import list_notes, read_note
 from gitroi.sessions import hash_lines, session_key
 from tests.conftest import GitRepo, run_gitroi
 
@@ -413,7 +413,7 @@ def test_manual_attribution(repo: GitRepo, ledger: Database) -> None:
     assert bad.returncode == 1
     assert f"a.py:1-2 is not among the lines commit {sha[:12]} added (line 1)" in bad.stderr
     # Without --lines: every added line; merged with the first manual note, never overwriting it.
-    from gitroi.attribution import attribute_manual
+    from gitroi.attribution.attribute import attribute_manual
     r = Repo.discover(repo.path)
     n = attribute_manual(r, ledger, sha, ["aider"])
     assert (n.attribution, n.agents, dict(n.ai_ranges)) == \

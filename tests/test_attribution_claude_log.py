@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gitroi.attribution import attribute_commit
+from gitroi.attribution.attribute import attribute_commit
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from tests.conftest import SAMPLES, GitRepo, run_gitroi

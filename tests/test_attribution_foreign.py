@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gitroi.attribution import ensure_ledger
+from gitroi.attribution.attribute import ensure_ledger
+from gitroi.attribution.foreign import parse_git_ai, read_agent_traces
 from gitroi.errors import GitroiError
-from gitroi.foreign import parse_git_ai, read_agent_traces
 from gitroi.git import Repo
 from gitroi.ledger import memory_ledger
 from gitroi.ledger.commits import commit_ranges, commit_row, commit_sessions

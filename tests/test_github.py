@@ -1,4 +1,4 @@
-"""gitroi.github against a loopback server answering like GitHub's REST API (recorded bodies)."""
+"""gitroi.pr.github against a loopback server answering like GitHub's REST API (recorded bodies)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from gitroi import github
-from gitroi.failon import parse_fail_on
-from gitroi.github import COMMENT_MARKER, RetryPolicy
+from gitroi.pr import github
+from gitroi.pr.failon import parse_fail_on
+from gitroi.pr.github import COMMENT_MARKER, RetryPolicy
 from tests.fake_github import FakeGitHub
 
 REPO = "Codertocat/Hello-World"

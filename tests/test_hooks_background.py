@@ -86,7 +86,7 @@ def test_a_background_failure_is_the_next_commits_warning(repo: GitRepo, tmp_pat
         "import sys\n"
         "class Boom:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'gitroi.attribution':\n"
+        "        if name == 'gitroi.attribution.attribute':\n"
         "            raise ZeroDivisionError('simulated bug')\n"
         "sys.meta_path.insert(0, Boom())\n")
     crash = {"PYTHONPATH": str(site)}
@@ -112,7 +112,7 @@ def test_a_background_failure_is_the_next_commits_warning(repo: GitRepo, tmp_pat
 
 
 def test_several_deferred_warnings_make_one_line(tmp_path: Path) -> None:
-    from gitroi import hook_impl
+    from gitroi.attribution import hookrun as hook_impl
 
     hook_impl.defer(str(tmp_path), "gitroi: warning: post-commit of a (in the background): x")
     hook_impl.defer(str(tmp_path), "gitroi: warning: post-commit of b (in the background): y")

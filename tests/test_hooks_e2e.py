@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from gitroi.attribution.notes import Note, SessionShare, read_note, write_note
+from gitroi.attribution.rewrite import combine_sessions, remap
 from gitroi.git import Repo
-from gitroi.notes import Note, SessionShare, read_note, write_note
-from gitroi.rewrite import combine_sessions, remap
 from tests.conftest import GitRepo, run_gitroi
 from tests.test_attribution_claude_log import SID, Transcript, cost
 

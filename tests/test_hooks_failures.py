@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi import hook_impl
+from gitroi.attribution import hookrun as hook_impl
 from gitroi.errors import GitroiError
 from tests.conftest import GitRepo, run_gitroi
 
@@ -82,7 +82,7 @@ def test_gitroi_skip(hooked: GitRepo) -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
     assert note_text(hooked) is None
     # the module honours it too (for `gitroi hook-impl` and the pre-commit framework)
-    out = subprocess.run([sys.executable, "-m", "gitroi.hook_impl", "post-commit"],
+    out = subprocess.run([sys.executable, "-m", "gitroi.attribution.hookrun", "post-commit"],
                          cwd=hooked.path, capture_output=True, text=True,
                          env={**os.environ, "GITROI_SKIP": "1"})
     assert (out.returncode, out.stderr) == (0, "")
@@ -204,7 +204,7 @@ def test_gitroi_crashing(hooked: GitRepo, tmp_path: Path) -> None:
         "import sys\n"
         "class Boom:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'gitroi.attribution':\n"
+        "        if name == 'gitroi.attribution.attribute':\n"
         "            raise ZeroDivisionError('division by zero (a simulated gitroi bug)')\n"
         "sys.meta_path.insert(0, Boom())\n"))
     proc = commit(hooked, "crash" + CLAUDE_TRAILER, env=env)

@@ -71,7 +71,7 @@ def test_deferred_sqlite_utils_loads_for_real_when_needed(tmp_path: Path) -> Non
     open_ledger(path).conn.close()
     code = (
         "import sys\n"
-        "from gitroi.hook_impl import defer_sqlite_utils\n"
+        "from gitroi.attribution.hookrun import defer_sqlite_utils\n"
         "defer_sqlite_utils()\n"
         "import gitroi.ledger.sessions, gitroi.ledger.commits\n"
         "from gitroi.ledger.fast import open_fast\n"

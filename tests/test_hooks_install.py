@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi import hooks
+from gitroi.attribution import hooks
 from tests.conftest import ROOT, GitRepo, run_gitroi
 
 NAMES = ("post-commit", "post-rewrite", "pre-push")
@@ -31,7 +31,7 @@ def test_templates_are_tiny_marked_posix_scripts() -> None:
         top = ROOT / "hooks" / name
         text = top.read_text()
         assert text.startswith("#!/bin/sh\n# gitroi-hook v1\n")
-        assert "@PYTHON@" in text and "gitroi.hook_impl" in text and f"HOOK={name}\n" in text
+        assert "@PYTHON@" in text and "gitroi.attribution.hookrun" in text and f"HOOK={name}\n" in text
         assert len(text.splitlines()) < 40
         assert os.access(top, os.X_OK)
         subprocess.run(["sh", "-n", str(top)], check=True)
@@ -269,7 +269,7 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     src = tmp_path / "src"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(src)], check=True)
     # the working copy may hold uncommitted template changes: test those
-    for rel in ["hooks", "gitroi/hooks.py", "pyproject.toml"]:
+    for rel in ["hooks", "gitroi/attribution/hooks.py", "pyproject.toml"]:
         subprocess.run(["cp", "-a", str(ROOT / rel), str(src / Path(rel).parent)], check=True)
     if not (src / "gitroi" / "hook_templates").is_symlink():
         os.symlink("../hooks", src / "gitroi" / "hook_templates")
@@ -290,7 +290,7 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     with zipfile.ZipFile(whl) as z:
         z.extractall(site)
     proc = subprocess.run(
-        [sys.executable, "-c", "import gitroi.hooks as h, sys; "
+        [sys.executable, "-c", "import gitroi.attribution.hooks as h, sys; "
          "print(h.template_dir()); sys.stdout.write(h.render('pre-push', '/x/py'))"],
         cwd=tmp_path, capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(site)})

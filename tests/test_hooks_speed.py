@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.attribution import CommitRead, read_commit, read_commit_and_note
+from gitroi.attribution.attribute import CommitRead, read_commit, read_commit_and_note
+from gitroi.attribution.notes import Note, read_note, write_note
 from gitroi.git import Repo
-from gitroi.notes import Note, read_note, write_note
 from tests.conftest import GitRepo, run_gitroi
 from tests.test_attribution_claude_log import Transcript
 
@@ -29,7 +29,7 @@ _real_exit = os._exit
 def _dump():
     path = os.environ.get("PROBE_MODULES_OUT")
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if path and getattr(spec, "name", "") == "gitroi.hook_impl":
+    if path and getattr(spec, "name", "") == "gitroi.attribution.hookrun":
         with open(path, "a") as f:
             f.write("".join(f"{n} {type(m).__name__}\\n" for n, m in sorted(sys.modules.items())))
 
@@ -81,7 +81,7 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     assert (proc.returncode, proc.stderr) == (0, "")
     assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
     modules = dict(line.split() for line in out.read_text().splitlines())
-    assert "gitroi.attribution" in modules and "gitroi.sessions.claude_code" in modules
+    assert "gitroi.attribution.attribute" in modules and "gitroi.sessions.claude_code" in modules
     loaded = {name.split(".")[0] for name, kind in modules.items() if kind == "module"}
     assert loaded & HEAVY == set()
     # sqlite-utils is only the hook's stand-in; logging is not needed at all
@@ -136,7 +136,7 @@ def test_worktrees_listed_once_until_one_is_added(repo: GitRepo, tmp_path: Path,
 
 
 def test_hook_finds_the_repository_as_git_does(repo: GitRepo, tmp_path: Path) -> None:
-    from gitroi.hook_impl import discover_repo
+    from gitroi.attribution.hookrun import discover_repo
 
     repo.commit({"a.py": "x\n"}, "one")
     repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
@@ -171,9 +171,9 @@ def test_commit_and_note_read_in_one_call(repo: GitRepo) -> None:
 def test_inspect_stand_in_loads_on_first_use() -> None:
     code = (
         "import sys\n"
-        "from gitroi.hook_impl import defer_inspect\n"
+        "from gitroi.attribution.hookrun import defer_inspect\n"
         "defer_inspect()\n"
-        "import gitroi.attribution, gitroi.sessions.importer\n"
+        "import gitroi.attribution.attribute, gitroi.sessions.importer\n"
         "before = type(sys.modules['inspect']).__name__\n"
         "from dataclasses import dataclass\n"
         "@dataclass\n"

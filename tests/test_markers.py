@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.attribution import ensure_ledger, iter_history
+from gitroi.attribution.attribute import ensure_ledger, iter_history
+from gitroi.attribution.markers import Marker, detect
 from gitroi.git import Repo
 from gitroi.ledger import memory_ledger
-from gitroi.markers import Marker, detect
 from tests.conftest import SHARED
 
 

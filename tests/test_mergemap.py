@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from gitroi.attribution.rewrite import remap
 from gitroi.git import Repo
-from gitroi.mergemap import detect, map_merge, pr_number_from_subject
-from gitroi.rewrite import remap
+from gitroi.pr.mergemap import detect, map_merge, pr_number_from_subject
 from tests import pr_repo
 from tests.conftest import ROOT, GitRepo, run_gitroi
 
@@ -303,7 +303,7 @@ def test_squash_carries_only_ai_lines_that_reach_the_pr_head(repo: GitRepo) -> N
     `git blame` of the PR head gives the agent's commits (the old matcher of post-rewrite
     lost the lines written before the rename, 4 of 8; mergemap's own counted the person's
     copy of the rewritten line, 9)."""
-    from gitroi.notes import Note, write_note
+    from gitroi.attribution.notes import Note, write_note
 
     repo.commit({"main.py": "print('base')\n"}, "base")
     repo.git("checkout", "-q", "-b", "feature")
@@ -340,7 +340,7 @@ def test_squash_carries_only_ai_lines_that_reach_the_pr_head(repo: GitRepo) -> N
 def test_squash_follows_ai_lines_through_merges_inside_the_pr(repo: GitRepo) -> None:
     """The PR merges the main branch in and a helper branch whose agent commit a person
     then reorders: lines come through both merges; the line the person moved is theirs."""
-    from gitroi.notes import Note, write_note
+    from gitroi.attribution.notes import Note, write_note
 
     repo.commit({"a.py": "x = 0\n"}, "base")
     repo.git("checkout", "-q", "-b", "feature")

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.errors import GitroiError
-from gitroi.git import Repo
-from gitroi.notes import (
+from gitroi.attribution.notes import (
     NOTES_REF,
     Note,
     SessionShare,
@@ -23,6 +21,8 @@ from gitroi.notes import (
     read_note,
     write_note,
 )
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
 from tests.conftest import GitRepo, run_gitroi
 
 

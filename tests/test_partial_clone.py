@@ -2,7 +2,7 @@
 
 ``git log --numstat`` needs every blob, so before this a blob:none clone
 attributed nothing from trailers.  Now the attribution finds the missing blobs
-first (as the survival analysis does, ``gitroi.partial``), leaves their paths
+first (as the survival analysis does, ``gitroi.git.partial``), leaves their paths
 out and never fetches: every commit is attributed from its markers, its lines
 counted where they can be, and the missing files are named.
 """
@@ -69,8 +69,8 @@ def test_report_in_a_partial_clone_counts_ai_lines_and_names_missing_files(
 
 def test_iter_history_in_a_full_clone_has_no_excludes(repo: GitRepo) -> None:
     """The usual case: no partial clone, one ``git config`` and the plain numstat."""
-    from gitroi.attribution import iter_history
-    from gitroi.partial import missing_blobs
+    from gitroi.attribution.attribute import iter_history
+    from gitroi.git.partial import missing_blobs
 
     repo.commit({"a.py": "1\n2\n"}, "one" + CLAUDE)
     r = Repo.discover(repo.path)

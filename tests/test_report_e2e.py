@@ -285,7 +285,7 @@ def test_review_churn_agrees_with_the_pr_comment_on_a_formatter_run(repo: GitRep
 
     `blame -w` hands whitespace-only changes back to the older commit, so on its own it
     finds none of the AI commit's lines at the head and would call them review churn.
-    The merged-PR figure uses the PR comment's test (gitroi.pranalysis.reaching: a second
+    The merged-PR figure uses the PR comment's test (gitroi.pr.analysis.reaching: a second
     pass without -w), so both say the same.  Worked by hand: the AI commit adds 2 lines
     (the re-indented ones), both are at the head: review churn 0.
     """

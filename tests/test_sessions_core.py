@@ -245,7 +245,7 @@ def test_claude_synthetic_skipped_and_cache_tiers(tmp_path: Path) -> None:
     # (10*5e-6 + 100*6.25e-6 + 200*1e-5 + 5*2.5e-5) * 6 = (0.00005+0.000625+0.002+0.000125)*6 = 0.0168
     assert db.execute("SELECT cost_usd, speed FROM usage_events").fetchone() == (pytest.approx(0.0168), "fast")
     from gitroi.ledger.sessions import reprice
-    from gitroi.pricing import PriceTable
+    from gitroi.sessions.pricing import PriceTable
 
     assert reprice(db, PriceTable.load(env={}, home=tmp_path).cost) == (1, 0)
     assert db.execute("SELECT cost_usd FROM usage_events").fetchone()[0] == pytest.approx(0.0168)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gitroi.errors import GitroiError
-from gitroi.pricing import PriceTable
 from gitroi.sessions import UsageEvent
+from gitroi.sessions.pricing import PriceTable
 
 
 def ev(model: str, **kw: int | str) -> UsageEvent:

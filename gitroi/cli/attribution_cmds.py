@@ -37,7 +37,7 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
         raise click.UsageError("--lines needs --manual AGENT")
     import sys
 
-    from gitroi.attribution import attribute_range
+    from gitroi.attribution.attribute import attribute_range
     from gitroi.timeutil import parse_since
 
     bar: list[Any] = []
@@ -65,7 +65,7 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
 
 def _manual(ctx: Context, rev: str, agents: tuple[str, ...], lines: tuple[str, ...],
             as_json: bool) -> None:
-    from gitroi.attribution import attribute_manual, describe
+    from gitroi.attribution.attribute import attribute_manual, describe
 
     ranges: dict[str, list[tuple[int, int]]] = {}
     for spec in lines:
@@ -100,7 +100,7 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
 
     Example: gitroi show HEAD --json
     """
-    from gitroi.attribution import describe
+    from gitroi.attribution.attribute import describe
 
     d = describe(ctx.repo(), rev)
     if as_json:
@@ -130,7 +130,7 @@ def rebuild(ctx: Context) -> None:
 
     The ledger is derived data; notes are the source of truth.
     """
-    from gitroi.attribution import rebuild as do_rebuild
+    from gitroi.attribution.attribute import rebuild as do_rebuild
 
     problems: list[str] = []
     n = do_rebuild(ctx.repo(), ctx.db(), problems=problems)
@@ -151,8 +151,8 @@ def sync(ctx: Context, remote: str, no_push: bool) -> None:
 
     Example: gitroi sync origin
     """
-    from gitroi.attribution import ensure_ledger
-    from gitroi.notes import fetch_and_merge, push
+    from gitroi.attribution.attribute import ensure_ledger
+    from gitroi.attribution.notes import fetch_and_merge, push
 
     repo = ctx.repo()
     res = fetch_and_merge(repo, remote)

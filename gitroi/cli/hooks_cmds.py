@@ -1,7 +1,7 @@
 """``gitroi install`` / ``gitroi uninstall`` and the hidden ``hook-impl`` alias.
 
-Thin: resolve the repository, call :mod:`gitroi.hooks`, print what changed.
-The hooks themselves run ``python -m gitroi.hook_impl`` directly (no click,
+Thin: resolve the repository, call :mod:`gitroi.attribution.hooks`, print what changed.
+The hooks themselves run ``python -m gitroi.attribution.hookrun`` directly (no click,
 so they stay fast); ``gitroi hook-impl NAME`` is the same entry point for a
 hook that finds only the console script on PATH, and for the pre-commit
 framework.
@@ -41,7 +41,7 @@ def install(ctx: Context, global_: bool, force: bool) -> None:
         gitroi install            # this repository and all its worktrees
         gitroi install --global   # every repository you create or clone
     """
-    from gitroi import hooks
+    from gitroi.attribution import hooks
 
     if global_:
         t, changes = hooks.install_global()
@@ -64,7 +64,7 @@ def uninstall(ctx: Context, global_: bool, force: bool) -> None:
 
     Example:  gitroi uninstall
     """
-    from gitroi import hooks
+    from gitroi.attribution import hooks
 
     if global_:
         gt, changes = hooks.uninstall_global()
@@ -84,6 +84,6 @@ def uninstall(ctx: Context, global_: bool, force: bool) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def hook_impl(name: str, args: tuple[str, ...]) -> None:
     """Run hook NAME (what the installed hook scripts call); never fails."""
-    from gitroi.hook_impl import main
+    from gitroi.attribution.hookrun import main
 
     sys.exit(main([name, *args]))

@@ -33,8 +33,8 @@ def pr_report(ctx: Context, base: str, head: str, window: str, as_json: bool) ->
 
     Example: gitroi pr report --base origin/main --json
     """
-    from gitroi.pranalysis import analyse_pr
-    from gitroi.prcomment import render_markdown
+    from gitroi.pr.analysis import analyse_pr
+    from gitroi.pr.comment import render_markdown
 
     data = analyse_pr(ctx.repo(), base=base, head=head, window_days=_window_days(window)).to_dict()
     if as_json:
@@ -69,9 +69,9 @@ def pr_comment(ctx: Context, repo_name: str, number: int, api_url: str, base: st
 
     Example: gitroi pr comment --repo octo-org/app --pr 42 --base origin/main
     """
-    from gitroi.failon import parse_fail_on
-    from gitroi.github import token_from_env
-    from gitroi.prflow import pr_comment as run
+    from gitroi.pr.failon import parse_fail_on
+    from gitroi.pr.flow import pr_comment as run
+    from gitroi.pr.github import token_from_env
 
     gate = parse_fail_on(fail_on)
     result = run(ctx.repo(), repo_name=repo_name, number=number, token=token_from_env(),
@@ -115,8 +115,8 @@ def pr_map_merge(ctx: Context, merge_commit: str | None, pr_head: str | None, nu
 
     Example: gitroi pr map-merge --merge-commit 5a47c3f --pr 117 --push
     """
-    from gitroi.github import pr_finder
-    from gitroi.mergemap import map_merge_job
+    from gitroi.pr.github import pr_finder
+    from gitroi.pr.mergemap import map_merge_job
 
     find = pr_finder(repo_name, api_url) if repo_name else None
     result = map_merge_job(ctx.repo(), merge_commit=merge_commit, pr_head=pr_head, number=number,

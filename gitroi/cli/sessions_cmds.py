@@ -33,8 +33,8 @@ def _scopes(ctx: Context, all_sessions: bool) -> list[str] | None:
 
 def _run_import(ctx: Context, *, all_sessions: bool, since: str | None) -> ImportSummary:
     from gitroi import timeutil
-    from gitroi.pricing import PriceTable
     from gitroi.sessions.importer import import_sessions
+    from gitroi.sessions.pricing import PriceTable
 
     scopes = _scopes(ctx, all_sessions)
     since_iso = None
@@ -91,7 +91,7 @@ def import_cmd(ctx: Context, all_sessions: bool, since: str | None, reprice: boo
     s = _run_import(ctx, all_sessions=all_sessions, since=since)
     if reprice:
         from gitroi.ledger.sessions import reprice as reprice_events
-        from gitroi.pricing import PriceTable
+        from gitroi.sessions.pricing import PriceTable
 
         n, unpriced = reprice_events(ctx.db(), PriceTable.load(ctx.prices_path).cost)
         click.echo(f"Repriced {n} responses ({unpriced} without a price).")
@@ -183,7 +183,7 @@ def doctor(ctx: Context, as_json: bool) -> None:
     except GitroiError as exc:
         report["error"] = str(exc)
         counts = {}
-    from gitroi.pricing import PriceTable
+    from gitroi.sessions.pricing import PriceTable
 
     try:
         table = PriceTable.load(ctx.prices_path)

@@ -100,7 +100,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
 
             prices = None
             if prices_path is not None:
-                from gitroi.pricing import PriceTable
+                from gitroi.sessions.pricing import PriceTable
 
                 prices = PriceTable.load(prices_path)
             summary = _call(import_sessions, db, repo=repo, prices=prices)
@@ -117,7 +117,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     if attribute:
         say("loading attribution")
         try:
-            from gitroi import attribution
+            from gitroi.attribution import attribute as attribution
 
             if import_logs and _has_sessions(db, out.roots):
                 since = _first_session(db, out.roots)

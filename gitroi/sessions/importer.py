@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
     from gitroi.git import Repo
-    from gitroi.pricing import PriceTable
+    from gitroi.sessions.pricing import PriceTable
 
 HEAD_BYTES = 4096
 
@@ -331,7 +331,7 @@ def _price(events: list[tuple[str, UsageEvent]],
         return []
     table = prices[0]
     if table is None:
-        from gitroi.pricing import PriceTable
+        from gitroi.sessions.pricing import PriceTable
 
         table = prices[0] = PriceTable.load()
     out: list[tuple[str, UsageEvent, float | None]] = []

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from gitroi.git import Repo
 
-# Partial-clone helpers live in gitroi.partial (the attribution uses them too); re-exported here.
-from gitroi.partial import log_pathspec as log_pathspec
-from gitroi.partial import missing_blobs as missing_blobs
-from gitroi.partial import no_fetch_env
-from gitroi.partial import pathspec as pathspec
-from gitroi.survival.patch import FileDiff, parse_files, unquote_path
+# Partial-clone helpers live in gitroi.git.partial (the attribution uses them too); re-exported here.
+from gitroi.git.partial import log_pathspec as log_pathspec
+from gitroi.git.partial import missing_blobs as missing_blobs
+from gitroi.git.partial import no_fetch_env
+from gitroi.git.partial import pathspec as pathspec
+from gitroi.git.patch import FileDiff, parse_files, unquote_path
 
 #: Per merge, per parent: path -> (status, new mode, unused) of what differs from that parent.
 MergeInfo = dict[str, list[dict[str, tuple[str, str, FileDiff | None]]]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from gitroi.survival.patch import Hunk
+from gitroi.git.patch import Hunk
 
 #: blame's default -M score: a moved run needs this many alphanumerics.
 MOVE_SCORE = 20

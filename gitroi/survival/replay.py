@@ -40,6 +40,7 @@ from typing import IO
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
+from gitroi.git.patch import FileDiff, Hunk, parse_files
 from gitroi.survival.history import (
     MergeInfo,
     blob_sizes,
@@ -56,7 +57,6 @@ from gitroi.survival.outcomes import (
     outcome_of_death,
     revert_targets,
 )
-from gitroi.survival.patch import FileDiff, Hunk, parse_files
 
 STATE_VERSION = 5
 LINE_BITS = 20

@@ -1,4 +1,4 @@
-"""What the installed git hooks run: ``python -m gitroi.hook_impl NAME [ARGS...]``.
+"""What the installed git hooks run: ``python -m gitroi.attribution.hookrun NAME [ARGS...]``.
 
 Two promises shape this module (DESIGN.md, "Promises"):
 
@@ -9,13 +9,13 @@ Two promises shape this module (DESIGN.md, "Promises"):
   stderr, and the exit code is always 0.  ``GITROI_SKIP=1`` skips gitroi.
 * **Hooks are fast.**  This module imports only ``os`` and ``sys`` at the
   top; each hook imports what it uses when it runs, and never click,
-  tree-sitter, pygit2 or github3 (``python -X importtime -m gitroi.hook_impl``
+  tree-sitter, pygit2 or github3 (``python -X importtime -m gitroi.attribution.hookrun``
   shows it).  The session importer reads no log it has already read.
 
 Hooks:
 
 ``post-commit``
-    attribute the new commit (:func:`gitroi.attribution.attribute_commit`);
+    attribute the new commit (:func:`gitroi.attribution.attribute.attribute_commit`);
     a cherry-pick instead carries the picked commit's note over
     (``CHERRY_PICK_HEAD`` exists while its post-commit runs), and the picks of
     a rebase are left to ``post-rewrite``, which sees them all at once.
@@ -27,7 +27,7 @@ Hooks:
     for its post-commit; the notes push waits for the last note).
 ``post-rewrite``
     carry notes over an amend or a rebase (stdin: ``old new [extra]`` lines),
-    re-mapping AI line ranges onto the new commits (:mod:`gitroi.rewrite`).
+    re-mapping AI line ranges onto the new commits (:mod:`gitroi.attribution.rewrite`).
 ``pre-push``
     push ``refs/notes/gitroi`` to the same remote, in a detached background
     process, so a slow or failing notes push never holds up or fails the
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from gitroi.git import Repo
 
 HOOKS = ("post-commit", "post-rewrite", "pre-push")
-NOTES_REF = "refs/notes/gitroi"   # same as gitroi.notes.NOTES_REF, without importing it
+NOTES_REF = "refs/notes/gitroi"   # same as gitroi.attribution.notes.NOTES_REF, without importing it
 # How long the hook waits for a ledger another gitroi holds before giving up.
 HOOK_BUSY_TIMEOUT_MS = 1000
 # In the background nobody waits: give a busy ledger (a long `gitroi report`) more time.
@@ -240,12 +240,12 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
     if sha is None:
         return
     if picked:
-        from gitroi.rewrite import remap
+        from gitroi.attribution.rewrite import remap
 
         if remap(repo, [picked], sha) is not None:
             return
     defer_sqlite_utils()
-    from gitroi.attribution import CommitRead, attribute_commit
+    from gitroi.attribution.attribute import CommitRead, attribute_commit
     from gitroi.ledger.fast import open_fast
 
     read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read
@@ -619,9 +619,9 @@ def _pairs_from_reflog(repo: Repo, kind: str) -> dict[str, list[str]]:
 
 
 def post_rewrite(repo: Repo, kind: str, stdin_text: str) -> None:
+    from gitroi.attribution.notes import list_notes
+    from gitroi.attribution.rewrite import remap
     from gitroi.errors import GitroiError
-    from gitroi.notes import list_notes
-    from gitroi.rewrite import remap
 
     groups = parse_rewrite_pairs(stdin_text) or _pairs_from_reflog(repo, kind)
     noted = list_notes(repo)  # one git call: a rebase of un-noted commits costs nothing more
@@ -707,7 +707,7 @@ def _spawn_push(repo: Repo, remote: str, log: str) -> None:
 
     with open(log, "ab") as out:
         subprocess.Popen(
-            [sys.executable, "-m", "gitroi.hook_impl", "push-notes", remote],
+            [sys.executable, "-m", "gitroi.attribution.hookrun", "push-notes", remote],
             cwd=str(repo.cwd), stdin=subprocess.DEVNULL,
             stdout=out, stderr=out, start_new_session=True,
             env=git_env({"GIT_TERMINAL_PROMPT": "0"}), close_fds=True)
@@ -715,7 +715,7 @@ def _spawn_push(repo: Repo, remote: str, log: str) -> None:
 
 def push_notes(repo: Repo, remote: str) -> None:
     """Push (fetch-merging first when rejected) the notes ref to ``remote``; remember success."""
-    from gitroi.notes import push
+    from gitroi.attribution.notes import push
 
     with hook_lock(_state_dir(repo), timeout=LOCK_WAIT_S):  # the last commit's note first
         local = repo.git("rev-parse", "--verify", "-q", NOTES_REF, check=False).decode().strip()

@@ -5,7 +5,7 @@ commits' notes.  Line numbers cannot be copied: a rebase onto a changed base,
 a squash of several commits, or an amend that adds a line shifts them.  One
 matcher, :func:`remap`, serves every case (the post-rewrite hook, a
 cherry-pick's post-commit, the GitHub Action's squash and rebase merges in
-:mod:`gitroi.mergemap`).  A line of the new commit is AI when it is one of the
+:mod:`gitroi.pr.mergemap`).  A line of the new commit is AI when it is one of the
 lines the new commit added and it is one of the old commits' AI lines that
 still exist at the old commits' last version (the PR head of a squash; the
 old commit itself for an amend or a rebased commit):
@@ -19,7 +19,7 @@ old commit itself for an amend or a rebased commit):
   claimed once, so a line the new commit adds twice but the agent wrote once
   is AI once (then, for an upstream rename under a rebase, on any path);
 * blank and punctuation-only lines count only next to a matched line, as at
-  commit time (:func:`gitroi.attribution.match_lines`).
+  commit time (:func:`gitroi.attribution.attribute.match_lines`).
 
 On the click corpus (a squash of 92 commits through 69 merges, notes on 82)
 this gives the 4,423 lines ``git blame`` of the head gives the noted commits
@@ -42,10 +42,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitroi.attribution import AddedLines, _trivial, _unquote, read_commit
-from gitroi.errors import GitroiError
-from gitroi.git import Repo
-from gitroi.notes import (
+from gitroi.attribution.attribute import AddedLines, _trivial, _unquote, read_commit
+from gitroi.attribution.notes import (
     _STRENGTH,
     Note,
     SessionShare,
@@ -55,6 +53,8 @@ from gitroi.notes import (
     read_note,
     write_note,
 )
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
 from gitroi.sessions import line_hash
 
 # --- which old AI lines reach the old commits' last version ----------------------------------
@@ -425,7 +425,7 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = N
     attributed an amend, or an earlier run) is kept and combined, never lost.
     Returns the note written (``write=False``: that would be written), or None
     when no old commit has a note.  A corrupt old or existing note raises the
-    GitroiError of :func:`gitroi.notes.parse`.
+    GitroiError of :func:`gitroi.attribution.notes.parse`.
     """
     order = [sha for sha in dict.fromkeys(old_shas) if sha != new_sha]
     olds = [(sha, n) for sha in order for n in [read_note(repo, sha)] if n is not None]

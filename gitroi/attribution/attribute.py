@@ -11,7 +11,7 @@ commit wait for the next one where its edits land.  A session whose edits
 never land is exploration: nothing here ever gives its tokens to a commit.
 
 Where no session matched, a commit still carries the marks agents leave
-(trailers, bot authors: :mod:`gitroi.markers`): with a running session of
+(trailers, bot authors: :mod:`gitroi.attribution.markers`): with a running session of
 that agent (edits made through a shell are invisible to line matching) the
 session's tokens go to the commit at commit level; without one, the commit
 is attributed at commit level with no tokens.  A commit with neither gets no
@@ -34,10 +34,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
-from gitroi.errors import GitroiError
-from gitroi.git import Repo
-from gitroi.markers import Marker, detect
-from gitroi.notes import (
+from gitroi.attribution.markers import Marker, detect
+from gitroi.attribution.notes import (
     NOTES_REF,
     Note,
     SessionShare,
@@ -48,6 +46,8 @@ from gitroi.notes import (
     read_note_text,
     write_note,
 )
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
 from gitroi.sessions import line_hash, session_key, sha1
 
 if TYPE_CHECKING:
@@ -657,12 +657,12 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
     ``lines_added`` is 0), for callers that need the markers, not the figures.
 
     In a partial clone, paths whose history has a missing blob
-    (``excludes``; ``None``: found here with :func:`gitroi.partial.missing_blobs`)
+    (``excludes``; ``None``: found here with :func:`gitroi.git.partial.missing_blobs`)
     are left out of every diff and git never fetches (``GIT_NO_LAZY_FETCH``):
     commits are still all listed, with the lines that can be counted.
     """
     from gitroi.git import run_git
-    from gitroi.partial import NO_LAZY_FETCH, log_pathspec, missing_blobs
+    from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec, missing_blobs
 
     if only is not None and not only:
         return
@@ -756,7 +756,7 @@ def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -
     ``excludes``: paths left out (a partial clone's missing blobs, see :func:`iter_history`).
     """
     from gitroi.git import run_git
-    from gitroi.partial import NO_LAZY_FETCH, log_pathspec
+    from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec
 
     out = run_git(["-c", "core.quotepath=off", "log", "--cc", "-p", _CONTEXT, "-M",
                    "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
@@ -795,7 +795,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     ``source_key`` marked :data:`NO_LINES`, so the next full run (``gitroi
     report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
     """
-    from gitroi import foreign
+    from gitroi.attribution import foreign
     from gitroi.ledger.commits import known_sources, write_commits
 
     if repo.head() is None:
@@ -831,7 +831,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     todo: list[tuple[HistoryCommit, str, str]] = []
     excludes: list[str] | None = None
     if stale and lines:
-        from gitroi.partial import missing_blobs
+        from gitroi.git.partial import missing_blobs
 
         try:
             gap = missing_blobs(repo, revs)
@@ -912,7 +912,7 @@ def rebuild(repo: Repo, db: Database, *, problems: list[str] | None = None) -> i
 
 def describe(repo: Repo, rev: str) -> dict[str, Any]:
     """A commit's attribution as ``gitroi show --json`` prints it (from notes; no ledger needed)."""
-    from gitroi import foreign
+    from gitroi.attribution import foreign
 
     sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
                    check=False).decode("ascii", "replace").strip() if rev else ""

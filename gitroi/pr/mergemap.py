@@ -8,14 +8,14 @@ travel"):
 * **squash merge**: one new commit holds the whole PR.  It gets the union of
   the PR commits' notes (sessions by agent and id, so tokens are counted once),
   with the AI line ranges re-mapped by content onto the lines the squash
-  commit added (only AI lines that reach the PR head): :func:`gitroi.rewrite.remap`,
+  commit added (only AI lines that reach the PR head): :func:`gitroi.attribution.rewrite.remap`,
   the matcher post-rewrite uses too.
 * **rebase merge**: one new commit per PR commit, same author, date and
   message.  Each is paired with its PR commit by ``git patch-id --stable``
   (then by author, author date and message when a changed context moved the
   patch id), and gets that commit's note re-mapped onto its own lines.
 
-Notes are written with :func:`gitroi.notes.write_note`, which merges with a
+Notes are written with :func:`gitroi.attribution.notes.write_note`, which merges with a
 note already there, so running this twice (the ``push`` event and the
 ``pull_request: closed`` event both fire for one merge) changes nothing the
 second time.
@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitroi.attribution.notes import read_note
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, run_git
-from gitroi.notes import read_note
 
 METHODS = ("auto", "merge", "squash", "rebase")
 _SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
@@ -129,13 +129,13 @@ def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, wr
            head: str | None = None, exclude: Sequence[str] = ()) -> None:
     """Give ``target`` the notes of ``sources`` re-mapped onto its own added lines.
 
-    The one matcher of post-rewrite, :func:`gitroi.rewrite.remap` (a squash is
+    The one matcher of post-rewrite, :func:`gitroi.attribution.rewrite.remap` (a squash is
     the same problem as a ``rebase -i`` squash; it merges with a note the target
     already has).  For a squash, ``head`` is the PR head: only the AI lines that
     reach it count, so a line a later PR commit rewrote is not carried.  A dry
     run computes the same note without writing it.
     """
-    from gitroi.rewrite import remap
+    from gitroi.attribution.rewrite import remap
 
     note = remap(repo, list(sources), target, head=head, exclude=exclude, write=write)
     if note is not None:
@@ -332,8 +332,8 @@ def map_merge_job(repo: Repo, *, merge_commit: str | None = None, pr_head: str |
     The push never raises: a read-only token (a fork's pull request, no
     ``contents: write``) comes back as ``{"ok": false, "message": ...}``.
     """
-    from gitroi.notes import fetch_and_merge
-    from gitroi.notes import push as push_notes
+    from gitroi.attribution.notes import fetch_and_merge
+    from gitroi.attribution.notes import push as push_notes
 
     if remote.startswith("-"):
         raise GitroiError(f"--remote {remote!r} looks like an option")

@@ -1,7 +1,7 @@
 """The pull request report as compact Markdown: the PR comment and the job summary.
 
-Input is the ``gitroi.pr/1`` dict of :mod:`gitroi.pranalysis`; output is one
-string that starts with the hidden marker :data:`gitroi.github.COMMENT_MARKER`
+Input is the ``gitroi.pr/1`` dict of :mod:`gitroi.pr.analysis`; output is one
+string that starts with the hidden marker :data:`gitroi.pr.github.COMMENT_MARKER`
 (so the next run finds and edits this comment instead of adding a second) and
 fits on one screen: a headline sentence, tokens and cost by agent and model, a
 Mermaid pie GitHub renders (AI lines that reached the head vs. churned in
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gitroi.github import COMMENT_MARKER
+from gitroi.pr.github import COMMENT_MARKER
 
 MAX_MODEL_ROWS = 8
 MAX_REWORK_ROWS = 8

@@ -3,7 +3,7 @@
 Teams that used git-ai (``refs/notes/ai``, "Git AI Standard v3.0.0",
 schema ``authorship/3.0.0``) or Agent Trace (``.agent-trace/traces.jsonl``)
 keep that data: both give line ranges per file in the commit's own file
-versions, so they become line-level :class:`~gitroi.notes.Note` objects (with
+versions, so they become line-level :class:`~gitroi.attribution.notes.Note` objects (with
 sessions but no token figures, which neither format records).  Prompt text
 that git-ai keeps in its metadata is never read into gitroi.
 
@@ -35,9 +35,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gitroi.attribution.notes import Note, SessionShare, merge
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
-from gitroi.notes import Note, SessionShare, merge
 
 GIT_AI_REF = "refs/notes/ai"
 AGENT_TRACE_FILE = ".agent-trace/traces.jsonl"

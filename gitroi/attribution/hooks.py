@@ -3,7 +3,7 @@
 The hook scripts are tiny templated shell files (the top-level ``hooks/``
 folder, shipped inside the package as ``gitroi/hook_templates``): a marker
 line, the interpreter that installed gitroi baked in (with a PATH fallback),
-then ``python -m gitroi.hook_impl <name>``.  The model is pre-commit's
+then ``python -m gitroi.attribution.hookrun <name>``.  The model is pre-commit's
 ``install_uninstall``: a foreign hook already in place is moved to
 ``<name>.legacy`` and still runs first with its exit code respected;
 uninstall puts it back; installing twice changes nothing.
@@ -66,7 +66,7 @@ class Target:
 def template_dir() -> Path:
     """The shipped templates: ``gitroi/hook_templates`` (a link to the top-level ``hooks/``
     in a source tree, real files in an installed wheel)."""
-    return Path(__file__).resolve().parent / "hook_templates"
+    return Path(__file__).resolve().parent.parent / "hook_templates"
 
 
 def render(name: str, python: str | None = None) -> str:

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from gitroi.attribution import read_commit
+from gitroi.attribution.attribute import read_commit
+from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
-from gitroi.notes import Note, list_notes, parse, read_blobs
-from gitroi.survival.patch import unquote_path
+from gitroi.git.patch import unquote_path
 
 SCHEMA = "gitroi.pr/1"
 _SHA = re.compile(r"^[0-9a-f]{40}$")

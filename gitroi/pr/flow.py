@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from gitroi.failon import METRICS, FailOn
 from gitroi.git import Repo
+from gitroi.pr.failon import METRICS, FailOn
 
 #: action output name -> key of the gitroi.pr/1 report (the same names fail-on accepts).
 OUTPUT_KEYS = METRICS
@@ -41,10 +41,10 @@ def pr_comment(repo: Repo, *, repo_name: str, number: int, token: str | None,
                fail_on: FailOn | None = None, remote: str = "origin",
                warn: Callable[[str], None] = _warn) -> dict[str, Any]:
     """Analyse pull request ``number`` and create or edit its report comment."""
-    from gitroi import github
-    from gitroi.mergemap import fetch_pr_head, has_commit
-    from gitroi.pranalysis import analyse_pr
-    from gitroi.prcomment import render_markdown
+    from gitroi.pr import github
+    from gitroi.pr.analysis import analyse_pr
+    from gitroi.pr.comment import render_markdown
+    from gitroi.pr.mergemap import fetch_pr_head, has_commit
 
     gh = None
     if base is None or head is None:

@@ -32,7 +32,7 @@ from typing import Any
 from gitroi.errors import GitroiError
 from gitroi.sessions import UsageEvent
 
-SHIPPED = Path(__file__).with_name("data") / "prices.json"
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 _DATE_SUFFIX = re.compile(r"(-\d{8}|-\d{4}-\d{2}-\d{2}|@\d{8})$")
 _TIER = re.compile(r"_above_(\d+)k_tokens$")
 _BOUNDARY = "-.:@_/"

@@ -62,7 +62,7 @@ def missing_blobs(repo: Repo, revs: str | Sequence[str]) -> tuple[set[str], dict
     names a missing blob.  Raises ``ValueError`` when even that cannot be
     listed (trees missing: a ``tree:0`` filter).
     """
-    from gitroi.survival.patch import unquote_path
+    from gitroi.git.patch import unquote_path
 
     if not is_partial(repo):
         return None
