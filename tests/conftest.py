@@ -16,8 +16,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SAMPLES = SHARED / "samples"
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLES = FIXTURES / "samples"          # copies of real agent logs and GitHub payloads
+TOOLS = ROOT / "tests" / "tools"
+_CORPORA_DIR = os.environ.get("GITROI_CORPORA")  # read before isolated_env clears GITROI_*
+
+
+def corpus(name: str) -> Path:
+    """A git bundle of a real repository: carried under tests/fixtures/corpora when small,
+    else looked for in ``$GITROI_CORPORA``; skips the test, saying why, when absent."""
+    carried = FIXTURES / "corpora" / f"{name}.bundle"
+    if carried.is_file():
+        return carried
+    folder = _CORPORA_DIR
+    if folder and (Path(folder) / f"{name}.bundle").is_file():
+        return Path(folder) / f"{name}.bundle"
+    pytest.skip(f"corpus {name}.bundle is not carried in tests/fixtures/corpora and "
+                "$GITROI_CORPORA does not hold it")
 
 _CLEAR_PREFIXES = ("GITHUB_", "GITROI_", "GIT_", "INPUT_", "RUNNER_")
 _CLEAR_NAMES = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_DIR", "OPENCODE_DATA_DIR", "CI")

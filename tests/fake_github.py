@@ -1,7 +1,7 @@
 """A loopback server that answers like GitHub's REST API, for github3.py and the Action.
 
 Bodies are the real recorded responses of github3.py's own cassettes
-(``../shared/samples/github/cassettes``), with URLs and names rewritten to
+(``tests/fixtures/samples/github/cassettes``), with URLs and names rewritten to
 this server and the test's repository, so github3.py builds complete
 objects.  It serves under ``/api/v3`` (GitHub Enterprise Server's layout, what
 ``GitHubEnterprise(url)`` produces) or under ``/`` (``GITHUB_API_URL`` of

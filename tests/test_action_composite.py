@@ -1,4 +1,4 @@
-"""action.yml end to end through ../shared/tools/run_composite_action.py (the runner's stand-in).
+"""action.yml end to end through tests/tools/run_composite_action.py (the runner's stand-in).
 
 The work tree is laid out as actions/checkout leaves it for a pull request:
 a clone of "origin" detached at ``refs/pull/2/merge`` (a test merge of the
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests import pr_repo
-from tests.conftest import ROOT, SHARED, GitRepo
+from tests.conftest import ROOT, TOOLS, GitRepo
 from tests.fake_github import FakeGitHub
 
 REPO = "Codertocat/Hello-World"
@@ -31,7 +31,7 @@ TOKEN = "ghs_fakeTokenForTests0123456789"
 
 def runner() -> ModuleType:
     spec = importlib.util.spec_from_file_location("run_composite_action",
-                                                  SHARED / "tools" / "run_composite_action.py")
+                                                  TOOLS / "run_composite_action.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

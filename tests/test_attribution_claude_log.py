@@ -1,6 +1,6 @@
 """End to end from a real Claude Code transcript: log on disk -> import -> commit -> note.
 
-The transcript is written in the shape of ``../shared/samples/claude-code-sample.jsonl``
+The transcript is written in the shape of ``tests/fixtures/samples/claude-code-sample.jsonl``
 (one line per content block repeating ``usage``, ``Edit``/``Write`` tool_use
 lines, user tool_result lines with ``toolUseResult.structuredPatch``) into a
 temporary ``CLAUDE_CONFIG_DIR``; the edits write real lines into real files.
@@ -168,7 +168,7 @@ def test_claude_session_over_two_commits(repo: GitRepo, tmp_path: Path,
 
 def test_codex_rollout_with_apply_patch(repo: GitRepo, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Codex CLI rollout (shape of ../shared/samples/codex-sample.jsonl) whose apply_patch
+    """A Codex CLI rollout (shape of tests/fixtures/samples/codex-sample.jsonl) whose apply_patch
     adds a file by a path relative to the session's cwd."""
     pytest.importorskip("gitroi.sessions.importer")
     home = tmp_path / "codex"

@@ -11,7 +11,7 @@ from gitroi.attribution.attribute import ensure_ledger, iter_history
 from gitroi.attribution.markers import Marker, detect
 from gitroi.git import Repo
 from gitroi.ledger import memory_ledger
-from tests.conftest import SHARED
+from tests.conftest import corpus
 
 
 @pytest.mark.parametrize("message, author, committer, expected", [
@@ -71,14 +71,13 @@ def test_several_agents_on_one_commit() -> None:
                                        Marker("claude-code", "co-author:claude")]
 
 
-CCA_BUNDLE = SHARED / "corpora" / "claude-code-action.bundle"
 
 
 def test_claude_code_action_history(tmp_path: Path) -> None:
     """The corpus README counts 179 marked commits; by hand (git log --grep, below) they are
     178 with Claude markers plus 1 co-authored by Cursor, and the detector finds exactly those."""
     dst = tmp_path / "cca"
-    subprocess.run(["git", "clone", "-q", str(CCA_BUNDLE), str(dst)], check=True)
+    subprocess.run(["git", "clone", "-q", str(corpus("claude-code-action")), str(dst)], check=True)
     repo = Repo.discover(dst)
     claude, cursor = set(), set()
     for hc in iter_history(repo, ["HEAD"]):

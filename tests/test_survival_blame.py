@@ -16,7 +16,7 @@ from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from gitroi.ledger.survival import summary
 from gitroi.survival.analyze import analyze
-from tests.conftest import SHARED, GitRepo
+from tests.conftest import GitRepo, corpus
 
 
 def blame_counts(path: Path, rev: str, files: list[str]) -> Counter[str]:
@@ -115,14 +115,10 @@ def test_generated_history_matches_blame(repo: GitRepo, tmp_path: Path, seed: in
     assert got == expected
 
 
-CORPUS = SHARED / "corpora" / "claude-code-action.bundle"
-
-
-@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not on this machine")
 def test_real_repository_agrees_with_blame_and_numstat(tmp_path: Path) -> None:
     """claude-code-action: 763 commits, 179 with Claude trailers, attributed from markers alone."""
     clone = tmp_path / "cca"
-    subprocess.run(["git", "clone", "-q", str(CORPUS), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", str(corpus("claude-code-action")), str(clone)], check=True)
     db_path = tmp_path / "ledger.db"
     t0 = time.perf_counter()
     res = analyze(Repo.discover(clone), open_ledger(db_path))
