@@ -83,7 +83,7 @@ def test_commit_level_note_counts_every_added_line(repo: GitRepo) -> None:
 
 def test_commit_level_lines_are_the_ledgers_where_U0_differs(repo: GitRepo) -> None:
     # A changelog with many blank lines: `git show -U0` calls 9 lines added, plain numstat and
-    # the ledger's reader (gitroi.attribution.attribute, -U1) 10.  The PR figures must use the latter,
+    # the ledger's reader (gitroi.attribution.commits, -U1) 10.  The PR figures must use the latter,
     # so that every added line of a commit-level commit is an AI line (DESIGN.md).
     tail = "".join(f"Version 1.{i}\n-----------\n\nReleased 2014-07-{i:02d}\n\n- fix {i} "
                    f"{'x' * 51}\n\n\n" for i in range(10))

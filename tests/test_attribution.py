@@ -14,14 +14,11 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from gitroi.attribution.attribute import (
-    attribute_commit,
-    ensure_ledger,
-    note_blob_id,
-    parse_patch,
-    rebuild,
-)
+from gitroi.attribution.attribute import attribute_commit
+from gitroi.attribution.commits import parse_patch
 from gitroi.attribution.notes import list_notes, read_note
+from gitroi.attribution.rebuild import ensure_ledger, rebuild
+from gitroi.attribution.records import note_blob_id
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from gitroi.ledger.commits import commit_ranges, commit_row, dump_attribution

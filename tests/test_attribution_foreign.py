@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gitroi.attribution.attribute import ensure_ledger
 from gitroi.attribution.foreign import parse_git_ai, read_agent_traces
+from gitroi.attribution.rebuild import ensure_ledger
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.ledger import memory_ledger

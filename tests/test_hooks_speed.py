@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.attribution.attribute import CommitRead, read_commit, read_commit_and_note
+from gitroi.attribution.commits import CommitRead, read_commit, read_commit_and_note
 from gitroi.attribution.notes import Note, read_note, write_note
 from gitroi.git import Repo
 from tests.conftest import GitRepo, run_gitroi

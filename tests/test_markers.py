@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.attribution.attribute import ensure_ledger, iter_history
+from gitroi.attribution.history import iter_history
 from gitroi.attribution.markers import Marker, detect
+from gitroi.attribution.rebuild import ensure_ledger
 from gitroi.git import Repo
 from gitroi.ledger import memory_ledger
 from tests.conftest import corpus

@@ -69,7 +69,7 @@ def test_report_in_a_partial_clone_counts_ai_lines_and_names_missing_files(
 
 def test_iter_history_in_a_full_clone_has_no_excludes(repo: GitRepo) -> None:
     """The usual case: no partial clone, one ``git config`` and the plain numstat."""
-    from gitroi.attribution.attribute import iter_history
+    from gitroi.attribution.history import iter_history
     from gitroi.git.partial import missing_blobs
 
     repo.commit({"a.py": "1\n2\n"}, "one" + CLAUDE)

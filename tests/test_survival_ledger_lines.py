@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from gitroi.attribution.attribute import NO_LINES, ensure_ledger
+from gitroi.attribution.rebuild import NO_LINES, ensure_ledger
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from gitroi.survival.analyze import analyze

@@ -245,7 +245,8 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
         if remap(repo, [picked], sha) is not None:
             return
     defer_sqlite_utils()
-    from gitroi.attribution.attribute import CommitRead, attribute_commit
+    from gitroi.attribution.attribute import attribute_commit
+    from gitroi.attribution.commits import CommitRead
     from gitroi.ledger.fast import open_fast
 
     read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read

@@ -330,7 +330,7 @@ def write_note(repo: Repo, sha: str, note: Note, *, ref: str = NOTES_REF,
     ``replace_existing`` is for tools that rewrite notes on purpose (post-rewrite
     re-mapping), never for attribution.  ``existing`` is the text of the note
     already on ``sha`` (None: there is none) when the caller has just read it
-    (:func:`gitroi.attribution.attribute.read_commit_and_note`), saving a ``git notes show``.
+    (:func:`gitroi.attribution.commits.read_commit_and_note`), saving a ``git notes show``.
     """
     final = note
     if not replace_existing:

@@ -19,7 +19,7 @@ old commit itself for an amend or a rebased commit):
   claimed once, so a line the new commit adds twice but the agent wrote once
   is AI once (then, for an upstream rename under a rebase, on any path);
 * blank and punctuation-only lines count only next to a matched line, as at
-  commit time (:func:`gitroi.attribution.attribute.match_lines`).
+  commit time (:func:`gitroi.attribution.matching.match_lines`).
 
 On the click corpus (a squash of 92 commits through 69 merges, notes on 82)
 this gives the 4,423 lines ``git blame`` of the head gives the noted commits
@@ -42,7 +42,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitroi.attribution.attribute import AddedLines, _trivial, _unquote, read_commit
+from gitroi.attribution.commits import AddedLines, read_commit, unquote_path
+from gitroi.attribution.matching import trivial_line
 from gitroi.attribution.notes import (
     _STRENGTH,
     Note,
@@ -77,7 +78,7 @@ def _path(raw: bytes) -> str | None:
     name = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
     if name == "/dev/null":
         return None
-    name = _unquote(name.rstrip("\t"))
+    name = unquote_path(name.rstrip("\t"))
     return name[2:] if name[:2] in ("a/", "b/") else name
 
 
@@ -325,7 +326,7 @@ def map_ranges(added: AddedLines, carried: Carried) -> dict[str, tuple[tuple[int
             pool.update(counts)
     paths = sorted(added.by_path)
     hashes = {p: [line_hash(t) for _, t in added.by_path[p]] for p in paths}
-    trivial = {p: [_trivial(t) for _, t in added.by_path[p]] for p in paths}
+    trivial = {p: [trivial_line(t) for _, t in added.by_path[p]] for p in paths}
     ai = {p: [n in carried.exact.get(p, ()) and not t
               for (n, _), t in zip(added.by_path[p], trivial[p], strict=True)] for p in paths}
 

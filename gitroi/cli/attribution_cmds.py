@@ -65,7 +65,8 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
 
 def _manual(ctx: Context, rev: str, agents: tuple[str, ...], lines: tuple[str, ...],
             as_json: bool) -> None:
-    from gitroi.attribution.attribute import attribute_manual, describe
+    from gitroi.attribution.attribute import attribute_manual
+    from gitroi.attribution.describe import describe
 
     ranges: dict[str, list[tuple[int, int]]] = {}
     for spec in lines:
@@ -100,7 +101,7 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
 
     Example: gitroi show HEAD --json
     """
-    from gitroi.attribution.attribute import describe
+    from gitroi.attribution.describe import describe
 
     d = describe(ctx.repo(), rev)
     if as_json:
@@ -130,7 +131,7 @@ def rebuild(ctx: Context) -> None:
 
     The ledger is derived data; notes are the source of truth.
     """
-    from gitroi.attribution.attribute import rebuild as do_rebuild
+    from gitroi.attribution.rebuild import rebuild as do_rebuild
 
     problems: list[str] = []
     n = do_rebuild(ctx.repo(), ctx.db(), problems=problems)
@@ -151,8 +152,8 @@ def sync(ctx: Context, remote: str, no_push: bool) -> None:
 
     Example: gitroi sync origin
     """
-    from gitroi.attribution.attribute import ensure_ledger
     from gitroi.attribution.notes import fetch_and_merge, push
+    from gitroi.attribution.rebuild import ensure_ledger
 
     repo = ctx.repo()
     res = fetch_and_merge(repo, remote)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from gitroi.attribution.attribute import read_commit
+from gitroi.attribution.commits import read_commit
 from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
 from gitroi.errors import GitroiError
 from gitroi.git import Repo

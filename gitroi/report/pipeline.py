@@ -117,14 +117,15 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     if attribute:
         say("loading attribution")
         try:
-            from gitroi.attribution import attribute as attribution
+            from gitroi.attribution.attribute import attribute_range
+            from gitroi.attribution.rebuild import ensure_ledger
 
             if import_logs and _has_sessions(db, out.roots):
                 since = _first_session(db, out.roots)
-                counts = _call(attribution.attribute_range, repo, db, None, import_logs=False,
+                counts = _call(attribute_range, repo, db, None, import_logs=False,
                                since=since)
                 out.commits_attributed = int(sum(v for k, v in counts.items() if k != "none"))
-            out.commits_loaded = int(_call(attribution.ensure_ledger, repo, db, [branch, *refs],
+            out.commits_loaded = int(_call(ensure_ledger, repo, db, [branch, *refs],
                                            problems=out.problems))
             out.steps.append("attribution")
         except ImportError:

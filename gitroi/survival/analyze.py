@@ -87,7 +87,7 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
 
     problems = problems if problems is not None else []
     try:
-        from gitroi.attribution.attribute import ensure_ledger
+        from gitroi.attribution.rebuild import ensure_ledger
     except ImportError:
         ensure_ledger = None  # type: ignore[assignment]
     if ensure_ledger is not None:

@@ -1,0 +1,160 @@
+"""A whole history in one stream: every commit's metadata and lines added.
+
+:func:`iter_history` reads ONE ``git log --numstat`` stream whatever the number
+of commits; merges get their own lines (new against every parent) from one
+more call, :func:`merge_added`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from gitroi.attribution.commits import (
+    DIFF_CONTEXT,
+    LOG_FIELDS,
+    LOG_FORMAT,
+    CommitMeta,
+    commit_meta,
+    parse_patch,
+)
+from gitroi.git import Repo
+
+
+@dataclass(frozen=True)
+class HistoryCommit:
+    """A commit of a history stream, with the number of lines it added."""
+
+    meta: CommitMeta
+    lines_added: int
+
+
+def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None = None,
+                 merge_lines: bool = True, excludes: Sequence[str] | None = None,
+                 counts: bool = True) -> Iterator[HistoryCommit]:
+    """Commits reachable from ``revs`` (or exactly the commits ``only``) with lines added.
+
+    ONE ``git log --numstat`` stream, whatever the number of commits: a
+    commit's count is exactly what plain ``git log --numstat`` shows for it
+    (the same hunks as :func:`read_commit`'s ``-U1`` diff; never ``-U0``, whose
+    hunks git makes differently).  git log shows no diff for a merge, so a
+    merge's count comes from one more call for all merges together
+    (:func:`merge_added`), the figure its note carries: lines new against every
+    parent.  ``merge_lines=False`` skips that call for callers that only want
+    the metadata.  ``counts=False``: metadata only, no diff at all (every
+    ``lines_added`` is 0), for callers that need the markers, not the figures.
+
+    In a partial clone, paths whose history has a missing blob
+    (``excludes``; ``None``: found here with :func:`gitroi.git.partial.missing_blobs`)
+    are left out of every diff and git never fetches (``GIT_NO_LAZY_FETCH``):
+    commits are still all listed, with the lines that can be counted.
+    """
+    from gitroi.git import run_git
+    from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec, missing_blobs
+
+    if only is not None and not only:
+        return
+    if not counts:
+        merge_lines = False
+        excludes = []
+    if excludes is None:
+        gap = missing_blobs(repo, list(only) if only is not None else list(revs))
+        excludes = sorted(gap[1]) if gap else []
+    tail = log_pathspec(excludes) or ["--"]
+    env = NO_LAZY_FETCH if excludes else None
+    cwd = repo.cwd
+    args = ["-c", "core.quotepath=off", "log", *(("--numstat", "-M") if counts else ()), "--no-color",
+            f"--format={LOG_FORMAT}"]
+    early: _MergePass | None = None
+    own_early: dict[str, int] = {}
+    if only is not None:
+        stdin = ("\n".join(only) + "\n").encode("ascii")
+        if merge_lines:
+            # The merges' pass runs beside the numstat stream rather than after
+            # it (a third of the load of a long history, on another core).
+            merges = run_git(["rev-list", "--no-walk=unsorted", "--min-parents=2", "--stdin"],
+                             cwd=cwd, env=env, input=stdin).stdout.decode("ascii").split()
+            early = _MergePass(repo, merges, excludes)
+        try:
+            out = run_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env,
+                          input=stdin).stdout
+        finally:
+            if early is not None:
+                own_early = early.result()
+    else:
+        out = run_git([*args, *revs, *tail], cwd=cwd, env=env).stdout
+    commits: list[HistoryCommit] = []
+    for chunk in out.split(b"\x01")[1:]:
+        parts = chunk.split(b"\x00", LOG_FIELDS)
+        if len(parts) < LOG_FIELDS:
+            continue
+        meta = commit_meta([p.decode("utf-8", "replace") for p in parts[:LOG_FIELDS]])
+        added = 0
+        for line in (parts[LOG_FIELDS] if len(parts) > LOG_FIELDS else b"").splitlines():
+            first = line.split(b"\t", 1)[0]
+            if first.isdigit():
+                added += int(first)
+        commits.append(HistoryCommit(meta=meta, lines_added=added))
+    if early is not None:
+        own = own_early
+    else:
+        merges = [hc.meta.sha for hc in commits if len(hc.meta.parents) > 1] if merge_lines else []
+        own = merge_added(repo, merges, excludes) if merges else {}
+    for hc in commits:
+        if hc.meta.sha in own:
+            yield HistoryCommit(meta=hc.meta, lines_added=own[hc.meta.sha])
+        else:
+            yield hc
+
+
+class _MergePass:
+    """:func:`merge_added` in a thread, started now: git works on it while the caller reads
+    the numstat stream (both calls spend their time in git, with the GIL released)."""
+
+    def __init__(self, repo: Repo, shas: Sequence[str], excludes: Sequence[str]) -> None:
+        import threading
+
+        self._out: dict[str, int] = {}
+        self._exc: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if shas:
+            self._thread = threading.Thread(target=self._run, args=(repo, list(shas), list(excludes)),
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self, repo: Repo, shas: list[str], excludes: list[str]) -> None:
+        try:
+            self._out = merge_added(repo, shas, excludes)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._exc = exc
+
+    def result(self) -> dict[str, int]:
+        if self._thread is not None:
+            self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        return self._out
+
+
+def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -> dict[str, int]:
+    """{merge sha: lines new against every parent}, from ONE ``git log --cc -p`` call.
+
+    The rule of :func:`parse_patch` (all ``+`` columns): what blame gives the
+    merge itself, its conflict resolutions; a clean merge adds nothing.
+    ``excludes``: paths left out (a partial clone's missing blobs, see :func:`iter_history`).
+    """
+    from gitroi.git import run_git
+    from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec
+
+    out = run_git(["-c", "core.quotepath=off", "log", "--cc", "-p", DIFF_CONTEXT, "-M",
+                   "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
+                   "--no-walk=unsorted", "--stdin", *(log_pathspec(excludes) or ["--"])],
+                  cwd=repo.cwd,
+                  env=NO_LAZY_FETCH if excludes else None,
+                  input=("\n".join(shas) + "\n").encode("ascii")).stdout
+    counts: dict[str, int] = {}
+    for chunk in out.split(b"\x01")[1:]:
+        head, _, patch = chunk.partition(b"\n")
+        counts[head.decode("ascii").strip()] = parse_patch(
+            patch.splitlines(keepends=True)).count
+    return counts

@@ -1,0 +1,158 @@
+"""The ledger's commit tables, made from what the repository carries.
+
+:func:`ensure_ledger` brings a whole history into the ledger cheaply (one
+``git log`` stream, one notes listing) from, in order of precedence, gitroi
+notes, git-ai notes, Agent Trace records, markers; :func:`rebuild` reloads
+everything from those sources, so the ledger can always be recreated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gitroi.attribution.history import HistoryCommit, iter_history
+from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
+from gitroi.attribution.records import record_from_markers, record_from_note
+from gitroi.errors import GitroiError
+from gitroi.git import Repo
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from gitroi.ledger.commits import CommitRecord
+
+
+#: Suffix of the ``source_key`` of a row written without its line counts (``lines=False``):
+#: a full :func:`ensure_ledger` sees a key it does not expect and redoes the row.
+NO_LINES = "#no-lines"
+
+
+def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,
+                  problems: list[str] | None = None, lines: bool = True) -> int:
+    """Bring every commit reachable from ``rev`` into the ledger; returns how many rows changed.
+
+    Sources, strongest first: the gitroi note, a git-ai note, Agent Trace
+    records, markers, nothing ('none').  Incremental: a commit whose source
+    (note blob id, foreign record digest) is unchanged is skipped.  A corrupt
+    note falls back to the next source and is reported in ``problems``.
+    In a partial clone, files whose history has a missing blob are left out of
+    the line counts (:func:`iter_history`) and reported in ``problems``.
+
+    ``lines=False`` (the survival analysis, which needs who wrote what, not how
+    many lines each commit added): one metadata stream, no diff and no merge
+    pass.  Rows whose counts would come from the diff are written with
+    ``lines_added`` (and a commit-level ``ai_lines``) NULL and their
+    ``source_key`` marked :data:`NO_LINES`, so the next full run (``gitroi
+    report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
+    """
+    from gitroi.attribution import foreign
+    from gitroi.ledger.commits import known_sources, write_commits
+
+    if repo.head() is None:
+        return 0
+    revs = [rev] if isinstance(rev, str) else list(rev)
+    ours = list_notes(repo)
+    gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
+    traces = foreign.read_agent_traces(repo)
+    known = known_sources(db)
+
+    def source_of(sha: str) -> tuple[str, str]:
+        if sha in ours:
+            return "note", f"note:{ours[sha]}"
+        if sha in gitai:
+            return "git-ai", f"git-ai:{gitai[sha]}"
+        if sha in traces:
+            return "agent-trace", f"agent-trace:{traces[sha][0]}"
+        return "", ""
+
+    # Cheap pass first: commits are immutable, so a known commit needs work only
+    # when a note (or foreign record) appeared or changed.
+    stale = []
+    for sha in repo.git_text("rev-list", *revs, "--").split():
+        src, key = source_of(sha)
+        have = known.get(sha, "?")
+        if not lines and have is not None and have.endswith(NO_LINES):
+            have = have[:-len(NO_LINES)]  # counts are not wanted here: the row serves
+        if src and have == key:
+            continue
+        if not src and have in ("markers", "none"):
+            continue
+        stale.append(sha)
+    todo: list[tuple[HistoryCommit, str, str]] = []
+    excludes: list[str] | None = None
+    if stale and lines:
+        from gitroi.git.partial import missing_blobs
+
+        try:
+            gap = missing_blobs(repo, revs)
+        except ValueError as exc:  # trees missing too: the numstat below will say what fails
+            gap = None
+            if problems is not None:
+                problems.append(f"partial clone: cannot list the missing objects: {exc}")
+        excludes = sorted(gap[1]) if gap else []
+        if gap and excludes and problems is not None:
+            shown = ", ".join(excludes[:5]) + (f" (+{len(excludes) - 5} more)"
+                                               if len(excludes) > 5 else "")
+            problems.append(
+                f"partial clone: {len(gap[0])} blob(s) missing; {len(excludes)} file(s) left "
+                f"out of the commits' added lines: {shown} (fetch them, or use a full clone, "
+                "for complete counts)")
+    for hc in iter_history(repo, revs, only=stale, excludes=excludes, counts=lines):
+        src, key = source_of(hc.meta.sha)
+        if not src:
+            key = "markers" if hc.meta.markers() else "none"
+        todo.append((hc, src, key))
+    if not todo:
+        return 0
+    blobs = read_blobs(repo, [k.split(":", 1)[1] for _, s, k in todo if s in ("note", "git-ai")])
+    records: list[CommitRecord] = []
+    for hc, src, key in todo:
+        note: Note | None = None
+        try:
+            if src == "note":
+                note = parse(blobs[key.split(":", 1)[1]], commit=hc.meta.sha)
+            elif src == "git-ai":
+                note = foreign.parse_git_ai(blobs[key.split(":", 1)[1]], commit=hc.meta.sha)
+            elif src == "agent-trace":
+                note = traces[hc.meta.sha][1]
+        except (GitroiError, KeyError) as exc:
+            if problems is not None:
+                problems.append(str(exc.message if isinstance(exc, GitroiError) else exc))
+            note = None
+        if note is not None:
+            rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,
+                                   source_key=key)
+        else:
+            rec = record_from_markers(hc.meta, hc.meta.markers(), hc.lines_added,
+                                      source_key=key if src else None)
+        if not lines and not (note is not None and src == "note"):
+            rec = _without_lines(rec)
+        records.append(rec)
+    return write_commits(db, records)
+
+
+def _without_lines(rec: CommitRecord) -> CommitRecord:
+    """A row whose diff-based counts were not read: NULL, and a key the next full run redoes."""
+    from gitroi.ledger.commits import CommitRecord
+
+    row = dict(rec.row)
+    row["lines_added"] = None
+    if row["attribution"] == "commit":
+        row["ai_lines"] = None
+    row["source_key"] = f"{row['source_key']}{NO_LINES}"
+    return CommitRecord(row=row, sessions=rec.sessions, ranges=rec.ranges)
+
+
+def rebuild(repo: Repo, db: Database, *, problems: list[str] | None = None) -> int:
+    """Drop the derived commit tables and reload them from notes (then foreign records, markers).
+
+    Covers HEAD and every local branch.  Figures come out identical to the
+    ledger the hooks wrote, because both are made from the same notes.
+    """
+    from gitroi.ledger.commits import clear_attribution
+
+    clear_attribution(db)
+    if repo.head() is None:
+        return 0
+    return ensure_ledger(repo, db, ["HEAD", "--branches"], problems=problems)
