@@ -73,7 +73,7 @@ def test_deferred_sqlite_utils_loads_for_real_when_needed(tmp_path: Path) -> Non
         "import sys\n"
         "from gitroi.attribution.hookrun import defer_sqlite_utils\n"
         "defer_sqlite_utils()\n"
-        "import gitroi.ledger.sessions, gitroi.ledger.commits\n"
+        "import gitroi.sessions.store, gitroi.ledger.commits\n"
         "from gitroi.ledger.fast import open_fast\n"
         f"db = open_fast({str(path)!r}, busy_timeout_ms=100)\n"
         "before = 'sqlite_utils.db' in sys.modules\n"

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from gitroi.ledger import open_ledger
-from gitroi.ledger.sessions import list_sessions, log_files
 from gitroi.sessions import hash_lines, line_hash
 from gitroi.sessions.claude_code import ClaudeCodeReader, encode_project_dir
 from gitroi.sessions.codex import CodexReader, parse_patch
 from gitroi.sessions.importer import import_sessions
+from gitroi.sessions.store import list_sessions, log_files
 from tests.conftest import SAMPLES
 
 SID = "4d5611e5-241a-462a-8d15-5122611a9569"
@@ -244,8 +244,8 @@ def test_claude_synthetic_skipped_and_cache_tiers(tmp_path: Path) -> None:
     import_sessions(db, all_sessions=True, env={"CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path)})
     # (10*5e-6 + 100*6.25e-6 + 200*1e-5 + 5*2.5e-5) * 6 = (0.00005+0.000625+0.002+0.000125)*6 = 0.0168
     assert db.execute("SELECT cost_usd, speed FROM usage_events").fetchone() == (pytest.approx(0.0168), "fast")
-    from gitroi.ledger.sessions import reprice
     from gitroi.sessions.pricing import PriceTable
+    from gitroi.sessions.store import reprice
 
     assert reprice(db, PriceTable.load(env={}, home=tmp_path).cost) == (1, 0)
     assert db.execute("SELECT cost_usd FROM usage_events").fetchone()[0] == pytest.approx(0.0168)

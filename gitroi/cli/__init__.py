@@ -1,136 +1,12 @@
 """The ``gitroi`` command line: a thin click layer over the core modules.
 
-Only the ``gitroi.cli`` package imports click.  A command resolves the
-repository and the ledger through :class:`Context`, calls one core function
-and renders what it returns.  Heavy imports (pygit2, tree-sitter,
-sqlite-utils) happen inside command bodies, so ``gitroi --help`` and the
-hooks stay fast.
-
-Errors: a :class:`GitroiError` prints ``Error: ...`` (with its hint) and exits
-1; anything else is a bug and exits 3 with a one-line message (set
-``GITROI_DEBUG=1`` for the traceback).
+:mod:`gitroi.cli.app` holds the group, the shared context and the entry point;
+each ``*_cmds`` module registers its commands on the group when imported here.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import click
-
-from gitroi import __version__
-from gitroi.errors import GitroiError
-
-if TYPE_CHECKING:
-    from sqlite_utils import Database
-
-    from gitroi.git import Repo
-
-
-@dataclass
-class Context:
-    """What every command needs: where the repository and the ledger are."""
-
-    db_path: Path | None = None
-    prices_path: Path | None = None
-    cwd: Path = field(default_factory=Path.cwd)
-    _repo: Repo | None = None
-    _db: Database | None = None
-
-    def repo(self) -> Repo:
-        """The repository the user stands in (GitroiError outside one)."""
-        if self._repo is None:
-            from gitroi.git import Repo
-
-            self._repo = Repo.discover(self.cwd)
-        return self._repo
-
-    def maybe_repo(self) -> Repo | None:
-        try:
-            return self.repo()
-        except GitroiError:
-            return None
-
-    def ledger_path(self) -> Path:
-        if self.db_path is not None:
-            return self.db_path
-        env = os.environ.get("GITROI_DB")
-        if env:
-            return Path(env)
-        try:
-            return self.repo().paths.default_ledger
-        except GitroiError as exc:
-            raise GitroiError(
-                f"{self.cwd} is not inside a git repository, so there is no default ledger",
-                hint="pass --db PATH",
-            ) from exc
-
-    def db(self) -> Database:
-        if self._db is None:
-            from gitroi.ledger import open_ledger
-
-            self._db = open_ledger(self.ledger_path())
-        return self._db
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gitroi")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ledger file (default: .git/gitroi/ledger.db of this repository; env GITROI_DB).")
-@click.option("--prices", "prices_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A LiteLLM-format price table merged over the shipped one.")
-@click.option("-C", "cwd", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Run as if gitroi was started in this directory.")
-@click.pass_context
-def cli(ctx: click.Context, db_path: Path | None, prices_path: Path | None, cwd: Path | None) -> None:
-    """gitroi: what did the tokens buy?
-
-    Links what AI coding agents cost to the lines that survived and the pull
-    requests that merged.  Start with `gitroi report` in any repository.
-    """
-    ctx.obj = Context(db_path=db_path, prices_path=prices_path, cwd=(cwd or Path.cwd()).resolve())
-
-
-def echo_json(data: Any) -> None:
-    """The one way commands print JSON: stable key order as built, UTF-8, newline-terminated."""
-    import json
-
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; maps errors to exit codes."""
-    try:
-        cli.main(args=argv, prog_name="gitroi", standalone_mode=False)
-    except GitroiError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        return 1
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return 1
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug: short message, exit 3
-        if os.environ.get("GITROI_DEBUG"):
-            raise
-        click.echo(f"gitroi: internal error: {type(exc).__name__}: {exc} "
-                   "(set GITROI_DEBUG=1 for the traceback)", err=True)
-        return 3
-    return 0
-
-
-# Command modules register themselves on ``cli``; each keeps its imports lazy.
-from gitroi.cli import (  # noqa: E402
+from gitroi.cli import (
     attribution_cmds,
     hooks_cmds,
     pr_cmds,
@@ -138,6 +14,7 @@ from gitroi.cli import (  # noqa: E402
     sessions_cmds,
     survival_cmds,
 )
+from gitroi.cli.app import Context, cli, echo_json, main, pass_ctx
 
 __all__ = [
     "Context", "attribution_cmds", "cli", "echo_json", "hooks_cmds", "main", "pass_ctx",

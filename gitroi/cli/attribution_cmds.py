@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gitroi.cli import Context, cli, echo_json, pass_ctx
+from gitroi.cli.app import Context, cli, echo_json, pass_ctx
 
 
 @cli.command()

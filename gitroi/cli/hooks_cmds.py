@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from gitroi.cli import Context, cli, pass_ctx
+from gitroi.cli.app import Context, cli, pass_ctx
 
 
 def _print_changes(target_line: str, lines: list[str], *, nothing: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gitroi.cli import Context, cli, echo_json, pass_ctx
+from gitroi.cli.app import Context, cli, echo_json, pass_ctx
 from gitroi.errors import GitroiError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gitroi.cli import Context, cli, pass_ctx
+from gitroi.cli.app import Context, cli, pass_ctx
 from gitroi.report.figures import BY_CHOICES
 from gitroi.report.render import FORMATS
 

@@ -1,7 +1,7 @@
 """``gitroi sessions import``, ``gitroi sessions list`` and ``gitroi doctor``.
 
 Thin: the work is in :mod:`gitroi.sessions.importer` and
-:mod:`gitroi.ledger.sessions`; these commands resolve the repository and
+:mod:`gitroi.sessions.store`; these commands resolve the repository and
 the ledger, call one function and render what it returns.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitroi.cli import Context, cli, echo_json, pass_ctx
+from gitroi.cli.app import Context, cli, echo_json, pass_ctx
 from gitroi.errors import GitroiError
 
 if TYPE_CHECKING:
@@ -90,8 +90,8 @@ def import_cmd(ctx: Context, all_sessions: bool, since: str | None, reprice: boo
     """
     s = _run_import(ctx, all_sessions=all_sessions, since=since)
     if reprice:
-        from gitroi.ledger.sessions import reprice as reprice_events
         from gitroi.sessions.pricing import PriceTable
+        from gitroi.sessions.store import reprice as reprice_events
 
         n, unpriced = reprice_events(ctx.db(), PriceTable.load(ctx.prices_path).cost)
         click.echo(f"Repriced {n} responses ({unpriced} without a price).")
@@ -148,7 +148,7 @@ def list_cmd(ctx: Context, as_json: bool, all_sessions: bool) -> None:
 
     Example: gitroi sessions list --json
     """
-    from gitroi.ledger.sessions import list_sessions
+    from gitroi.sessions.store import list_sessions
 
     scopes = None if all_sessions or ctx.maybe_repo() is None else _scopes(ctx, False)
     rows = list_sessions(ctx.db(), scopes)
@@ -166,7 +166,7 @@ def doctor(ctx: Context, as_json: bool) -> None:
 
     Example: gitroi doctor
     """
-    from gitroi.ledger.sessions import agent_counts, problem_count, recent_problems
+    from gitroi.sessions.store import agent_counts, problem_count, recent_problems
 
     report: dict[str, Any] = {"ledger": None, "repository": None, "agents": [], "problems": []}
     repo = ctx.maybe_repo()

@@ -174,7 +174,7 @@ def import_sessions(
     ``prices`` defaults to the shipped table merged with the user's.
     """
     from gitroi import timeutil
-    from gitroi.ledger import sessions as lsql
+    from gitroi.sessions import store as lsql
 
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()) if home is None else home
@@ -269,7 +269,7 @@ def import_sessions(
 
 def _log(agent: str, path: Path, st: os.stat_result, offset: int, head: str | None,
          state: dict[str, Any]) -> Any:
-    from gitroi.ledger.sessions import LogFile
+    from gitroi.sessions.store import LogFile
 
     return LogFile(str(path), agent, st.st_dev, st.st_ino, st.st_size, offset, head,
                    st.st_mtime, state)
@@ -278,7 +278,7 @@ def _log(agent: str, path: Path, st: os.stat_result, offset: int, head: str | No
 def _import_one(db: Database, job: _Job, scopes: Sequence[str] | None,
                 prices: list[PriceTable | None], summary: ImportSummary,
                 seen_sessions: set[str], now: str) -> None:
-    from gitroi.ledger import sessions as lsql
+    from gitroi.sessions import store as lsql
 
     reader, path = job.reader, job.path
     scan = summary.agents[reader.agent]

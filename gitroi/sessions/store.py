@@ -1,4 +1,7 @@
-"""SQL for sessions, usage events, edits, log files and import problems.
+"""The ledger's store of sessions: SQL for sessions, usage events, edits, log files, problems.
+
+It lives in the sessions package because it builds that layer's records
+(:class:`UsageEvent`, :class:`Problem`), and the ledger sits below sessions.
 
 Every write is an idempotent upsert keyed by stable ids (session key, event
 id, edit id), so a log file read again from the start (it shrank, or was
