@@ -1,8 +1,10 @@
 """The SQLite ledger: one file, written with sqlite-utils, derived and rebuildable.
 
-Only the ``gitroi.ledger`` package touches sqlite-utils and SQL.  Each concept
-has its own query module beside this one (``ledger.sessions``,
-``ledger.commits``, ``ledger.survival``, ``ledger.reports``); this module opens
+The ledger owns the database file and its schema.  Each concept has its own
+query module: ``ledger.commits``, ``ledger.survival`` and ``ledger.reports``
+beside this one, and ``sessions.store`` in the sessions package (it builds the
+sessions layer's records, and the ledger sits below that layer: see
+``tests/test_layers.py``); this module opens
 the database, applies migrations and sets the pragmas every writer needs:
 WAL so readers never block the hook, and a busy timeout so a second gitroi
 waits for a lock instead of failing at once.
@@ -11,13 +13,14 @@ waits for a lock instead of failing at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from gitroi.errors import GitroiError
+from gitroi.ledger.transactions import transaction
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "memory_ledger", "open_ledger", "transaction"]
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
@@ -57,21 +60,3 @@ def memory_ledger() -> Database:
     db = Database(memory=True)
     migrations.apply(db)
     return db
-
-
-@contextmanager
-def transaction(db: Database) -> Iterator[Database]:
-    """All writes happen inside one of these, so a killed run leaves no half-state.
-
-    Translates a lock held past the busy timeout into a :class:`GitroiError`.
-    """
-    try:
-        with db.atomic():
-            yield db
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise GitroiError(
-                f"the ledger is locked by another process: {exc}",
-                hint="another gitroi may be running; try again when it finishes",
-            ) from exc
-        raise

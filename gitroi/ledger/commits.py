@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitroi.ledger import transaction
+from gitroi.ledger.transactions import transaction
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from gitroi.ledger import transaction
+from gitroi.ledger.transactions import transaction
 
 COMMIT_KEYS = ("repo", "week", "author", "pr")
 TOKEN_KEYS = ("agent", "model")

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from gitroi.ledger import transaction
+from gitroi.ledger.transactions import transaction
 
 #: sha, path, symbol, ai, is_code, outcome, ended_by, ended_week
 OutcomeKey = tuple[str, str, str, int, int, str, str, str]

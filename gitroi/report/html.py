@@ -15,7 +15,7 @@ import html
 import json
 from typing import Any
 
-from gitroi.report.render import compact, headline_lines, key_label, money, pct
+from gitroi.report.formatting import compact, headline_lines, key_label, money, pct
 
 _CSS = """
 :root{--fg:#1f2328;--mut:#59636e;--bg:#fff;--card:#f6f8fa;--bd:#d1d9e0;

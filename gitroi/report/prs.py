@@ -15,7 +15,7 @@ offline:
 
 Review churn is the AI lines written in the PR's commits that did not reach
 the merge.  It is read by blaming the PR head (the second parent, or the
-fetched PR ref) with the PR comment's own test, :func:`gitroi.pr.analysis.reaching`
+fetched PR ref) with the PR comment's own test, :func:`gitroi.survival.reaching.reaching`
 (``git blame -M -C`` with and without ``-w``): an AI line reached the merge when
 the head still carries it, whitespace changes and moves included.  Without a
 PR head (a squash whose ref was not fetched) the figure is 0 with a note.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from gitroi import timeutil
 from gitroi.git import Repo
 from gitroi.git.patch import parse_files
-from gitroi.pr.analysis import Key
+from gitroi.survival.reaching import Key
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -210,11 +210,11 @@ def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
 
 def reached(repo: Repo, keys: set[Key], head: str, base: str) -> int:
     """How many of ``keys`` the tree of ``head`` still carries: the PR comment's own test
-    (:func:`gitroi.pr.analysis.reaching`, blame -M -C with and without -w), so a merged
+    (:func:`gitroi.survival.reaching.reaching`, blame -M -C with and without -w), so a merged
     PR's review churn in the report and in its comment are one figure."""
     if not keys:
         return 0
-    from gitroi.pr.analysis import reaching
+    from gitroi.survival.reaching import reaching
 
     mb = repo.git("merge-base", head, base, check=False).decode().strip() or None
     return len(reaching(repo, mb, head, keys))

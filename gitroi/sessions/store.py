@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from gitroi.ledger import transaction
+from gitroi.ledger.transactions import transaction
 from gitroi.sessions import FileEdit, Problem, SessionInfo, UsageEvent
 
 
