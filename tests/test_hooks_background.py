@@ -112,13 +112,13 @@ def test_a_background_failure_is_the_next_commits_warning(repo: GitRepo, tmp_pat
 
 
 def test_several_deferred_warnings_make_one_line(tmp_path: Path) -> None:
-    from gitroi.attribution import hookrun as hook_impl
+    from gitroi.attribution import hookwarn
 
-    hook_impl.defer(str(tmp_path), "gitroi: warning: post-commit of a (in the background): x")
-    hook_impl.defer(str(tmp_path), "gitroi: warning: post-commit of b (in the background): y")
-    assert hook_impl.take_deferred(str(tmp_path)) == \
+    hookwarn.defer(str(tmp_path), "gitroi: warning: post-commit of a (in the background): x")
+    hookwarn.defer(str(tmp_path), "gitroi: warning: post-commit of b (in the background): y")
+    assert hookwarn.take_deferred(str(tmp_path)) == \
         "gitroi: warning: post-commit of b (in the background): y [and 1 earlier warning(s)]"
-    assert hook_impl.take_deferred(str(tmp_path)) is None
+    assert hookwarn.take_deferred(str(tmp_path)) is None
 
 
 def test_rebase_picks_do_not_fork(repo: GitRepo) -> None:

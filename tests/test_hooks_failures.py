@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gitroi.attribution import hookrun as hook_impl
+from gitroi.attribution import hookwarn, postrewrite
 from gitroi.errors import GitroiError
 from tests.conftest import GitRepo, run_gitroi
 
@@ -269,15 +269,15 @@ def test_pushing_the_notes_ref_itself_does_not_recurse(hooked: GitRepo, tmp_path
 
 
 def test_describe_covers_every_kind_of_failure() -> None:
-    assert hook_impl.describe(OSError(errno.ENOSPC, "No space left on device", "/x/ledger.db")) \
+    assert hookwarn.describe(OSError(errno.ENOSPC, "No space left on device", "/x/ledger.db")) \
         == "the disk is full (no space left on device writing /x/ledger.db)"
-    assert hook_impl.describe(GitroiError("bad\nthing", hint="do x")) == "bad thing"
-    assert hook_impl.describe(sqlite3.OperationalError("database is locked")) == \
+    assert hookwarn.describe(GitroiError("bad\nthing", hint="do x")) == "bad thing"
+    assert hookwarn.describe(sqlite3.OperationalError("database is locked")) == \
         "the ledger: database is locked"
-    assert hook_impl.describe(KeyError("k")) == "internal error (KeyError: 'k'); please report it"
-    assert hook_impl.describe(SystemExit(2)) == "exited early (code 2)"
-    assert len(hook_impl.describe(ValueError("x" * 1000))) == 400
-    assert hook_impl.parse_rewrite_pairs("a1 b1\na2 b1\na3 b3 extra\n\n") == \
+    assert hookwarn.describe(KeyError("k")) == "internal error (KeyError: 'k'); please report it"
+    assert hookwarn.describe(SystemExit(2)) == "exited early (code 2)"
+    assert len(hookwarn.describe(ValueError("x" * 1000))) == 400
+    assert postrewrite.parse_rewrite_pairs("a1 b1\na2 b1\na3 b3 extra\n\n") == \
         {"b1": ["a1", "a2"], "b3": ["a3"]}
 
 

@@ -71,7 +71,7 @@ def test_deferred_sqlite_utils_loads_for_real_when_needed(tmp_path: Path) -> Non
     open_ledger(path).conn.close()
     code = (
         "import sys\n"
-        "from gitroi.attribution.hookrun import defer_sqlite_utils\n"
+        "from gitroi.attribution.lazymodules import defer_sqlite_utils\n"
         "defer_sqlite_utils()\n"
         "import gitroi.sessions.store, gitroi.ledger.commits\n"
         "from gitroi.ledger.fast import open_fast\n"

@@ -136,7 +136,7 @@ def test_worktrees_listed_once_until_one_is_added(repo: GitRepo, tmp_path: Path,
 
 
 def test_hook_finds_the_repository_as_git_does(repo: GitRepo, tmp_path: Path) -> None:
-    from gitroi.attribution.hookrun import discover_repo
+    from gitroi.attribution.fastgit import discover_repo
 
     repo.commit({"a.py": "x\n"}, "one")
     repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
@@ -171,7 +171,7 @@ def test_commit_and_note_read_in_one_call(repo: GitRepo) -> None:
 def test_inspect_stand_in_loads_on_first_use() -> None:
     code = (
         "import sys\n"
-        "from gitroi.attribution.hookrun import defer_inspect\n"
+        "from gitroi.attribution.lazymodules import defer_inspect\n"
         "defer_inspect()\n"
         "import gitroi.attribution.attribute, gitroi.sessions.importer\n"
         "before = type(sys.modules['inspect']).__name__\n"

@@ -1,0 +1,84 @@
+"""Stand-ins that make a module's import free until something really uses it (hook processes only).
+
+Each millisecond of a hook's imports is added to every ``git commit``; these
+modules are imported by gitroi's code for rarely used parts, so the hook
+puts a stand-in in ``sys.modules`` that loads the real module on first use.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def defer_sqlite_utils() -> None:
+    """Make ``import sqlite_utils`` free until something really uses it (hook processes only).
+
+    The ledger modules import ``Database`` from sqlite-utils for their type
+    hints; the hook talks to the ledger through :class:`gitroi.ledger.fast.FastLedger`
+    and needs the real package only on a first run (schema creation) or for an
+    API the shortcut lacks.  This puts a stand-in module in ``sys.modules``:
+    ``Database`` and ``Migrations`` are proxies that load the real package when
+    called (or asked anything), any other attribute loads it at once, and
+    submodules import normally.  Loading replaces the stand-in for good.
+    """
+    _stand_in("sqlite_utils", proxies=("Database", "Migrations"))
+
+
+def defer_inspect() -> None:
+    """Make ``import inspect`` free until something uses it (hook processes only).
+
+    ``dataclasses`` imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``:
+    ~8 ms here) but calls it only to make a docstring for a dataclass that has
+    none; gitroi's dataclasses all have one.  Any real use loads the module.
+    """
+    _stand_in("inspect")
+
+
+def _stand_in(name: str, proxies: tuple[str, ...] = ()) -> None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports the real one on the
+    first use of an attribute (``proxies``: class names that wait until they are called)."""
+    if name in sys.modules:
+        return
+    import importlib
+    import importlib.util
+    import types
+    from typing import Any
+
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    loaded: list[types.ModuleType] = []
+
+    def load() -> Any:
+        if not loaded:
+            if isinstance(sys.modules.get(name), _Stub):
+                del sys.modules[name]
+            loaded.append(importlib.import_module(name))
+        return loaded[0]
+
+    class _Proxy(type):
+        def __call__(cls, *a: Any, **k: Any) -> Any:
+            return getattr(load(), cls.__name__)(*a, **k)
+
+        def __getattr__(cls, attr: str) -> Any:
+            return getattr(getattr(load(), cls.__name__), attr)
+
+        def __instancecheck__(cls, obj: Any) -> bool:
+            return isinstance(obj, getattr(load(), cls.__name__))
+
+    class _Stub(types.ModuleType):
+        def __getattr__(self, attr: str) -> Any:
+            if attr in proxies:
+                proxy = _Proxy(attr, (), {})
+                setattr(self, attr, proxy)
+                return proxy
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+            return getattr(load(), attr)
+
+    stub = _Stub(name)
+    if spec.submodule_search_locations is not None:
+        stub.__path__ = list(spec.submodule_search_locations)
+    stub.__spec__ = spec
+    stub.__file__ = spec.origin
+    sys.modules[name] = stub
