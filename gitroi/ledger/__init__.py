@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from gitroi.errors import GitroiError
 from gitroi.ledger.transactions import transaction
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "memory_ledger", "open_ledger", "transaction"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "memory_ledger", "migrate", "open_ledger", "transaction"]
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
@@ -31,8 +31,6 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
     Raises :class:`GitroiError` naming the file when it cannot be opened, is
     not a SQLite database, or stays locked past the timeout.
     """
-    from gitroi.ledger.migrations import migrations
-
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +40,7 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = OFF")
-        migrations.apply(db)
+        migrate(db)
     except sqlite3.DatabaseError as exc:
         raise GitroiError(
             f"cannot open the ledger {p}: {exc}",
@@ -55,8 +53,26 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
 
 def memory_ledger() -> Database:
     """An in-memory ledger with the full schema, for pure queries and tests."""
+    db = Database(memory=True)
+    migrate(db)
+    return db
+
+
+def migrate(db: Database) -> None:
+    """Apply pending migrations, with one ``PRAGMA user_version`` read when there are none.
+
+    ``user_version`` holds how many migrations of the ``gitroi`` set the
+    ledger has (set after they are all applied).  Migrations are append-only,
+    so a count at least ours means every one of ours is applied, and an
+    older gitroi opening a newer ledger skips the look-ups too.  A ledger
+    written before this check (``user_version`` 0) goes through sqlite-utils'
+    name-by-name look-up once and is stamped.
+    """
     from gitroi.ledger.migrations import migrations
 
-    db = Database(memory=True)
+    count = len(migrations._migrations)
+    have = db.execute("PRAGMA user_version").fetchone()[0]
+    if have >= count:
+        return
     migrations.apply(db)
-    return db
+    db.execute(f"PRAGMA user_version = {count}")

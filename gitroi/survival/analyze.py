@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
-from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log, survival_env
+from gitroi.survival.classify import Classifier
+from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
 from gitroi.survival.replay import (
     _CSHIFT,
@@ -103,7 +104,8 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
 
 def _tokenizer() -> Callable[[str, list[str]], list[tuple[str, ...]]] | None:
     try:
-        from gitroi.survival.parse import tokenize_lines
+        # The lexer, not parse.py: tree-sitter is imported by the classification alone.
+        from gitroi.survival.lexer import tokenize_lines
     except ImportError:
         return None
     return tokenize_lines  # type: ignore[return-value]
@@ -154,7 +156,12 @@ def analyze(
     if usable and st is not None and st.tip != tip and repo.is_ancestor(st.tip or "", tip):
         planned = st.tip
     log_proc = None
+    classifier: Classifier | None = None
     if not (usable and st is not None and st.tip == tip):
+        if planned is None:
+            # A full run: its classification goes to a worker process now, before
+            # the log stream's pipe exists (the fork would inherit it).
+            classifier = Classifier(repo, tip, {})
         log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha), excluded)
     try:
         problems: list[str] = []
@@ -177,8 +184,16 @@ def analyze(
         assert st is not None
         before = st.commits
         previous_tip = st.tip
+        if mode != "full":
+            # Incremental: a few versions to parse, fewer than a worker's start-up costs.
+            if classifier is not None:
+                classifier.close()
+            classifier = Classifier(repo, tip, {p: v[0] for p, v in st.tip_syntax.items()}, inline=True)
+        elif classifier is None:
+            classifier = Classifier(repo, tip, {})
+        classifier.bind(st)
         replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
-                            progress=progress)
+                            progress=progress, classifier=classifier)
         proc, log_proc = log_proc, None
         try:
             replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None, log_proc=proc)
@@ -187,14 +202,21 @@ def analyze(
             st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes,
                              excluded=excluded)
             before = 0
+            classifier.close()
+            classifier = Classifier(repo, tip, {})
+            classifier.bind(st)
             replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
-                                progress=progress)
+                                progress=progress, classifier=classifier)
             replayer.run(tip, boundary=since_sha)
+    except BaseException:
+        if classifier is not None:
+            classifier.close()
+        raise
     finally:
         if log_proc is not None:
             _stop(log_proc)
     st.fingerprint = attribution.fingerprint(st.shas)
-    _classify_ai(repo, st)
+    classifier.finish()
     outcomes, carried, stats = _rows(st)
     stats["missing_blobs"] = _missing_stats(missing)
     stats["token_checks"] = replayer.token_checks
@@ -264,92 +286,6 @@ def _json_stats(raw: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return v if isinstance(v, dict) else {}
-
-
-_REWORK = (1, 2)  # Outcome.CHURNED, Outcome.REVERTED
-
-
-def _classify_ai(repo: Repo, st: ReplayState) -> None:
-    """Code/non-code and enclosing symbol of AI lines, from tree-sitter, once per blob.
-
-    Lines alive at the tip are classified where they live now (one parse per
-    tip file holding AI lines); churned and reverted lines (rework, which
-    reports place by symbol) at the file version their commit wrote.  Lines
-    deleted after the window, and files without a grammar, keep the one-line
-    comment check made during the replay: parsing every old version of every
-    AI file would cost more than the whole replay.
-    """
-    try:
-        from gitroi.survival.languages import language_for_path
-        from gitroi.survival.parse import classify
-    except ImportError:
-        return
-    grammar: dict[int, bool] = {}
-
-    def has_grammar(pid: int) -> bool:
-        g = grammar.get(pid)
-        if g is None:
-            g = grammar[pid] = language_for_path(st.paths[pid]) is not None
-        return g
-
-    need: set[tuple[int, int]] = set()
-    for code, (o, _e, _w) in st.ai_dead.items():
-        if o not in _REWORK:
-            continue
-        key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK)
-        if key not in st.ai_syntax and key in st.ai_blobs and has_grammar(key[1]):
-            need.add(key)
-    tip_paths = [p for p, lst in st.tip_files.items()
-                 if language_for_path(p) is not None and any(c & 2 for c in lst)]
-    tip_blobs: dict[str, str] = {}
-    if tip_paths and st.tip:
-        out = repo.git("ls-tree", "-r", "-z", "--full-tree", st.tip, "--", *tip_paths) if len(tip_paths) < 2000 \
-            else repo.git("ls-tree", "-r", "-z", "--full-tree", st.tip)
-        wanted = set(tip_paths)
-        for entry in out.split(b"\0"):
-            meta, _, path = entry.partition(b"\t")
-            p = path.decode("utf-8", "surrogateescape")
-            if p in wanted:
-                tip_blobs[p] = meta.split(b" ")[2].decode()
-    stale = {p: b for p, b in tip_blobs.items() if st.tip_syntax.get(p, ("",))[0] != b}
-    st.tip_syntax = {p: v for p, v in st.tip_syntax.items() if p in tip_blobs}
-    blobs = _read_blobs(repo, sorted({st.ai_blobs[k] for k in need} | set(stale.values())))
-    for key in need:
-        blob = st.ai_blobs[key]
-        data = blobs.get(blob)
-        if data is not None:
-            syn = classify(st.paths[key[1]], data, cache_key=blob)
-            st.ai_syntax[key] = (bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
-    for p, blob in stale.items():
-        data = blobs.get(blob)
-        if data is not None:
-            syn = classify(p, data, cache_key=blob)
-            st.tip_syntax[p] = (blob, bytes(1 if c else 0 for c in syn.is_code), list(syn.symbol))
-
-
-def _read_blobs(repo: Repo, blobs: list[str]) -> dict[str, bytes]:
-    """Blob contents through one ``git cat-file --batch``; missing blobs are left out."""
-    import subprocess
-
-    if not blobs:
-        return {}
-    proc = subprocess.run(["git", "cat-file", "--batch"], input="".join(b + "\n" for b in blobs).encode(),
-                          capture_output=True, cwd=repo.paths.workdir or repo.paths.git_dir, env=survival_env())
-    out: dict[str, bytes] = {}
-    data = proc.stdout
-    pos = 0
-    for b in blobs:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            break
-        header = data[pos:nl].split(b" ")
-        pos = nl + 1
-        if len(header) < 3 or header[1] == b"missing":
-            continue
-        size = int(header[2])
-        out[b] = data[pos:pos + size]
-        pos += size + 1
-    return out
 
 
 def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, Any]]:

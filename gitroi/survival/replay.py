@@ -41,6 +41,8 @@ from typing import IO
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.git.patch import FileDiff, Hunk, parse_files
+from gitroi.survival.classify import REWORK as _REWORK
+from gitroi.survival.classify import Classifier
 from gitroi.survival.history import (
     MergeInfo,
     blob_sizes,
@@ -208,6 +210,7 @@ class Replayer:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         tokenize: Callable[[str, list[str]], list[tuple[str, ...]]] | None = None,
         progress: Progress | None = None,
+        classifier: Classifier | None = None,
     ) -> None:
         self.repo = repo
         self.st = state
@@ -215,6 +218,9 @@ class Replayer:
         self.max_file_bytes = max_file_bytes
         self.tokenize = tokenize
         self.progress = progress
+        #: Told which file versions the classification will likely need, as the replay finds them.
+        self.classifier = classifier
+        self._rework = classifier.rework if classifier is not None else None
         self.pending: dict[int, tuple[int, int, int]] = {}
         self._prefix_cache: dict[str, tuple[bytes, ...]] = {}
         self._ai_ranges: dict[tuple[int, str], set[int] | bool] = {}
@@ -307,6 +313,7 @@ class Replayer:
             return
         agg = self.st.agg
         ai_dead = self.st.ai_dead
+        rework = self._rework
         for code in codes:
             c = code >> _CSHIFT
             if c == UNKNOWN:
@@ -317,6 +324,8 @@ class Replayer:
                 continue
             if code & 2:
                 ai_dead[code] = oe
+                if rework is not None and oe[0] in _REWORK:
+                    rework.append(code)
             else:
                 key = (c, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1], oe[2])
                 agg[key] = agg.get(key, 0) + 1
@@ -324,6 +333,8 @@ class Replayer:
     def _final(self, code: int, oe: tuple[int, int, int]) -> None:
         if code & 2:
             self.st.ai_dead[code] = oe
+            if self._rework is not None and oe[0] in _REWORK:
+                self._rework.append(code)
         else:
             key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, code & 1, oe[0], oe[1], oe[2])
             agg = self.st.agg
@@ -515,8 +526,11 @@ class Replayer:
             if len(self.pending) > 200_000 and (not states or (len(states) == 1 and sha in states)):
                 self._flush(files)
             done += 1
-            if progress is not None and (done & 63) == 0:
-                progress(done, total)
+            if (done & 63) == 0:
+                if progress is not None:
+                    progress(done, total)
+                if self.classifier is not None:
+                    self.classifier.feed()
         if progress is not None:
             progress(done, total)
 
@@ -663,6 +677,8 @@ class Replayer:
                 self._pred[id(new)] = id(old)
                 if ai_file and fd.blob:
                     st.ai_blobs[(cidx, pid)] = fd.blob
+                    if self.classifier is not None:
+                        self.classifier.ai_version(pid)
 
     def _mismatch(self, fd: FileDiff, h: Hunk, have: int) -> None:
         """The replayed file is shorter than the diff says: should not happen; counted, not fatal."""
@@ -868,4 +884,6 @@ class Replayer:
         out.extend(olds[0][pos[0]:])
         if ai_file and fd.blob:
             st.ai_blobs[(cidx, pid)] = fd.blob
+            if self.classifier is not None:
+                self.classifier.ai_version(pid)
         return out
