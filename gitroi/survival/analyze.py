@@ -25,14 +25,13 @@ from typing import TYPE_CHECKING, Any
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.survival.classify import Classifier
+from gitroi.survival.codes import CSHIFT as _CSHIFT
+from gitroi.survival.codes import LINE_MASK, PATH_MASK
+from gitroi.survival.codes import PSHIFT as _PSHIFT
 from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
 from gitroi.survival.replay import (
-    _CSHIFT,
-    _PSHIFT,
     DEFAULT_MAX_FILE_BYTES,
-    LINE_MASK,
-    PATH_MASK,
     STATE_VERSION,
     UNKNOWN,
     Attribution,

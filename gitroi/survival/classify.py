@@ -35,13 +35,16 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gitroi.survival.codes import version_of
 from gitroi.survival.history import survival_env
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from gitroi.git import Repo
-    from gitroi.survival.replay import ReplayState
+
+#: The replay's ``ReplayState`` (not imported: the replay imports this module).
+ReplayState = Any
 
 #: Outcome values of rework (``outcomes.Outcome.CHURNED``, ``REVERTED``): their origin version is parsed.
 REWORK = (1, 2)
@@ -131,10 +134,8 @@ class Classifier:
             return
         if self.rework:
             st = self.st
-            from gitroi.survival.replay import _CSHIFT, _PSHIFT, PATH_MASK
-
             for code in self.rework:
-                key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK)
+                key = version_of(code)
                 if key in self._sent_keys:
                     continue
                 self._sent_keys.add(key)
@@ -176,8 +177,6 @@ class Classifier:
         replay: parsing every old version of every AI file would cost more than
         the whole replay.
         """
-        from gitroi.survival.replay import _CSHIFT, _PSHIFT, PATH_MASK
-
         st = self.st
         assert st is not None
         if self._conn is None and not _have_parser():
@@ -186,7 +185,7 @@ class Classifier:
         for code, (o, _e, _w) in st.ai_dead.items():
             if o not in REWORK:
                 continue
-            key = (code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK)
+            key = version_of(code)
             if key not in st.ai_syntax and key in st.ai_blobs and self.has_grammar(key[1]):
                 need.add(key)
         tip_paths = sorted(p for p, lst in st.tip_files.items() if _grammar(p) and any(c & 2 for c in lst))

@@ -43,6 +43,12 @@ from gitroi.git import Repo
 from gitroi.git.patch import FileDiff, Hunk, parse_files
 from gitroi.survival.classify import REWORK as _REWORK
 from gitroi.survival.classify import Classifier
+from gitroi.survival.codes import CSHIFT as _CSHIFT
+from gitroi.survival.codes import LINE_BITS as LINE_BITS
+from gitroi.survival.codes import LINE_MASK as LINE_MASK
+from gitroi.survival.codes import PATH_BITS as PATH_BITS
+from gitroi.survival.codes import PATH_MASK as PATH_MASK
+from gitroi.survival.codes import PSHIFT as _PSHIFT
 from gitroi.survival.history import (
     MergeInfo,
     blob_sizes,
@@ -61,12 +67,6 @@ from gitroi.survival.outcomes import (
 )
 
 STATE_VERSION = 5
-LINE_BITS = 20
-PATH_BITS = 22
-LINE_MASK = (1 << LINE_BITS) - 1
-PATH_MASK = (1 << PATH_BITS) - 1
-_PSHIFT = 2 + LINE_BITS
-_CSHIFT = 2 + LINE_BITS + PATH_BITS
 #: Commit index 0: lines whose origin is unknown (a shallow clone's grafted
 #: root, or the tree at ``--since``); never counted in any figure.
 UNKNOWN = 0
