@@ -322,6 +322,8 @@ def _symbols_for(repo: Repo, keys: list[Key]) -> dict[Key, str]:
         oid, blob = blobs[(c, p)]
         try:
             syntax = classify(p, blob, cache_key=oid)
+        except GitroiError:  # a missing or too-old grammar: the user must hear of it
+            raise
         except Exception:  # a grammar failing on odd input must not sink the PR report
             continue
         for n in lines:

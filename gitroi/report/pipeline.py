@@ -59,7 +59,10 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _problem(out: Prepared, step: str, exc: BaseException) -> None:
-    msg = exc.message if isinstance(exc, GitroiError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, GitroiError):
+        msg = f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+    else:
+        msg = f"{type(exc).__name__}: {exc}"
     out.problems.append(f"{step}: {msg}")
 
 

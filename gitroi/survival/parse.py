@@ -38,9 +38,10 @@ import time
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING
 
-from tree_sitter import Language, Node, Parser, Point, Query, QueryCursor, Tree
-
+from gitroi.errors import GitroiError
 from gitroi.survival.languages import (
     GRAMMARS,
     CommentStyle,
@@ -55,6 +56,17 @@ from gitroi.survival.lexer import (
     same_tokens,
     tokenize_lines,
 )
+
+try:  # an old or absent tree-sitter is reported when a file needs it, by _load
+    from tree_sitter import Language, Parser, Query, QueryCursor
+except ImportError as exc:
+    _TREE_SITTER_IMPORT_ERROR: ImportError | None = exc
+else:
+    _TREE_SITTER_IMPORT_ERROR = None
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Point, Tree
+
 
 __all__ = [
     "FileSyntax",
@@ -110,30 +122,108 @@ class _Loaded:
     query: Query
 
 
-_LOADED: dict[str, _Loaded | None] = {}
+_LOADED: dict[str, _Loaded] = {}
+_FAILED: dict[str, GitroiError] = {}
+
+# The oldest releases gitroi is tested with (pyproject.toml's lower bounds, which
+# tests/test_packaging.py keeps equal to these; .ci/min-versions runs the suite on
+# them). tree-sitter 0.25 brought QueryCursor and Parser.parse(progress_callback=);
+# the grammars' 0.23 releases carry a language ABI (14) that 0.25 reads.
+MIN_VERSIONS: dict[str, str] = {
+    "tree-sitter": "0.25",
+    "tree-sitter-python": "0.23",
+    "tree-sitter-javascript": "0.23",
+    "tree-sitter-typescript": "0.23",
+    "tree-sitter-go": "0.23",
+    "tree-sitter-rust": "0.23",
+    "tree-sitter-java": "0.23",
+}
 
 
-def _load(language: str) -> _Loaded | None:
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.23.6"`` -> (0, 23, 6); a part's trailing letters (``0rc1``) are ignored."""
+    parts = []
+    for part in version.split("."):
+        m = re.match(r"\d+", part)
+        if m is None:
+            break
+        parts.append(int(m.group()))
+    return tuple(parts)
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _require(package: str, purpose: str) -> str | None:
+    """Raise when ``package`` is installed older than ``MIN_VERSIONS`` says;
+    return its version (None when pip has no record of it)."""
+    have = _installed(package)
+    need = MIN_VERSIONS[package]
+    if have is not None and _version_tuple(have) < _version_tuple(need):
+        raise GitroiError(
+            f"{package} {have} is installed, but gitroi needs {package}>={need} {purpose}",
+            hint=f"pip install -U '{package}>={need}'",
+        )
+    return have
+
+
+def _load(language: str) -> _Loaded:
     """The parser and query of a language, created once per process.
 
     Grammar packages are imported lazily so that a run over a Go-only repository
-    never imports the Python grammar. A grammar that fails to load (package
-    missing, ABI mismatch) is remembered as None and its files use the fallback.
+    never imports the Python grammar. A grammar or tree-sitter that is missing,
+    too old or built for another ABI raises a GitroiError naming the package and
+    the command that fixes it: falling back to plain text would silently put every
+    line at module level and shift the survival figures.
     """
-    if language in _LOADED:
-        return _LOADED[language]
-    grammar = GRAMMARS[language]
-    loaded: _Loaded | None
+    loaded = _LOADED.get(language)
+    if loaded is not None:
+        return loaded
+    failed = _FAILED.get(language)
+    if failed is not None:
+        raise failed
     try:
-        module = importlib.import_module(grammar.module)
-        lang = Language(getattr(module, grammar.function)())
-        query = Query(lang, grammar.query)
-    except Exception:  # any failure means "no grammar here", never a crash
-        loaded = None
-    else:
-        loaded = _Loaded(grammar, Parser(lang), query)
+        loaded = _load_grammar(GRAMMARS[language])
+    except GitroiError as exc:
+        _FAILED[language] = exc
+        raise
     _LOADED[language] = loaded
     return loaded
+
+
+def _load_grammar(grammar: Grammar) -> _Loaded:
+    package = grammar.module.replace("_", "-")
+    need = MIN_VERSIONS[package]
+    ts_version = _require("tree-sitter", "to read source files")
+    if _TREE_SITTER_IMPORT_ERROR is not None:
+        raise GitroiError(
+            f"tree-sitter {ts_version or '(not installed)'} cannot be used by gitroi: "
+            f"{_TREE_SITTER_IMPORT_ERROR}",
+            hint=f"pip install -U 'tree-sitter>={MIN_VERSIONS['tree-sitter']}'",
+        )
+    have = _require(package, f"to read {grammar.name} files")
+    try:
+        module = importlib.import_module(grammar.module)
+    except ImportError as exc:
+        raise GitroiError(
+            f"the {grammar.name} grammar ({package}) is not installed, so gitroi cannot "
+            f"tell code from comments nor name functions in {grammar.name} files: {exc}",
+            hint=f"pip install '{package}>={need}'",
+        ) from exc
+    try:
+        lang = Language(getattr(module, grammar.function)())
+        query = Query(lang, grammar.query)
+    except Exception as exc:  # ABI out of range, a node type the query names is unknown, ...
+        raise GitroiError(
+            f"{package} {have or '(version unknown)'} does not work with tree-sitter "
+            f"{ts_version or '(version unknown)'} and gitroi's {grammar.name} query: {exc}",
+            hint=f"pip install -U 'tree-sitter>={MIN_VERSIONS['tree-sitter']}' '{package}>={need}'",
+        ) from exc
+    return _Loaded(grammar, Parser(lang), query)
 
 
 # --------------------------------------------------------------------------- lines
@@ -207,7 +297,8 @@ def classify(path: str, data: bytes, cache_key: str | None = None) -> FileSyntax
     first result; it is combined with the language, since the same blob under two
     extensions reads differently. Never raises on content: non-UTF-8 bytes, NULs,
     unbalanced syntax all give an answer (tree-sitter recovers from errors; binary
-    and huge input go to the text fallback).
+    and huge input go to the text fallback). Raises GitroiError when the file's
+    grammar or tree-sitter is missing or too old (see ``_load``).
     """
     language = language_for_path(path)
     style: object = language if language is not None else comment_style_for_path(path)
@@ -434,8 +525,6 @@ def _tree_tokens(language: str, data: bytes) -> list[tuple[int, bytes]]:
     lexer is tested against.
     """
     loaded = _load(language)
-    if loaded is None:
-        return []
     tree = loaded.parser.parse(data)
     strings = loaded.grammar.string_types
     out: list[tuple[int, bytes]] = []
