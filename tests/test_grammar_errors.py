@@ -108,14 +108,18 @@ def _shadow(tmp_path: Path, version: str | None) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
 
-@pytest.mark.parametrize(("version", "expected"), [
-    (None, "Error: the go grammar (tree-sitter-go) is not installed"),
-    ("0.21.0", "Error: tree-sitter-go 0.21.0 is installed, but gitroi needs tree-sitter-go>=0.23"),
+@pytest.mark.parametrize(("version", "mode", "expected"), [
+    (None, "fork", "Error: the go grammar (tree-sitter-go) is not installed"),
+    (None, "inline", "Error: the go grammar (tree-sitter-go) is not installed"),
+    ("0.21.0", "fork", "Error: tree-sitter-go 0.21.0 is installed, but gitroi needs tree-sitter-go>=0.23"),
 ])
-def test_survival_command_stops_with_the_error(repo: GitRepo, tmp_path: Path,
-                                               version: str | None, expected: str) -> None:
+def test_analyze_stops_with_the_error(repo: GitRepo, tmp_path: Path,
+                                      version: str | None, mode: str, expected: str) -> None:
+    # "fork": classification in survival/classify.py's worker process, whose error
+    # must reach the user as the same message; "inline": in the analysing process
     repo.commit({"m.go": GO.decode()}, "go code\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
-    proc = run_gitroi("analyze", cwd=repo.path, env=_shadow(tmp_path, version), check=False)
+    env = {**_shadow(tmp_path, version), **({"GITROI_CLASSIFY": "inline"} if mode == "inline" else {})}
+    proc = run_gitroi("analyze", cwd=repo.path, env=env, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert expected in proc.stderr
     assert "hint: pip install" in proc.stderr and "'tree-sitter-go>=0.23'" in proc.stderr

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gitroi.errors import GitroiError
 from gitroi.survival.codes import version_of
 from gitroi.survival.history import survival_env
 
@@ -200,6 +201,8 @@ class Classifier:
             self._lost()
             if got == "no-parser":
                 return
+            if isinstance(got, tuple) and len(got) == 3 and got[0] == "error":
+                raise GitroiError(got[1], hint=got[2])  # a grammar the worker could not load
         if got is None:
             if not _have_parser():
                 return
@@ -348,12 +351,16 @@ def _work(conn: Connection, cwd: str, tip: str, known: dict[str, str]) -> None:
     tree = _tip_tree(cwd, tip) if ok else {}
     blobs = _Blobs(cwd) if ok else None
     done: dict[tuple[str, str], Syntax | None] = {}
+    failed: dict[tuple[str, str], GitroiError] = {}
 
     def parse(path: str, blob: str) -> None:
-        if (path, blob) in done or blobs is None:
+        if (path, blob) in done or (path, blob) in failed or blobs is None:
             return
         data = blobs.read(blob)
-        done[(path, blob)] = _syntax(path, blob, data) if data is not None else None
+        try:
+            done[(path, blob)] = _syntax(path, blob, data) if data is not None else None
+        except GitroiError as exc:  # a missing or too-old grammar: the parent raises it
+            failed[(path, blob)] = exc
 
     while True:
         msg = inbox.get()
@@ -375,7 +382,11 @@ def _work(conn: Connection, cwd: str, tip: str, known: dict[str, str]) -> None:
         todo = set(old) | {(p, b) for p, b in tip_blobs.items() if known.get(p) != b}
         for path, b in sorted(todo):
             parse(path, b)
-        conn.send((tip_blobs, {k: done[k] for k in todo}))
+        error = next((failed[k] for k in sorted(todo) if k in failed), None)
+        if error is not None:
+            conn.send(("error", error.message, error.hint))
+        else:
+            conn.send((tip_blobs, {k: done[k] for k in todo}))
         if blobs is not None:
             blobs.close()
         return
