@@ -247,7 +247,7 @@ def test_markers_only_history(repo: GitRepo, ledger: Database) -> None:
     assert d1["ai_ranges"] == {"a.py": [[2, 3]]} and d1["markers"] == ["footer:claude-code"]
     d2 = note_of(repo, s2)
     assert d2 is not None and d2["agents"] == ["aider"]
-    assert sorted(d2["markers"]) == ["author:aider", "subject:aider"]
+    assert d2["markers"] == ["author:aider"]  # the subject alone is weak (docs/markers.md)
     assert note_of(repo, s3) is None
     # A second catch-up has nothing to look at; a newly imported edit re-checks what it may match.
     out = run_gitroi("attribute", "--json", "--no-import", cwd=repo.path)

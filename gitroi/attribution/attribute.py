@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from gitroi import timeutil
 from gitroi.attribution.commits import CommitRead, read_commit, read_commit_and_note
 from gitroi.attribution.history import iter_history
+from gitroi.attribution.markers import switches as marker_switches
 from gitroi.attribution.matching import Match, edits_index, match_lines, worktree_roots
 from gitroi.attribution.notes import Note, SessionShare, list_notes, write_note
 from gitroi.attribution.rebuild import ensure_ledger
@@ -92,7 +93,7 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     moment = timeutil.parse(now or meta.committed_at)
     until = timeutil.iso(moment + _COMMIT_SLACK)
     running_after = timeutil.iso(moment - RUNNING_SLACK)
-    markers = meta.markers()
+    markers = meta.markers_in(repo)
     marker_agents = {m.agent for m in markers}
 
     roots = worktree_roots(repo) if repo.paths.workdir is not None else []
@@ -158,7 +159,7 @@ def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], 
     else:
         chosen = dict(added.all_ranges())
     note = Note.build(attribution="manual", agents=agents, lines_added=added.count,
-                      ai_ranges=chosen, markers=[m.evidence for m in meta.markers()])
+                      ai_ranges=chosen, markers=[m.evidence for m in meta.markers_in(repo)])
     written = write_note(repo, sha, note)
     write_commits(db, [record_from_note(meta, written, lines_added=added.count)])
     return written
@@ -206,8 +207,9 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
     starts = [s["started_at"] or "" for s in candidate_sessions(db, roots, "9999")]
     first = min(starts) if starts else None
     if len(shas) > 1:
+        sw = marker_switches(repo)
         hopeless = {hc.meta.sha for hc in iter_history(repo, [], only=shas, merge_lines=False)
-                    if not hc.meta.markers()
+                    if not hc.meta.markers(sw)
                     and (first is None or timeutil.iso(timeutil.parse(hc.meta.committed_at)
                                                        + _COMMIT_SLACK) < first)}
     else:

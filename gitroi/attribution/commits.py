@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gitroi import timeutil
-from gitroi.attribution.markers import Marker, detect
+from gitroi.attribution.markers import ALL_ON, Marker, detect, switches
 from gitroi.attribution.notes import NOTES_REF, lines_to_ranges, read_note_text
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
@@ -42,9 +42,18 @@ class CommitMeta:
     def subject(self) -> str:
         return self.message.split("\n", 1)[0].strip()
 
-    def markers(self) -> list[Marker]:
+    def markers(self, switches: dict[str, bool] | None = None) -> list[Marker]:
+        """The agents' marks on this commit; ``switches``: the repository's rule switches
+        (:func:`gitroi.attribution.markers.switches`), None for every rule's default."""
         return detect(self.message, self.author_name, self.author_email,
-                      self.committer_name, self.committer_email)
+                      self.committer_name, self.committer_email, switches=switches)
+
+    def markers_in(self, repo: Repo) -> list[Marker]:
+        """:meth:`markers` under ``repo``'s switches, read only when some rule fires at all:
+        the post-commit hook spends no git call on the config of a commit without a mark."""
+        if not self.markers(ALL_ON):
+            return []
+        return self.markers(switches(repo))
 
 
 def commit_meta(fields: Sequence[str]) -> CommitMeta:

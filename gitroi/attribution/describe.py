@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gitroi.attribution.history import iter_history
+from gitroi.attribution.markers import switches
 from gitroi.attribution.notes import NOTES_REF, Note, parse
 from gitroi.attribution.records import record_from_markers
 from gitroi.errors import GitroiError
@@ -37,9 +38,10 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
             tr = foreign.read_agent_traces(repo).get(sha)
             if tr:
                 note, source = tr[1], "agent-trace"
-    markers = hc.meta.markers()
+    sw = switches(repo)
+    markers = hc.meta.markers(sw)
     if note is None:
-        rec = record_from_markers(hc.meta, markers, hc.lines_added)
+        rec = record_from_markers(hc.meta, markers, hc.lines_added, switches=sw)
         return {"commit": sha, "attribution": rec.row["attribution"],
                 "agents": json.loads(rec.row["agents"]), "sessions": [], "tokens": 0,
                 "cost_usd": None, "lines_added": hc.lines_added,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gitroi.attribution import markers
 from gitroi.attribution.history import HistoryCommit, iter_history
 from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
 from gitroi.attribution.records import record_from_markers, record_from_note
@@ -56,6 +57,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
     traces = foreign.read_agent_traces(repo)
     known = known_sources(db)
+    sw = markers.switches(repo)
+    marked, unmarked = markers.source_key(True, sw), markers.source_key(False, sw)
 
     def source_of(sha: str) -> tuple[str, str]:
         if sha in ours:
@@ -76,7 +79,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             have = have[:-len(NO_LINES)]  # counts are not wanted here: the row serves
         if src and have == key:
             continue
-        if not src and have in ("markers", "none"):
+        if not src and have in (marked, unmarked):
             continue
         stale.append(sha)
     todo: list[tuple[HistoryCommit, str, str]] = []
@@ -101,7 +104,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     for hc in iter_history(repo, revs, only=stale, excludes=excludes, counts=lines):
         src, key = source_of(hc.meta.sha)
         if not src:
-            key = "markers" if hc.meta.markers() else "none"
+            key = marked if hc.meta.markers(sw) else unmarked
         todo.append((hc, src, key))
     if not todo:
         return 0
@@ -124,8 +127,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,
                                    source_key=key)
         else:
-            rec = record_from_markers(hc.meta, hc.meta.markers(), hc.lines_added,
-                                      source_key=key if src else None)
+            rec = record_from_markers(hc.meta, hc.meta.markers(sw), hc.lines_added,
+                                      source_key=key if src else None, switches=sw)
         if not lines and not (note is not None and src == "note"):
             rec = _without_lines(rec)
         records.append(rec)

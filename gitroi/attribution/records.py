@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi.attribution.commits import CommitMeta
 from gitroi.attribution.markers import Marker
+from gitroi.attribution.markers import source_key as marker_source_key
 from gitroi.attribution.notes import Note, SessionShare
 from gitroi.sessions import session_key, sha1
 
@@ -52,7 +53,8 @@ def record_from_note(meta: CommitMeta, note: Note, *, lines_added: int | None = 
 
 
 def record_from_markers(meta: CommitMeta, markers: Sequence[Marker], lines_added: int,
-                        source_key: str | None = None) -> CommitRecord:
+                        source_key: str | None = None,
+                        switches: dict[str, bool] | None = None) -> CommitRecord:
     """Ledger rows of a commit with only markers (attribution commit) or nothing (none)."""
     from gitroi.ledger.commits import CommitRecord
 
@@ -61,6 +63,6 @@ def record_from_markers(meta: CommitMeta, markers: Sequence[Marker], lines_added
            "agents": json.dumps(agents), "lines_added": lines_added,
            "ai_lines": lines_added if markers else 0, "tokens": 0, "cost_usd": None,
            "note_version": None, "source": "markers" if markers else "none",
-           "source_key": source_key or ("markers" if markers else "none"),
+           "source_key": source_key or marker_source_key(bool(markers), switches),
            "markers": json.dumps(sorted({m.evidence for m in markers}))}
     return CommitRecord(row=row)

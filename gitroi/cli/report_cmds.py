@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gitroi.cli.app import Context, cli, pass_ctx
+from gitroi.git import Repo
 from gitroi.report.figures import BY_CHOICES
 from gitroi.report.render import FORMATS
 
@@ -21,8 +22,9 @@ NO_EVIDENCE = (
 
 @cli.command()
 @click.option("--by", "by", multiple=True,
-              type=click.Choice(BY_CHOICES),
-              help="Group rows by these keys (repeatable). author only when asked for.")
+              type=click.Choice((*BY_CHOICES, "marker")),
+              help="Group rows by these keys (repeatable). author only when asked for. "
+                   "marker (alone): the commits and lines each marker rule finds.")
 @click.option("--since", help="Only commits at or after this time (ISO date/time, or 30d).")
 @click.option("--until", help="Only commits before this time (ISO date/time, or 30d).")
 @click.option("--format", "fmt", default="table", show_default=True,
@@ -60,6 +62,9 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     except ValueError as exc:
         raise GitroiError(str(exc), hint="e.g. --since 2026-01-01 or --since 30d") from exc
     repo = ctx.maybe_repo()
+    if "marker" in by:
+        _by_marker(repo, by, fmt, output, branch, since_iso, until_iso)
+        return
     roots: list[str] | None = None
     repo_name = ctx.ledger_path().stem
     branch_name = branch or "the branch"
@@ -102,6 +107,30 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     from gitroi.report.render import render
 
     _emit(render(data, fmt, width=80 if output is not None else None), output)
+
+
+def _by_marker(repo: Repo | None, by: tuple[str, ...], fmt: str, output: Path | None,
+               branch: str | None, since: str | None, until: str | None) -> None:
+    """``--by marker``: read from the history itself, every rule counted (docs/markers.md)."""
+    import json
+
+    from gitroi.errors import GitroiError
+    from gitroi.report.markers import marker_counts, render_marker_table
+
+    if set(by) != {"marker"}:
+        raise GitroiError("--by marker does not combine with other --by keys",
+                          hint="run `gitroi report --by marker` on its own")
+    if fmt not in ("table", "json"):
+        raise GitroiError(f"--by marker prints a table or JSON, not {fmt}",
+                          hint="--format table or --format json")
+    if repo is None:
+        raise GitroiError("--by marker reads a repository's history",
+                          hint="run it inside a git repository")
+    data = marker_counts(repo, branch or repo.main_branch(), since=since, until=until)
+    for w in data["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    text = json.dumps(data, indent=2) + "\n" if fmt == "json" else render_marker_table(data)
+    _emit(text, output)
 
 
 def _emit(text: str, output: Path | None) -> None:
