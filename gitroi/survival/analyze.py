@@ -311,16 +311,29 @@ def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, An
             is_code, symbol = syn[0][ln - 1], syn[1][ln - 1]
         return (shas[c], paths[p], symbol, 1, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e], week)
 
+    # A line held twice at the tip (``ReplayState.dups``) counts once, as alive.
+    twice: set[int] = set()
+    live: set[int] = set()
+    if st.dups:
+        live = {c for lst in st.tip_files.values() for c in lst if c in st.dups}
+        twice = set(live)
     for code, (o, e, w) in st.ai_dead.items():
+        if code in twice:
+            continue
         outcomes[ai_key(code, o, e, monday(w))] += 1
     alive: Counter[tuple[int, int]] = Counter()
     unknown = 0
-    for path, lst in st.tip_files.items():
+    for path, lst in sorted(st.tip_files.items()):
         tip = st.tip_syntax.get(path)
         for i, code in enumerate(lst):
             if code >> _CSHIFT == UNKNOWN:
                 unknown += 1
-            elif code & 2:
+                continue
+            if twice and code in twice:
+                if code not in live:
+                    continue
+                live.discard(code)
+            if code & 2:
                 if tip is not None and i < len(tip[1]):
                     outcomes[(shas[code >> _CSHIFT], paths[(code >> _PSHIFT) & PATH_MASK], tip[2][i], 1,
                               tip[1][i], OUTCOME_LABELS[0], ENDED_BY_LABELS[0], "")] += 1

@@ -20,8 +20,9 @@ MOVE_SCORE = 20
 COPY_SCORE = 40
 _NON_ALNUM = re.compile(rb"[^0-9A-Za-z]")
 
-#: stripped content -> (the deleted lines' codes, index, their stripped contents) per deleted line.
-Pool = dict[bytes, list[tuple[list[int], int, list[bytes]]]]
+#: stripped content -> (the deleted lines' codes, index, their stripped contents, number of
+#: their file in the commit) per deleted line.  The file is a number, never an ``id()``.
+Pool = dict[bytes, list[tuple[list[int], int, list[bytes], int]]]
 
 
 def match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
@@ -40,14 +41,15 @@ def match_in_hunk(h: Hunk, dcodes: list[int], acodes: list[int]) -> None:
             acodes[b + k] = dcodes[a + k]
             dcodes[a + k] = -1
 
-def match_moves(h: Hunk, acodes: list[int], pool: Pool, same_file: set[int] | None = None) -> None:
+def match_moves(h: Hunk, acodes: list[int], pool: Pool, file_no: int | None = None) -> None:
     """Blocks of added lines that were deleted elsewhere in the commit keep their origin (blame -M -C).
 
     As in blame, a block is contiguous on both sides (consecutive added lines
     matching consecutive deleted lines, blank ones included) and needs
     MOVE_SCORE alphanumerics when it comes from the same file (``-M``),
-    COPY_SCORE from another file (``-C``); ``same_file`` holds the ids of
-    this file's deleted-line lists.  Among several sources the longest block wins.
+    COPY_SCORE from another file (``-C``); ``file_no`` is the number the
+    pool gives this hunk's file (``None``: every source counts as the same
+    file).  Among several sources the longest block wins.
     """
     adds = h.sadds
     n = len(adds)
@@ -59,7 +61,7 @@ def match_moves(h: Hunk, acodes: list[int], pool: Pool, same_file: set[int] | No
             j += 1
             continue
         best: tuple[int, int, int, list[int], int] | None = None  # score, start, end, dcodes, src start
-        for d, i, src in cands[:16]:
+        for d, i, src, fno in cands[:16]:
             if d[i] == -1:
                 continue
             # Extend backwards, then forwards, while both sides stay contiguous and free.
@@ -72,7 +74,7 @@ def match_moves(h: Hunk, acodes: list[int], pool: Pool, same_file: set[int] | No
                 k += 1
                 e += 1
             score = sum(len(_NON_ALNUM.sub(b"", adds[m])) for m in range(a, k))
-            need = MOVE_SCORE if same_file is None or id(d) in same_file else COPY_SCORE
+            need = MOVE_SCORE if file_no is None or fno == file_no else COPY_SCORE
             if score >= need and (best is None or score > best[0]):
                 best = (score, a, k, d, b)
         if best is None:

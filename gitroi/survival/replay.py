@@ -25,7 +25,15 @@ What keeps an origin (as ``git blame -w -M -C`` would see it):
 A line that leaves the state dies at that commit and gets its outcome there
 (``outcomes.py``).  The git plumbing lives in ``history.py``, the move and
 whitespace matching in ``matching.py``, the patch parser in ``patch.py``.  Deaths on one side of a fork stay *pending* until no
-other branch state is alive, because a merge may bring the line back.
+other branch state is alive, because a merge may bring the line back; a later
+commit's deletion of a pending line replaces its pending death, a merge's
+does not (the branch that deleted it did).
+
+Accounting: every line a commit adds is either new (it gets the commit's
+code and ends alive at the tip or dead, exactly once) or carried; nothing a
+parent held leaves a merge without a death.  Nothing is keyed by ``id()`` of
+an object that can be freed, and no order depends on string hashing, so the
+same history gives the same rows whatever ``PYTHONHASHSEED``.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ from gitroi.survival.outcomes import (
     revert_targets,
 )
 
-STATE_VERSION = 5
+STATE_VERSION = 6
 #: Commit index 0: lines whose origin is unknown (a shallow clone's grafted
 #: root, or the tree at ``--since``); never counted in any figure.
 UNKNOWN = 0
@@ -167,6 +175,10 @@ class ReplayState:
     #: Paths left out of every diff: a partial clone lacks blobs of their history.
     excluded: tuple[str, ...] = ()
     commits: int = 0
+    #: Lines a merge holds twice (one side moved a line the other kept, and the merge kept
+    #: both places, as blame also would): their deaths wait until the end, where a line
+    #: still alive somewhere is not dead; each counts once (see ``analyze._rows``).
+    dups: set[int] = field(default_factory=set)
 
     def pid(self, path: str) -> int:
         p = self.path_index.get(path)
@@ -229,9 +241,6 @@ class Replayer:
         self.missing: list[str] = []
         self.token_checks = 0
         self._p1_view: dict[str, list[int]] = {}
-        #: id(list) -> id(the list it was made from): lists are immutable, so a merge can
-        #: tell whether one parent's version of a file is an ancestor of another's.
-        self._pred: dict[int, int] = {}
         self._oe_cache: dict[tuple[int, int, bool], tuple[int, int, int]] = {}
         self.mismatches = 0
         #: Blobs of the versions git called binary, per path: the huge ones are told apart at the end.
@@ -290,20 +299,24 @@ class Replayer:
             o = outcome_of_death(st.times[c], st.times[died_cidx], st.window_s, reverted=reverted)
             e = ended_by(self.sessions_of(died_cidx), self.sessions_of(c), self.is_ai_commit(died_cidx))
             oe = self._oe_cache[key] = (int(o), int(e), week_index(st.times[died_cidx]))
-        if pending:
-            if code not in self.pending:
-                self.pending[code] = oe
+        if pending or code in self.st.dups:
+            self.pending[code] = oe
         else:
             self._final(code, oe)
 
     def _die_many(self, codes: list[int], died_cidx: int, reverted: bool, pending: bool) -> None:
-        """``_die`` for the lines of one hunk, without a call per line."""
+        """``_die`` for the lines of one hunk, without a call per line.
+
+        A commit's deletion of a line already pending (deleted on another
+        branch, or at a merge) replaces that pending death: the line was alive
+        in this commit's state, so this is the later of its deaths.
+        """
         cache = self._oe_cache
+        pend = self.pending
         if pending:
-            pend = self.pending
             for code in codes:
                 c = code >> _CSHIFT
-                if c == UNKNOWN or code in pend:
+                if c == UNKNOWN:
                     continue
                 oe = cache.get((c, died_cidx, reverted))
                 if oe is None:
@@ -314,14 +327,17 @@ class Replayer:
         agg = self.st.agg
         ai_dead = self.st.ai_dead
         rework = self._rework
+        dups = self.st.dups
         for code in codes:
             c = code >> _CSHIFT
             if c == UNKNOWN:
                 continue
             oe = cache.get((c, died_cidx, reverted))
-            if oe is None:
+            if oe is None or (dups and code in dups):
                 self._die(code, died_cidx, reverted, False)
                 continue
+            if pend:
+                pend.pop(code, None)
             if code & 2:
                 ai_dead[code] = oe
                 if rework is not None and oe[0] in _REWORK:
@@ -331,6 +347,9 @@ class Replayer:
                 agg[key] = agg.get(key, 0) + 1
 
     def _final(self, code: int, oe: tuple[int, int, int]) -> None:
+        """A death in the only live state: settled now (and no longer pending, if it was)."""
+        if self.pending:
+            self.pending.pop(code, None)
         if code & 2:
             self.st.ai_dead[code] = oe
             if self._rework is not None and oe[0] in _REWORK:
@@ -347,10 +366,10 @@ class Replayer:
         live: set[int] = set()
         for lst in files.values():
             live.update(lst)
-        for code, oe in self.pending.items():
+        pend, self.pending = self.pending, {}
+        for code, oe in pend.items():
             if code not in live:
                 self._final(code, oe)
-        self.pending.clear()
 
     # ------------------------------------------------------------------ the run
 
@@ -609,21 +628,20 @@ class Replayer:
                 for h in fd.hunks:
                     if h.adds:
                         added.update(h.sadds)
-            for fd, _old, dcodes_all, _ in work:
+            for fno, (fd, _old, dcodes_all, _) in enumerate(work):
                 for h, dcodes in zip(fd.hunks, dcodes_all, strict=False):
                     if not dcodes or added.isdisjoint(h.sdels):
                         continue
                     sd = h.sdels
                     for i, code in enumerate(dcodes):
                         if code != -1 and sd[i] in added:
-                            pool.setdefault(sd[i], []).append((dcodes, i, sd))
+                            pool.setdefault(sd[i], []).append((dcodes, i, sd, fno))
             if pool:
                 keys = pool.keys()
-                for fd, _old, dcodes_all, acodes_all in work:
-                    mine = {id(d) for d in dcodes_all}
+                for fno, (fd, _old, _dcodes, acodes_all) in enumerate(work):
                     for h, acodes in zip(fd.hunks, acodes_all, strict=False):
                         if h.adds and not keys.isdisjoint(h.sadds):
-                            match_moves(h, acodes, pool, mine)
+                            match_moves(h, acodes, pool, fno)
         # Pass 2: new lists, new lines, deaths.
         tokenize = self.tokenize
         for fd, old, dcodes_all, acodes_all in work:
@@ -674,7 +692,6 @@ class Replayer:
                 new.extend(old[pos:])
             if path is not None:
                 files[path] = new
-                self._pred[id(new)] = id(old)
                 if ai_file and fd.blob:
                     st.ai_blobs[(cidx, pid)] = fd.blob
                     if self.classifier is not None:
@@ -772,65 +789,84 @@ class Replayer:
                      parent_states: list[dict[str, list[int]]],
                      secs: list[dict[str, tuple[str, str, FileDiff | None]]],
                      combined: dict[str, FileDiff]) -> None:
-        """A merge as blame sees it: each line from the first parent that has it, else the merge's own."""
+        """A merge as blame sees it: each line from the first parent that has it, else the merge's own.
+
+        Then every line some parent held that the merge holds nowhere dies here
+        (pending: it may live on in another state, and a death recorded on the
+        branch that deleted it stands).  Parents' versions are compared by list
+        identity, not by the diffs: two versions of equal content can hold
+        different lines (a rebased duplicate of a commit merged beside it), and
+        the lines of the version not taken end at the merge rather than vanish.
+        """
         st = self.st
         if not secs:
             return
         first = secs[0]
         # The first parent's files as they were: a file renamed on the other side
         # is looked up under its old name by its combined diff.
-        self._p1_view = dict(files)
+        p1 = self._p1_view = dict(files)
         for path, (status, mode, _fd) in first.items():
             old1 = files.get(path, _EMPTY)
             result: list[int] | None = None
             if status == "D" or mode in ("160000", "120000"):
                 files.pop(path, None)
-                lost = set(old1)
                 if mode in ("160000", "120000"):
                     st.skipped.setdefault("submodule" if mode == "160000" else "symlink", set()).add(path)
+                continue
+            for k in range(1, min(len(secs), len(parent_states))):
+                if path not in secs[k]:
+                    result = parent_states[k].get(path)
+                    if result is None:
+                        result = _EMPTY
+                    break
+            if result is None:
+                result = self._merge_file(cidx, path, old1, parent_states, combined.get(path))
+            if result is _EMPTY:
+                files.pop(path, None)
             else:
-                whole = False
-                for k in range(1, min(len(secs), len(parent_states))):
-                    if path not in secs[k]:
-                        result = parent_states[k].get(path)
-                        if result is None:
-                            files.pop(path, None)
-                            result = _EMPTY
-                        whole = True
-                        break
-                if result is None:
-                    result = self._merge_file(cidx, path, old1, parent_states, combined.get(path))
-                if result is _EMPTY:
-                    files.pop(path, None)
-                else:
-                    files[path] = result
-                    if not whole:
-                        self._pred[id(result)] = id(old1)
-                if whole and old1 and self._descends(result, old1):
-                    # The first parent's version is an ancestor of the one taken: its lines
-                    # are in it or were deleted on that side (and recorded there).
+                files[path] = result
+        # Lines of the parents' versions the merge did not take as they were.
+        held: list[list[int]] = []
+        changed: set[str] = set()
+        for k, ps in enumerate(parent_states):
+            view = p1 if k == 0 else ps
+            for path, lst in view.items():
+                if lst and files.get(path) is not lst:
+                    held.append(lst)
+                    changed.add(path)
+        if not held:
+            return
+        kept: set[int] = set()
+        for sec in secs:
+            changed.update(sec)
+        total = 0
+        for path in sorted(changed):
+            now = files.get(path)
+            if now:
+                kept.update(now)
+                total += len(now)
+        if total > len(kept):
+            self._note_dups([files[p] for p in sorted(changed) if files.get(p)])
+        pending = self.pending
+        seen: set[int] = set()
+        for lst in held:
+            for code in lst:
+                if code in kept or code in seen:
                     continue
-                lost = set(old1).difference(result)
-                for k in range(1, len(parent_states)):
-                    other = parent_states[k].get(path)
-                    if other and other is not result:
-                        lost.update(set(other).difference(result))
-            for code in lost:
-                if code not in self.pending:
+                seen.add(code)
+                if code not in pending:
                     self._die(code, cidx, False, True)
 
-    def _descends(self, new: list[int], old: list[int], limit: int = 256) -> bool:
-        """Whether list ``new`` was made from ``old`` by a chain of edits (each list remembers its parent)."""
-        target = id(old)
-        x: int | None = id(new)
-        pred = self._pred
-        for _ in range(limit):
-            x = pred.get(x)  # type: ignore[arg-type]
-            if x is None:
-                return False
-            if x == target:
-                return True
-        return False
+    def _note_dups(self, lists: list[list[int]]) -> None:
+        """Remember the codes these lists hold more than once (see ``ReplayState.dups``)."""
+        seen: set[int] = set()
+        for lst in lists:
+            for code in lst:
+                if code in seen:
+                    if code >> _CSHIFT != UNKNOWN:
+                        self.st.dups.add(code)
+                else:
+                    seen.add(code)
 
     def _merge_file(self, cidx: int, path: str, old1: list[int], parent_states: list[dict[str, list[int]]],
                     fd: FileDiff | None) -> list[int]:
