@@ -166,7 +166,7 @@ def main() -> None:
     tables = ["commits", "commit_sessions", "line_outcomes", "usage_events", "sessions",
               "pull_requests", "pr_commits", "branch_commits"]
     floor = timed(lambda: [db.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables])
-    from gitroi.ledger.reports import refresh_commit_facts
+    from gitroi.ledger.figures import refresh_commit_facts
 
     cold = timed(lambda: refresh_commit_facts(db, force=True))
     head = timed(lambda: compute(db, roots=["/work/repo"]))

@@ -1,11 +1,11 @@
 """The SQLite ledger: one file, written with sqlite-utils, derived and rebuildable.
 
 The ledger owns the database file and its schema.  Each concept has its own
-query module: ``ledger.commits``, ``ledger.survival`` and ``ledger.reports``
+query module: ``ledger.commits``, ``ledger.survival``, ``ledger.figures``,
+``ledger.prs``, ``ledger.exploration``, ``ledger.charts`` and ``ledger.views``
 beside this one, and ``sessions.store`` in the sessions package (it builds the
 sessions layer's records, and the ledger sits below that layer: see
-``tests/test_layers.py``); this module opens
-the database, applies migrations and sets the pragmas every writer needs:
+``tests/test_layers.py``); this module opens the database, applies migrations and sets the pragmas every writer needs:
 WAL so readers never block the hook, and a busy timeout so a second gitroi
 waits for a lock instead of failing at once.
 """

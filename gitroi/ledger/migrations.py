@@ -204,9 +204,9 @@ def m010_report_views(db: Database) -> None:
     analysed branch, so work on unmerged branches is not counted); ``pr_figures``
     keeps what a PR's review did to its AI lines (computed once per merged PR);
     the ``report_*`` views give the headline figures by agent, model, week, PR,
-    path and symbol to Datasette and SQL users (``gitroi.ledger.reports``).
+    path and symbol to Datasette and SQL users (``gitroi.ledger.views``).
     """
-    from gitroi.ledger.reports import create_views
+    from gitroi.ledger.views import create_views
 
     db.executescript(
         """
@@ -291,7 +291,7 @@ def m040_report_commit_facts(db: Database) -> None:
     ``report_commit_facts`` holds, for each commit of the default report scope
     with tokens or AI lines, its attributed tokens and cost and its AI line
     outcomes; it is derived from commits, commit_sessions and line_outcomes
-    and rebuilt by ``gitroi.ledger.reports`` whenever their fingerprint (kept
+    and rebuilt by ``gitroi.ledger.figures`` whenever their fingerprint (kept
     in ``report_cache_state``) changes.  Never edit it by hand.
     """
     db.executescript(

@@ -89,15 +89,10 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     (and the exploration events' time); ``roots`` are the repository's work
     trees, to tell its sessions from others for exploration tokens.
     """
-    from gitroi.ledger.reports import (
-        Scope,
-        exploration_tokens,
-        group_figures,
-        materialise,
-        missing_blobs,
-        pr_rows,
-        unpriced_models,
-    )
+    from gitroi.ledger.charts import missing_blobs
+    from gitroi.ledger.exploration import exploration_tokens
+    from gitroi.ledger.figures import Scope, group_figures, materialise, unpriced_models
+    from gitroi.ledger.prs import pr_rows
 
     keys = normalise_by(by)
     scope = Scope(since=since, until=until, commits=commits)
@@ -167,8 +162,8 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
 
 def group_rows(db: Database, keys: list[str], scope: Any, repo_name: str,
                prs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows per group of ``keys`` over the materialised scope (see ``ledger.reports.materialise``)."""
-    from gitroi.ledger.reports import group_figures
+    """Rows per group of ``keys`` over the materialised scope (see ``ledger.figures.materialise``)."""
+    from gitroi.ledger.figures import group_figures
 
     rows: list[dict[str, Any]] = []
     pr_info = {p["pr"]: p for p in prs}
@@ -208,7 +203,7 @@ def _bucket(week: str, unit: str) -> str:
 
 def cohorts(rows: Sequence[tuple[str, int, str, int]], last_week: str | None,
             max_cohorts: int = MAX_COHORTS) -> dict[str, Any]:
-    """Survival curves of AI lines by when they were written (``ledger.reports.cohort_facts`` rows).
+    """Survival curves of AI lines by when they were written (``ledger.charts.cohort_facts`` rows).
 
     For each cohort (the AI lines whose commits fall in one week, or one month,
     quarter or year when there are more than ``max_cohorts`` weeks), ``alive[k]``
@@ -286,12 +281,13 @@ def chart_data(db: Database, *, by: Sequence[str] = (), since: str | None = None
 
     Also :func:`compute`'s headline and, with ``by``, its rows (computed once).
     """
-    from gitroi.ledger.reports import Scope, cohort_facts, top_rework
+    from gitroi.ledger.charts import cohort_facts, top_rework
+    from gitroi.ledger.figures import Scope
 
     base = compute(db, by=by, since=since, until=until, repo_name=repo_name, roots=roots)
     scope = Scope(since=since, until=until)
 
-    from gitroi.ledger.reports import pr_rows
+    from gitroi.ledger.prs import pr_rows
 
     prs_all = pr_rows(db, scope)
 

@@ -75,7 +75,8 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     failing step (see ``problems``); raises :class:`GitroiError` only when the
     branch does not exist.
     """
-    from gitroi.ledger.reports import create_views, set_branch_commits
+    from gitroi.ledger.figures import set_branch_commits
+    from gitroi.ledger.views import create_views
 
     out = Prepared()
     say = progress or (lambda _msg: None)
@@ -191,6 +192,6 @@ def _has_sessions(db: Database, roots: list[str]) -> bool:
 
 
 def _first_session(db: Database, roots: list[str]) -> str | None:
-    from gitroi.ledger.reports import first_session_start
+    from gitroi.ledger.exploration import first_session_start
 
     return first_session_start(db, roots)

@@ -191,7 +191,7 @@ def _added_lines(repo: Repo, head: str, base: str) -> dict[str, dict[str, list[i
 
 def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
     """(commit, path, line) of every AI line written by the commits in base..head."""
-    from gitroi.ledger.reports import commit_ai, ranges_of
+    from gitroi.ledger.prs import commit_ai, ranges_of
 
     added = _added_lines(repo, head, base)
     known = commit_ai(db, list(added))
@@ -222,7 +222,7 @@ def reached(repo: Repo, keys: set[Key], head: str, base: str) -> int:
 
 def review_figures(repo: Repo, db: Database, pr: FoundPR) -> dict[str, Any]:
     """ai_written, ai_merged, review_churn and a note for one PR."""
-    from gitroi.ledger.reports import commit_ai
+    from gitroi.ledger.prs import commit_ai
 
     if pr.head and pr.base:
         # Most PRs of an old history carry no AI work: skip their patches and blame.
@@ -241,7 +241,7 @@ def _basis(db: Database, refs: dict[int, str]) -> dict[int, str]:
     """PR -> digest of what its review figures were computed from (commits' attribution, PR ref)."""
     import hashlib
 
-    from gitroi.ledger.reports import pr_commit_sources
+    from gitroi.ledger.prs import pr_commit_sources
 
     out: dict[int, str] = {}
     for n, items in pr_commit_sources(db).items():
@@ -254,7 +254,7 @@ def _basis(db: Database, refs: dict[int, str]) -> dict[int, str]:
 
 def _rebuild(repo: Repo, db: Database, n: int, refs: dict[int, str]) -> FoundPR | None:
     """A recorded PR as :func:`detect` would find it, to recompute its figures."""
-    from gitroi.ledger.reports import pr_record
+    from gitroi.ledger.prs import pr_record
 
     rec = pr_record(db, n)
     if rec is None:
@@ -291,7 +291,7 @@ def record(repo: Repo, db: Database, branch: str, *, refresh: bool = False,
     its figures came from changed (its commits' attribution, e.g. after notes
     were fetched, or a newly fetched PR ref), so a re-run costs no git call per PR.
     """
-    from gitroi.ledger.reports import known_prs, set_pr_bases, stored_pr_bases, write_prs
+    from gitroi.ledger.prs import known_prs, set_pr_bases, stored_pr_bases, write_prs
 
     refs = pull_refs(repo)
     known = {} if refresh else known_prs(db)

@@ -1,0 +1,76 @@
+"""The ``report_*`` views: the report's figures as SQL views, for Datasette and SQL users.
+
+Built from the same SQL as ``gitroi report`` (:mod:`gitroi.ledger.figures`), so
+Datasette shows the very figures the report prints.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from gitroi.ledger.figures import TOKEN_PARTS, Scope, figures_sql, scope_sql
+
+VIEW_KEYS: dict[str, list[str]] = {
+    "report_headline": [], "report_by_agent": ["agent"], "report_by_model": ["model"],
+    "report_by_week": ["week"], "report_by_pr": ["pr"], "report_by_path": ["path"],
+    "report_by_symbol": ["path", "symbol"],
+}
+
+
+def _view_sql(keys: list[str]) -> str:
+    scope_where, _ = Scope().where("c")
+    sql, pr_sql = figures_sql(keys, scope_sql(scope_where)).split("\n-- PRS --\n")
+    names = list(keys)
+    join = (" LEFT JOIN (" + pr_sql + ") q USING (" + ", ".join(names) + ")") if names else \
+        " CROSS JOIN (" + pr_sql + ") q"
+    key_cols = ", ".join(f"g.{n}" for n in names) + ", " if names else ""
+    return f"""SELECT {key_cols}
+        CAST(ROUND(g.tokens) AS INTEGER) AS tokens,
+        {", ".join(f"CAST(ROUND(g.{p}) AS INTEGER) AS {p}" for p in TOKEN_PARTS)},
+        ROUND(g.cost_usd, 6) AS cost_usd, g.ai_lines, g.surviving, g.churned, g.reverted,
+        g.deleted_later, g.unanalysed, g.ai_lines_line_level, g.ai_lines_commit_level, g.carried,
+        CASE WHEN g.ai_lines - g.unanalysed > 0
+          THEN ROUND(1.0 * (g.churned + g.reverted) / (g.ai_lines - g.unanalysed), 4) END
+          AS rework_rate,
+        CASE WHEN g.surviving > 0 AND g.tokens > 0 THEN ROUND(g.tokens / g.surviving, 2) END
+          AS tokens_per_surviving_line,
+        CASE WHEN g.surviving > 0 THEN ROUND(g.cost_usd / g.surviving, 6) END
+          AS cost_per_surviving_line,
+        COALESCE(q.merged_prs, 0) AS merged_prs,
+        CASE WHEN q.merged_prs > 0 THEN ROUND(q.pr_cost_usd / q.merged_prs, 6) END
+          AS cost_per_merged_pr
+      FROM ({sql}) g{join}""".replace(":repo", "'repo'")
+
+
+def create_views(db: Database) -> None:
+    """(Re)create the ``report_*`` views for Datasette and SQL users, where their SQL changed.
+
+    Unchanged views are left alone, so a report does not rewrite the schema
+    (and make every other connection re-prepare) on each run.
+    """
+    views = [(name, f"CREATE VIEW {name} AS {_view_sql(keys)}") for name, keys in VIEW_KEYS.items()]
+    views.append(("report_exploration", """CREATE VIEW report_exploration AS
+        SELECT u.session_key, s.agent, s.cwd, COUNT(*) AS events,
+          SUM(u.input + u.cache_write + u.cache_read + u.output) AS tokens,
+          ROUND(SUM(u.cost_usd), 6) AS cost_usd
+        FROM usage_events u JOIN sessions s ON s.key = u.session_key
+        WHERE NOT EXISTS (SELECT 1 FROM commit_sessions cs WHERE cs.session_key = u.session_key
+          AND (cs.since_ts IS NULL OR u.ts >= cs.since_ts)
+          AND (cs.until_ts IS NULL OR u.ts <= cs.until_ts))
+        GROUP BY u.session_key"""))
+    views.append(("report_prs", """CREATE VIEW report_prs AS
+        SELECT p.number AS pr, p.title, p.method, p.merged_at, p.merge_commit,
+          f.ai_written, f.ai_merged, f.review_churn, f.note,
+          (SELECT SUM(cs.input + cs.cache_write + cs.cache_read + cs.output) FROM pr_commits pc
+             JOIN commit_sessions cs ON cs.commit_sha = pc.commit_sha
+             WHERE pc.pr = p.number AND pc.reached_merge = 1) AS tokens,
+          (SELECT ROUND(SUM(cs.cost_usd), 6) FROM pr_commits pc
+             JOIN commit_sessions cs ON cs.commit_sha = pc.commit_sha
+             WHERE pc.pr = p.number AND pc.reached_merge = 1) AS cost_usd
+        FROM pull_requests p LEFT JOIN pr_figures f ON f.pr = p.number"""))
+    existing = {n: sql for n, sql in db.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
+    for name, sql in views:
+        if existing.get(name) != sql:
+            db.execute(f"DROP VIEW IF EXISTS {name}")
+            db.execute(sql)
