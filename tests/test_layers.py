@@ -158,7 +158,7 @@ def test_the_graph_is_read() -> None:
     """The parser sees the edges it must (a broken parser would pass every rule)."""
     assert len(MODULES) > 50
     assert "gitroi.errors" in GRAPH["gitroi.git"]
-    assert "gitroi.ledger.reports" in GRAPH["gitroi.report.figures"]
+    assert "gitroi.ledger.figures" in GRAPH["gitroi.report.figures"]
     assert "gitroi.cli.app" in GRAPH["gitroi.cli"]
     assert any("click" in imports_of(m)[1] for m in MODULES if m.startswith("gitroi.cli"))
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from gitroi.ledger.transactions import transaction
 from gitroi.ledger.figures import Scope
+from gitroi.ledger.transactions import transaction
 
 
 def pr_rows(db: Database, scope: Scope) -> list[dict[str, Any]]:
