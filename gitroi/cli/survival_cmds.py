@@ -120,3 +120,59 @@ def survival(ctx: Context, as_json: bool) -> None:
     if missing.get("blobs"):
         click.echo(f"partial clone: {missing['blobs']} blob(s) missing, {missing['files']} file(s) "
                    "not analysed (gitroi survival --json names them)")
+
+
+@cli.command()
+@click.option("--branch", "-b", help="Branch to verify (default: the repository's main branch).")
+@click.option("--sample", default=50, show_default=True, metavar="N",
+              help="Tip files to blame (those where AI lines may live), chosen by a fixed hash of their path.")
+@click.option("--all", "all_files", is_flag=True, help="Blame every file at the tip.")
+@click.option("--tolerance", default="2%", show_default=True, metavar="PCT",
+              help="Largest accepted difference between surviving AI lines and blame's count.")
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON (docs/survival.md).")
+@pass_ctx
+def verify(ctx: Context, branch: str | None, sample: int, all_files: bool, tolerance: str, as_json: bool) -> None:
+    """Check the survival figures against git: added lines against `git log --numstat`,
+    surviving AI lines against `git blame -w -M -C`.
+
+    Exits 1 when an AI commit's added lines differ from numstat, or when the
+    surviving AI lines differ from blame's by more than the tolerance.
+
+    Example: gitroi verify --all
+    """
+    from gitroi.survival.verify import verify as run
+
+    t = tolerance.strip().rstrip("%")
+    try:
+        tol = float(t) / (100.0 if tolerance.strip().endswith("%") else 1.0)
+    except ValueError:
+        raise click.BadParameter(f"{tolerance!r} is not a share (examples: 2%, 0.02)") from None
+    result = run(ctx.repo(), ctx.db(), branch=branch, sample=sample, all_files=all_files, tolerance=tol)
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        _print_verify(result)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _print_verify(r: Any) -> None:
+    data = r.to_json()
+    add, surv = data["added"], data["surviving"]
+    click.echo(f"verified {r.branch} at {r.tip[:12]}" + (" (partial history)" if r.partial else ""))
+    click.echo(f"added lines: {add['ai_commits']} AI commit(s); git log --numstat -M {add['numstat']} = "
+               f"new {add['new']} + carried {add['carried']} + skipped {add['skipped']}"
+               + ("" if add["ok"] else f"  MISMATCH in {add['mismatched']} commit(s)"))
+    for m in add["mismatches"]:
+        click.echo(f"  {m['commit'][:12]}  numstat {m['numstat']}  new {m['new']}  carried {m['carried']}  "
+                   f"skipped {m['skipped']}  delta {m['delta']:+d}")
+        for p in m["paths"]:
+            click.echo(f"    {p['path']}: numstat {p['numstat']}, replay {p['replay']} ({p['delta']:+d})")
+    how = "all" if not surv["sampled"] else f"a sample of {surv['files_checked']} of"
+    click.echo(f"surviving AI lines: blame of {how} {surv['candidate_files']} tip file(s)")
+    for f in surv["files"]:
+        if f["delta"]:
+            click.echo(f"  {f['path']}: replay {f['replay']}, blame {f['blame']} ({f['delta']:+d})")
+    click.echo(f"  total: replay {surv['replay']}, git blame -w -M -C {surv['blame']}, delta {surv['delta']:+d} "
+               f"({surv['delta_share']:.2%}; tolerance {surv['tolerance']:.2%})")
+    click.echo("ok" if r.ok else "FAILED")
