@@ -88,7 +88,19 @@ def test_gitroi_skip(hooked: GitRepo) -> None:
     assert (out.returncode, out.stderr) == (0, "")
 
 
+def _ledger_row(repo: GitRepo, sha: str) -> tuple[object, ...] | None:
+    conn = sqlite3.connect(repo.path / ".git" / "gitroi" / "ledger.db")
+    try:
+        return conn.execute("SELECT attribution, source FROM commits WHERE sha = ?",
+                            [sha]).fetchone()
+    finally:
+        conn.close()
+
+
 def test_locked_ledger(hooked: GitRepo) -> None:
+    """Another process holds the ledger's write lock: the note is written anyway (git alone),
+    silently (a busy ledger is routine), within about a second; the next gitroi command
+    brings the ledger up to the note."""
     commit(hooked, "creates the ledger")
     ledger = hooked.path / ".git" / "gitroi" / "ledger.db"
     assert ledger.is_file()
@@ -98,14 +110,17 @@ def test_locked_ledger(hooked: GitRepo) -> None:
         start = time.monotonic()
         proc = commit(hooked, "while locked" + CLAUDE_TRAILER)
         took = time.monotonic() - start
+        sha = hooked.git("rev-parse", "HEAD")
+        assert '"attribution": "commit"' in (note_text(hooked) or "")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    line = one_warning(proc)
-    assert line.startswith("gitroi: warning: post-commit: the ledger is locked by another process")
-    assert line.endswith(CATCH_UP)
+    assert (proc.returncode, proc.stderr) == (0, "")
     assert subject(hooked) == "while locked"
-    assert took < 5  # the hook gives up after about a second; it never hangs the commit
+    assert took < 3  # the hook gives up on the ledger after half a second; it never hangs
+    assert _ledger_row(hooked, sha) is None  # behind, for now
+    run_gitroi("report", cwd=hooked.path)
+    assert _ledger_row(hooked, sha) == ("commit", "note")
 
 
 def test_corrupt_note_on_amend(hooked: GitRepo) -> None:
@@ -167,15 +182,19 @@ def test_full_disk_in_the_ledger(hooked: GitRepo, tmp_path: Path) -> None:
         "_connect = sqlite3.connect\n"
         "def connect(*a, **k):\n"
         "    conn = _connect(*a, **k)\n"
-        "    conn.execute('PRAGMA max_page_count = 1')\n"
+        "    if a and a[0] != ':memory:':  # the disk is full, not the memory\n"
+        "        conn.execute('PRAGMA max_page_count = 1')\n"
         "    return conn\n"
         "sqlite3.connect = connect\n"))
     proc = commit(hooked, "disk full" + CLAUDE_TRAILER, env=env)
     line = one_warning(proc)
     ledger = hooked.path / ".git" / "gitroi" / "ledger.db"
-    assert line == ("gitroi: warning: post-commit: the disk is full: cannot open the ledger "
-                    f"{ledger}: database or disk is full {CATCH_UP}")
+    assert line == ("gitroi: warning: post-commit: the disk is full: the ledger "
+                    f"{ledger} could not be written (the disk is full: cannot open the ledger "
+                    f"{ledger}: database or disk is full); the note is written and the ledger "
+                    "catches up on the next gitroi command (run `gitroi report` to catch up)")
     assert subject(hooked) == "disk full"
+    assert '"attribution": "commit"' in (note_text(hooked) or "")  # the note is not lost
 
 
 def test_full_disk_when_git_writes_the_note(hooked: GitRepo, tmp_path: Path) -> None:

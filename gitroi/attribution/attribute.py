@@ -29,7 +29,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
-from gitroi.attribution.commits import CommitRead, read_commit, read_commit_and_note
+from gitroi.attribution.commits import (
+    AddedLines,
+    CommitMeta,
+    CommitRead,
+    read_commit,
+    read_commit_and_note,
+)
 from gitroi.attribution.history import iter_history
 from gitroi.attribution.markers import switches as marker_switches
 from gitroi.attribution.matching import Match, edits_index, match_lines, worktree_roots
@@ -84,11 +90,47 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     hook whose commit carries a rewritten date.  ``read`` is the commit's read
     started earlier (:class:`CommitRead`).  Returns the note as written, or
     None when the commit has no AI line and no marker (then nothing is written).
+    The note is written before the ledger rows: it is the source of truth, and
+    the ledger can be rebuilt from it (docs/reliability.md).
     """
-    from gitroi.ledger.commits import candidate_sessions
+    from gitroi.ledger.commits import write_commits
 
     if import_logs:
         _import(repo, db)
+    decided = decide_commit(repo, db, sha, now=now, read=read)
+    if decided.note is None:
+        return None
+    written = write_note(repo, decided.meta.sha, decided.note, existing=decided.old_note)
+    write_commits(db, [record_from_note(decided.meta, written, lines_added=decided.added.count)])
+    return written
+
+
+class Decided:
+    """What :func:`decide_commit` found: the commit, its added lines, the note to write (None:
+    no AI line and no marker) and the text of the note already on it."""
+
+    __slots__ = ("added", "meta", "note", "old_note", "written")
+
+    def __init__(self, meta: CommitMeta, added: AddedLines, note: Note | None,
+                 old_note: bytes | None) -> None:
+        self.meta = meta
+        self.added = added
+        self.note = note
+        self.old_note = old_note
+        #: the note as written (merged with ``old_note``), once it is
+        self.written: Note | None = None
+
+
+def decide_commit(repo: Repo, db: Database, sha: str, *, now: str | None = None,
+                  read: CommitRead | None = None) -> Decided:
+    """The note a commit gets, from the ledger's sessions; reads the ledger, writes nothing.
+
+    The post-commit hook writes the note this returns with git before any
+    ledger row (:mod:`gitroi.attribution.postcommit`), so a locked, full or
+    read-only ledger never costs the note.
+    """
+    from gitroi.ledger.commits import candidate_sessions
+
     meta, added, old_note = read.result() if read is not None else read_commit_and_note(repo, sha)
     moment = timeutil.parse(now or meta.committed_at)
     until = timeutil.iso(moment + _COMMIT_SLACK)
@@ -117,15 +159,11 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
                    and (s.get("ended_at") or "") >= running_after]
         shares = [_share(db, s, meta.sha, until) for s in running]
     else:
-        return None
+        return Decided(meta, added, None, old_note)
     note = Note.build(attribution=attribution, agents=marker_agents, sessions=shares,
                       lines_added=added.count, ai_ranges=ranges,
                       markers=[m.evidence for m in markers])
-    written = write_note(repo, meta.sha, note, existing=old_note)
-    from gitroi.ledger.commits import write_commits
-
-    write_commits(db, [record_from_note(meta, written, lines_added=added.count)])
-    return written
+    return Decided(meta, added, note, old_note)
 
 
 def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], *,

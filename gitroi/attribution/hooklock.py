@@ -14,8 +14,11 @@ TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks
 if TYPE_CHECKING:
     from gitroi.git import Repo
 
-# How long a hook waits for another gitroi hook of the same repository (the lock).
-LOCK_WAIT_S = 30.0
+# How long a hook waits for another gitroi hook of the same repository (the lock) before
+# queueing its work instead (docs/reliability.md: no hook waits more than about a second).
+LOCK_WAIT_S = 1.0
+# Work nobody waits for (the background notes push, a gitroi command catching up) may wait longer.
+BACKGROUND_LOCK_WAIT_S = 30.0
 
 
 def state_dir(repo: Repo) -> str:
@@ -24,8 +27,14 @@ def state_dir(repo: Repo) -> str:
 
 
 def open_lock(state_dir: str) -> int:
-    os.makedirs(state_dir, exist_ok=True)
-    return os.open(os.path.join(state_dir, "hook.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    """The lock file's descriptor: ``.git/gitroi/hook.lock``, else (``.git/gitroi`` read-only
+    or full) ``.git/gitroi-hook.lock`` beside it; OSError when neither opens."""
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        return os.open(os.path.join(state_dir, "hook.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return os.open(os.path.join(os.path.dirname(state_dir), "gitroi-hook.lock"),
+                       os.O_RDWR | os.O_CREAT, 0o644)
 
 
 def acquire(fd: int, timeout: float | None, *, wait: bool = True) -> bool:
@@ -61,10 +70,17 @@ class hook_lock:
         self.path = os.path.join(state_dir, "hook.lock")
         self.timeout = timeout
         self.fd = -1
+        #: False when another hook kept the lock past ``timeout``: the caller queues its work
+        #: (:mod:`gitroi.attribution.pending`) rather than go on unlocked.
+        self.held = False
 
     def __enter__(self) -> hook_lock:
-        self.fd = open_lock(os.path.dirname(self.path))
-        acquire(self.fd, self.timeout)
+        try:
+            self.fd = open_lock(os.path.dirname(self.path))
+        except OSError:
+            self.held = True  # no lock file can be made anywhere: go on, unlocked
+            return self
+        self.held = acquire(self.fd, self.timeout)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -42,17 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     name = args[0] if args else "?"
     if skipped():
         return 0
-    if name == "post-commit" and hasattr(os, "fork"):
-        try:
-            from gitroi.attribution.postcommit import foreground, post_commit_background
-
-            if not foreground() and post_commit_background():
-                return 0
-        except BaseException as exc:
-            with contextlib.suppress(BaseException):
-                sys.stderr.write(warning_line(name, exc) + "\n")
-                sys.stderr.flush()
-            return 0
     real_stderr = sys.stderr
     import io
 
@@ -88,26 +77,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
+    if name == "post-commit":
+        from gitroi.attribution.postcommit import hook as post_commit_hook
+
+        post_commit_hook()
+        return
     from gitroi.attribution.fastgit import discover_repo
-    from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock, state_dir
     from gitroi.attribution.lazymodules import defer_inspect
 
     defer_inspect()
     repo = discover_repo(os.getcwd())
-    state = state_dir(repo)
-    if name == "post-commit":
-        from gitroi.attribution.postcommit import post_commit
-
-        with hook_lock(state, timeout=LOCK_WAIT_S):
-            post_commit(repo)
-    elif name == "post-rewrite":
-        from gitroi.attribution.postrewrite import post_rewrite
+    if name == "post-rewrite":
+        from gitroi.attribution.postrewrite import hook as post_rewrite_hook
 
         kind = args[0] if args else os.environ.get("PRE_COMMIT_REWRITE_COMMAND", "")
-        text = _read_stdin()
-        # an amend's post-commit may still be attributing in the background: let it finish
-        with hook_lock(state, timeout=LOCK_WAIT_S):
-            post_rewrite(repo, kind, text)
+        post_rewrite_hook(repo, kind, _read_stdin())
     elif name == "pre-push":
         from gitroi.attribution.prepush import pre_push
 

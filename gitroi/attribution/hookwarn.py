@@ -48,9 +48,12 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, (HookWarning, GitroiError)):
         text = exc.message
         cause = exc.__cause__
-        if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
-                type(cause).__module__ == "sqlite3" and "full" in str(cause)):
-            text = f"the disk is full: {text}"
+        for _ in range(4):  # a HookWarning from a GitroiError from the sqlite3 error
+            if (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
+                    type(cause).__module__ == "sqlite3" and "full" in str(cause)):
+                text = f"the disk is full: {text}"
+                break
+            cause = cause.__cause__ if cause is not None else None
     elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = f" writing {exc.filename}" if exc.filename else ""
         text = f"the disk is full (no space left on device{where})"
@@ -70,10 +73,11 @@ def describe(exc: BaseException) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-def warning_line(name: str, exc: BaseException) -> str:
-    catch_up = exc.catch_up if isinstance(exc, HookWarning) and exc.catch_up else None
+def warning_line(name: str, exc: BaseException, catch_up: str | None = None) -> str:
+    """The one line: ``exc``'s own catch-up command, else ``catch_up``, else the hook's."""
+    own = exc.catch_up if isinstance(exc, HookWarning) and exc.catch_up else None
     return (f"gitroi: warning: {name}: {describe(exc)} "
-            f"(run `{catch_up or catch_up_command(name)}` to catch up)")
+            f"(run `{own or catch_up or catch_up_command(name)}` to catch up)")
 
 
 def take_deferred(state_dir: str) -> str | None:

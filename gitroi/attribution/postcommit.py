@@ -1,11 +1,28 @@
-"""The post-commit hook: attribute the new commit, or carry a cherry-picked commit's note over.
+"""The post-commit hook: attribute the new commit before ``git commit`` returns.
 
 A cherry-pick carries the picked commit's note over (``CHERRY_PICK_HEAD``
 exists while its post-commit runs), and the picks of a rebase are left to
-post-rewrite, which sees them all at once.  The work runs in a forked,
-detached child so the commit returns at once (:func:`post_commit_background`);
-a failure there becomes the warning line of the next commit.
-``GITROI_HOOK_FOREGROUND=1`` does it all before returning.
+post-rewrite, which sees them all at once.
+
+Three promises (docs/hooks.md, docs/reliability.md):
+
+* **The work is done when the commit is.**  :func:`hook` forks a worker
+  and waits for it; in the common case it finishes in a few tens of
+  milliseconds and ``gitroi show HEAD`` right after the commit sees the
+  note.  Only past :data:`DEADLINE_S` (a first import of a huge log, a busy
+  disk) does the hook return to git and leave the worker running; its job
+  file (:mod:`gitroi.attribution.pending`) then tells ``gitroi show`` and
+  ``report`` to wait for it.
+* **The note first.**  The note is the source of truth and git alone writes
+  it: the ledger's new rows stay in one open transaction until the note is
+  written, and when the ledger cannot be written at all (locked past half a
+  second, read-only, full, corrupt) the note is decided on a copy of the
+  ledger in memory and written anyway; the ledger catches up from the notes
+  on the next gitroi command.
+* **Nothing lost without a word.**  A job file is written before the work
+  starts and removed after it: a killed worker leaves it, and the next
+  commit, the next gitroi command and ``gitroi doctor`` say so (the next
+  command also redoes the work).
 """
 
 from __future__ import annotations
@@ -14,20 +31,26 @@ import contextlib
 import os
 import sys
 
+from gitroi.attribution import pending
 from gitroi.attribution.fastgit import discover_repo, fast_git_dirs, fast_head, picked_commit
-from gitroi.attribution.hooklock import LOCK_WAIT_S, acquire, open_lock
+from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock
 from gitroi.attribution.hookwarn import HookWarning, defer, take_deferred, warning_line
 from gitroi.attribution.lazymodules import defer_inspect, defer_sqlite_utils
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks count them
 if TYPE_CHECKING:
+    from typing import Any
+
+    from gitroi.attribution.attribute import Decided
+    from gitroi.attribution.commits import CommitRead
     from gitroi.git import Repo
 
-# How long the hook waits for a ledger another gitroi holds before giving up.
-HOOK_BUSY_TIMEOUT_MS = 1000
-# In the background nobody waits: give a busy ledger (a long `gitroi report`) more time.
-BACKGROUND_BUSY_TIMEOUT_MS = 15000
-_busy_timeout_ms = HOOK_BUSY_TIMEOUT_MS
+# How long the hook waits for a ledger another gitroi holds; past it the note is decided on
+# a copy of the ledger and written anyway (the ledger catches up on the next gitroi command).
+HOOK_BUSY_TIMEOUT_MS = 500
+# Past this the hook returns to git and the worker goes on in the background
+# (env GITROI_HOOK_DEADLINE, in seconds).
+DEADLINE_S = 2.0
 
 
 def ledger_path(repo: Repo) -> str:
@@ -35,40 +58,205 @@ def ledger_path(repo: Repo) -> str:
     return os.environ.get("GITROI_DB") or str(repo.paths.default_ledger)
 
 
-def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None,
-                checked: bool = False) -> None:
-    """Attribute the new commit, or carry a cherry-picked commit's note over.
+def foreground() -> bool:
+    """``GITROI_HOOK_FOREGROUND=1``: no worker and no deadline, the work in the hook's process."""
+    return os.environ.get("GITROI_HOOK_FOREGROUND", "").strip().lower() in ("1", "true", "yes")
 
-    ``checked`` means the caller (the foreground half of a background run)
-    already read HEAD, ``CHERRY_PICK_HEAD`` and the rebase state, which may be
-    gone by the time this runs.
+
+def deadline() -> float:
+    try:
+        return max(0.0, float(os.environ.get("GITROI_HOOK_DEADLINE") or DEADLINE_S))
+    except ValueError:
+        return DEADLINE_S
+
+
+# --- the hook --------------------------------------------------------------------------------
+
+
+def hook() -> None:
+    """What ``post-commit`` runs: read what git may change next, record the job, do the work.
+
+    Raises on failure (:func:`gitroi.attribution.hookrun.main` prints the warning line).
     """
-    if not checked:
-        git_dir = str(repo.paths.git_dir)
-        sha = fast_head(git_dir, str(repo.paths.common_dir)) or repo.head()
-        rebasing, picked = picked_commit(git_dir)
-        if rebasing:
-            return  # post-rewrite maps every pick of the rebase once it ends
+    cwd = os.getcwd()
+    dirs = fast_git_dirs(cwd)
+    repo = None
+    if dirs is None:
+        repo = discover_repo(cwd)
+        dirs = (str(repo.paths.git_dir), str(repo.paths.common_dir))
+    git_dir, common_dir = dirs
+    sha = fast_head(git_dir, common_dir)
+    if sha is None:
+        repo = repo or discover_repo(cwd)
+        sha = repo.head()
     if sha is None:
         return
+    state = os.path.join(common_dir, "gitroi")
+    left = take_deferred(state) or take_deferred(common_dir)
+    if left:
+        sys.stderr.write(left + "\n")
+    for old in pending.iter_unfinished(common_dir):
+        if old.state() == "killed":
+            sys.stderr.write(f"gitroi: warning: {old.message()}\n")
+    rebasing, picked = picked_commit(git_dir)
+    if rebasing:
+        return  # a rebase's pick: post-rewrite maps them all once the rebase ends
+    args = [sha, picked] if picked else [sha]
+    job = pending.begin(common_dir, "post-commit", args)
+    if job is None:
+        sys.stderr.write(f"gitroi: warning: post-commit: cannot record the work on commit "
+                         f"{sha[:12]} under {state} (read-only or full); if this hook is "
+                         f"stopped, run `gitroi attribute {sha[:12]}`\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    if foreground() or not hasattr(os, "fork"):
+        work(cwd, common_dir, sha, picked, job)
+        return
+    _fork_and_wait(cwd, common_dir, sha, picked, job)
+
+
+def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
+                   job: str | None) -> None:
+    """Do :func:`work` in a forked worker; wait for it up to the deadline.
+
+    The worker is detached from git's terminal and pipes from its first
+    instant (git waits for the hook's output to close), so it can outlive the
+    hook.  Its warning comes back through a pipe; when the hook has gone it
+    goes to ``.git/gitroi/hook-warnings.log`` for the next commit.
+    """
+    import select
+
+    state = os.path.join(common_dir, "gitroi")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns
+        code = 0
+        try:
+            os.close(r)
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            import io
+
+            sys.stderr = io.StringIO()
+            if job is not None:
+                claimed = pending.read_job(job)
+                if claimed is not None:
+                    pending.claim(claimed)
+            try:
+                work(cwd, common_dir, sha, picked, job)
+                message = ""
+            except BaseException as exc:
+                message = warning_line(f"post-commit of {sha[:12]}", exc,
+                                       catch_up=f"gitroi attribute {sha[:12]}")
+            _report(w, state, common_dir, message, sha)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    limit = deadline()
+    import time
+
+    end = time.monotonic() + limit
+    chunks: list[bytes] = []
+    done = False
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            break
+        data = os.read(r, 65536)
+        if not data:
+            done = True
+            break
+        chunks.append(data)
+    os.close(r)
+    if not done:
+        sys.stderr.write(f"gitroi: post-commit: attributing {sha[:12]} goes on in the "
+                         f"background (over {limit:g} s); `gitroi show` waits for it\n")
+        return
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    if text.startswith("T"):
+        sys.stderr.write(text[1:])
+    elif text.startswith("D"):
+        line = take_deferred(state) or take_deferred(common_dir)
+        if line:
+            sys.stderr.write(line + "\n")
+    elif os.WIFSIGNALED(status):
+        raise HookWarning(f"the work was killed (signal {os.WTERMSIG(status)}): commit "
+                          f"{sha[:12]} has no note", catch_up=f"gitroi attribute {sha[:12]}")
+
+
+def _report(w: int, state: str, common_dir: str, message: str, sha: str) -> None:
+    """The worker's last word: ``D`` (its warning, if any, is in the warnings log) or ``T`` and
+    the text itself when no log could be written."""
+    if message:
+        for where in (state, common_dir):
+            try:
+                defer(where, message)
+                break
+            except OSError:
+                continue
+        else:
+            with contextlib.suppress(OSError):
+                os.write(w, f"T{message}\n".encode())
+            return
+    with contextlib.suppress(OSError):
+        os.write(w, b"D")
+
+
+def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None) -> None:
+    """Attribute ``sha`` under the repository's hook lock; queue it when the lock stays taken."""
+    defer_inspect()
+    repo = discover_repo(cwd)
+    with hook_lock(os.path.join(common_dir, "gitroi"), timeout=LOCK_WAIT_S) as lock:
+        if not lock.held:
+            # another hook works on this repository (a commit in another work tree): the next
+            # gitroi command, or the next commit, does this one (docs/reliability.md)
+            found = pending.read_job(job) if job else None
+            if found is None or not pending.claim(found, pid=0):
+                raise HookWarning(f"another gitroi hook kept the lock past {LOCK_WAIT_S:g} s "
+                                  f"and the work could not be queued: commit {sha[:12]} has "
+                                  "no note", catch_up=f"gitroi attribute {sha[:12]}")
+            return
+        try:
+            post_commit(repo, sha, picked)
+        except HookWarning:
+            raise  # the note is written; the warning says what else went wrong
+        except BaseException:
+            _requeue(job)  # the next gitroi command tries again
+            raise
+    pending.finish(job)
+
+
+def _requeue(job: str | None) -> None:
+    found = pending.read_job(job) if job else None
+    if found is not None:
+        pending.claim(found, pid=0)
+
+
+# --- the work --------------------------------------------------------------------------------
+
+
+def post_commit(repo: Repo, sha: str, picked: str | None = None, *,
+                busy_timeout_ms: int = HOOK_BUSY_TIMEOUT_MS) -> None:
+    """Attribute the new commit, or carry a cherry-picked commit's note over; note first."""
     if picked:
         from gitroi.attribution.rewrite import remap
 
         if remap(repo, [picked], sha) is not None:
             return
     defer_sqlite_utils()
-    from gitroi.attribution.attribute import attribute_commit
     from gitroi.attribution.commits import CommitRead
-    from gitroi.ledger.fast import open_fast
 
     read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read
     try:
-        db = open_fast(ledger_path(repo), busy_timeout_ms=_busy_timeout_ms)
-        try:
-            problems = import_logs(repo, db)
-            attribute_commit(repo, db, sha, import_logs=False, read=read)
-        finally:
-            db.conn.close()
+        problems = _attribute(repo, sha, read, busy_timeout_ms)
     finally:
         read.close()
     if problems:
@@ -76,78 +264,151 @@ def post_commit(repo: Repo, *, sha: str | None = None, picked: str | None = None
         raise HookWarning(problems)
 
 
-def import_logs(repo: Repo, db: object) -> str | None:
+def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> str | None:
+    """The note first, then the ledger rows, in one ledger transaction left open until the note
+    is written.  Returns the import's problem line, if any."""
+    import sqlite3
+
+    from gitroi.errors import GitroiError
+    from gitroi.ledger.fast import open_fast
+
+    path = ledger_path(repo)
+    noted = False
+    trouble: BaseException | None = None
+    problems: str | None = None
+    try:
+        db = open_fast(path, busy_timeout_ms=busy_timeout_ms)
+    except (GitroiError, OSError, sqlite3.Error) as exc:
+        db, trouble = None, exc
+    if db is not None:
+        try:
+            with db.atomic():  # nothing reaches the ledger file before the note is in git
+                problems = import_logs(repo, db)
+                decided = _decide(repo, db, sha, read)
+                _write_note(repo, decided)
+                noted = True
+                _write_rows(db, decided)
+        except _NoteFailed as failed:
+            raise failed.cause from None
+        except (GitroiError, OSError, sqlite3.Error) as exc:
+            trouble = exc
+        finally:
+            db.conn.close()
+    if trouble is None:
+        return problems
+    if not noted:
+        problems = _note_from_copy(repo, sha, read, path)
+    _ledger_behind(repo)
+    if _worth_saying(trouble):
+        from gitroi.attribution.hookwarn import describe
+
+        raise HookWarning(f"the ledger {path} could not be written ({describe(trouble)}); the "
+                          "note is written and the ledger catches up on the next gitroi command",
+                          catch_up="gitroi report") from trouble
+    return problems
+
+
+class _NoteFailed(Exception):
+    """git could not write the note: nothing the ledger can make up for."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _decide(repo: Repo, db: Any, sha: str, read: CommitRead) -> Decided:
+    from gitroi.attribution.attribute import decide_commit
+
+    return decide_commit(repo, db, sha, read=read)
+
+
+def _write_note(repo: Repo, decided: Decided) -> None:
+    """git alone writes the note, merged with the one already there (docs/notes.md)."""
+    from gitroi.attribution.notes import write_note
+
+    if decided.note is None:
+        return
+    try:
+        decided.written = write_note(repo, decided.meta.sha, decided.note,
+                                     existing=decided.old_note)
+    except Exception as exc:
+        raise _NoteFailed(exc) from exc
+
+
+def _write_rows(db: Any, decided: Decided) -> None:
+    if decided.written is None:
+        return
+    from gitroi.attribution.records import record_from_note
+    from gitroi.ledger.commits import write_commits
+
+    write_commits(db, [record_from_note(decided.meta, decided.written,
+                                        lines_added=decided.added.count)])
+
+
+def _note_from_copy(repo: Repo, sha: str, read: CommitRead, path: str) -> str | None:
+    """Decide the note on a copy of the ledger in memory and write it; the ledger is untouched."""
+    db = scratch_ledger(repo, path)
+    try:
+        problems = import_logs(repo, db)
+        decided = _decide(repo, db, sha, read)
+        try:
+            _write_note(repo, decided)
+        except _NoteFailed as failed:
+            raise failed.cause from None
+    finally:
+        db.conn.close()
+    return problems
+
+
+def scratch_ledger(repo: Repo, path: str) -> Any:
+    """A copy of the ledger in memory, read while another process holds its write lock, from a
+    read-only directory, or from a full disk; when it cannot be read at all, an empty ledger
+    filled from the notes (so token slices still start where the last commit's ended)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    from gitroi.ledger.fast import FastLedger
+
+    mem = sqlite3.connect(":memory:")
+    for params in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            src = sqlite3.connect(f"file:{quote(path)}?{params}", uri=True, timeout=0.2)
+            try:
+                src.backup(mem)
+                mem.execute("SELECT name FROM _sqlite_migrations LIMIT 1").fetchall()
+                return FastLedger(mem)
+            finally:
+                src.close()
+        except sqlite3.Error:
+            continue
+    mem.close()
+    from gitroi.attribution.rebuild import ensure_ledger
+    from gitroi.ledger import memory_ledger
+
+    fresh = memory_ledger()
+    ensure_ledger(repo, fresh, lines=False)
+    return fresh
+
+
+def _ledger_behind(repo: Repo) -> None:
+    """Leave a queued job so the next gitroi command brings the ledger up to the notes."""
+    common = str(repo.paths.common_dir)
+    if not any(j.hook == "ledger" for j in pending.jobs(common)):
+        pending.begin(common, "ledger", ["-"], pid=0)
+
+
+def _worth_saying(exc: BaseException) -> bool:
+    """A locked ledger is routine (another gitroi is working) and is caught up silently; a
+    full disk, a read-only or corrupt ledger needs the user."""
+    text = str(exc).lower() + " " + str(getattr(exc, "__cause__", "") or "").lower()
+    return "locked" not in text and "busy" not in text
+
+
+def import_logs(repo: Repo, db: Any) -> str | None:
     """Read this repository's new session log bytes (the importer's stat-only path when
     nothing changed); returns the one-line summary of what could not be read, if anything."""
     from gitroi.sessions.importer import import_sessions
 
-    summary = import_sessions(db, repo=repo)  # type: ignore[arg-type]
+    summary = import_sessions(db, repo=repo)
     line = summary.problem_line()
     return line.removeprefix("gitroi: ") if line else None
-
-
-def foreground() -> bool:
-    """``GITROI_HOOK_FOREGROUND=1``: do the post-commit work before returning to git."""
-    return os.environ.get("GITROI_HOOK_FOREGROUND", "").strip().lower() in ("1", "true", "yes")
-
-
-def post_commit_background() -> bool:
-    """Return to git at once and attribute in a forked child (False: run in the foreground).
-
-    The foreground half reads, without git, what may change once git moves on
-    (HEAD, ``CHERRY_PICK_HEAD``, the rebase state), prints the warning a
-    previous background run left, and forks.  The child detaches from git's
-    terminal and pipes, waits for the repository's hook lock, does the work,
-    and leaves any failure as a warning line for the next commit to print.
-    """
-    cwd = os.getcwd()
-    dirs = fast_git_dirs(cwd)
-    if dirs is None:
-        return False
-    git_dir, common_dir = dirs
-    sha = fast_head(git_dir, common_dir)
-    if sha is None:
-        return False
-    state = os.path.join(common_dir, "gitroi")
-    pending = take_deferred(state)
-    if pending:
-        sys.stderr.write(pending + "\n")
-    sys.stderr.flush()
-    sys.stdout.flush()
-    rebasing, picked = picked_commit(git_dir)
-    if rebasing:
-        return True  # a rebase's pick: post-rewrite maps them all at the end
-    # Take the lock before forking when it is free, so the child holds it from the first
-    # instant (the lock belongs to the open file, which the child inherits): whoever waits
-    # for this commit's hook (an amend's post-rewrite, a notes push, a script) cannot slip
-    # in before the child starts.  When another hook holds it, the child waits instead.
-    lock_fd = open_lock(state)
-    held = acquire(lock_fd, None, wait=False)
-    if os.fork() != 0:
-        # the parent: back to git now, without the interpreter's teardown
-        os._exit(0)
-    # the child: never returns
-    try:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        # give git the CPU to finish the commit first: the user waits for it, not for us
-        os.nice(10)
-        import time
-
-        time.sleep(0.05)
-        import io
-
-        sys.stderr = io.StringIO()
-        global _busy_timeout_ms
-        _busy_timeout_ms = BACKGROUND_BUSY_TIMEOUT_MS
-        if not held:
-            acquire(lock_fd, LOCK_WAIT_S * 4)
-        defer_inspect()
-        post_commit(discover_repo(cwd), sha=sha, picked=picked, checked=True)
-    except BaseException as exc:
-        with contextlib.suppress(BaseException):
-            defer(state, warning_line(f"post-commit of {sha[:12]} (in the background)", exc))
-    finally:
-        os._exit(0)

@@ -84,3 +84,39 @@ def post_rewrite(repo: Repo, kind: str, stdin_text: str) -> None:
         raise HookWarning(
             f"could not carry the notes over to {len(failed)} of {len(groups)} rewritten "
             f"commit(s) ({', '.join(s[:12] for s in failed[:3])}): {describe(first)}")
+
+
+def hook(repo: Repo, kind: str, stdin_text: str) -> None:
+    """What ``post-rewrite`` runs: record the job, take the hook lock for at most about a
+    second (an amend's own post-commit holds it while it finishes), carry the notes over.
+
+    When another hook keeps the lock, the job is left queued and the next gitroi command (or
+    ``gitroi show`` of one of the new commits) does it: no rewrite waits on gitroi
+    (docs/reliability.md).
+    """
+    from gitroi.attribution import pending
+    from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock, state_dir
+
+    common = str(repo.paths.common_dir)
+    groups = parse_rewrite_pairs(stdin_text)
+    newest = list(groups)[-1] if groups else (repo.head() or "-")
+    job = pending.begin(common, "post-rewrite", [newest, kind or "-"], stdin_text)
+    with hook_lock(state_dir(repo), timeout=LOCK_WAIT_S) as lock:
+        if not lock.held:
+            found = pending.read_job(job) if job else None
+            if found is None or not pending.claim(found, pid=0):
+                raise HookWarning(f"another gitroi hook kept the lock past {LOCK_WAIT_S:g} s "
+                                  "and the work could not be queued: the notes were not "
+                                  "carried over", catch_up="gitroi attribute")
+            return
+        try:
+            post_rewrite(repo, kind, stdin_text)
+        except HookWarning:
+            pending.finish(job)  # what could be carried over is; the warning names the rest
+            raise
+        except BaseException:
+            found = pending.read_job(job) if job else None
+            if found is not None:
+                pending.claim(found, pid=0)  # the next gitroi command tries again
+            raise
+    pending.finish(job)

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 
-from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock, state_dir
+from gitroi.attribution.hooklock import BACKGROUND_LOCK_WAIT_S, hook_lock, state_dir
 from gitroi.attribution.hookwarn import HookWarning
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks count them
@@ -97,7 +97,7 @@ def push_notes(repo: Repo, remote: str) -> None:
     """Push (fetch-merging first when rejected) the notes ref to ``remote``; remember success."""
     from gitroi.attribution.notes import push
 
-    with hook_lock(state_dir(repo), timeout=LOCK_WAIT_S):  # the last commit's note first
+    with hook_lock(state_dir(repo), timeout=BACKGROUND_LOCK_WAIT_S):  # the last commit's note first
         local = repo.git("rev-parse", "--verify", "-q", NOTES_REF, check=False).decode().strip()
     if not local:
         return

@@ -76,7 +76,20 @@ class Context:
             from gitroi.ledger import open_ledger
 
             self._db = open_ledger(self.ledger_path())
+            self.catch_up()
         return self._db
+
+    def catch_up(self, commits: list[str] | None = None) -> None:
+        """Finish the hooks' unfinished work (all of it, or that on ``commits``) before the
+        command reads anything: wait, bounded, for a hook still running, redo what a killed
+        or queued hook left (:func:`gitroi.attribution.catchup.settle`)."""
+        repo = self.maybe_repo()
+        if repo is None:
+            return
+        from gitroi.attribution.catchup import settle
+
+        for line in settle(repo, self.db, commits=commits):
+            click.echo(line, err=True)
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -103,7 +103,12 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
     """
     from gitroi.attribution.describe import describe
 
-    d = describe(ctx.repo(), rev)
+    repo = ctx.repo()
+    sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
+                   check=False).decode("ascii", "replace").strip() if rev else ""
+    if sha:
+        ctx.catch_up([sha])  # a hook still at work on it: wait for it, bounded (never "none")
+    d = describe(repo, rev)
     if as_json:
         echo_json(d)
         return

@@ -171,6 +171,11 @@ def doctor(ctx: Context, as_json: bool) -> None:
     report: dict[str, Any] = {"ledger": None, "repository": None, "agents": [], "problems": []}
     repo = ctx.maybe_repo()
     report["repository"] = str(repo.paths.workdir) if repo and repo.paths.workdir else None
+    if repo is not None:
+        from gitroi.attribution.catchup import describe_jobs
+
+        # what the hooks left unfinished, as found (opening the ledger below finishes it)
+        report["hook_jobs"] = describe_jobs(repo)
     summary = None
     try:
         report["ledger"] = str(ctx.ledger_path())
@@ -219,6 +224,13 @@ def doctor(ctx: Context, as_json: bool) -> None:
             continue
         click.echo(f"  {a['log_files']} log file(s), {a['outside_repository']} outside this repository; "
                    f"ledger: {a['sessions']} session(s), {a['responses']} responses, {a['edits']} edits")
+    jobs = report.get("hook_jobs") or []
+    if jobs:
+        click.echo(f"\n{len(jobs)} piece(s) of hook work were left unfinished:")
+        for j in jobs:
+            click.echo(f"  {j['message']}")
+        if ctx._db is not None:
+            click.echo("  (finished now: see the lines above, if any)")
     if report["problems"]:
         click.echo(f"\n{report['problems_total']} line(s) or file(s) could not be read; most recent:")
         for p in report["problems"]:
