@@ -27,7 +27,6 @@ Three promises (docs/hooks.md, docs/reliability.md):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -95,9 +94,6 @@ def hook() -> None:
     left = take_deferred(state) or take_deferred(common_dir)
     if left:
         sys.stderr.write(left + "\n")
-    for old in pending.iter_unfinished(common_dir):
-        if old.state() == "killed":
-            sys.stderr.write(f"gitroi: warning: {old.message()}\n")
     rebasing, picked = picked_commit(git_dir)
     if rebasing:
         return  # a rebase's pick: post-rewrite maps them all once the rebase ends
@@ -110,7 +106,11 @@ def hook() -> None:
     sys.stderr.flush()
     sys.stdout.flush()
     if foreground() or not hasattr(os, "fork"):
-        work(cwd, common_dir, sha, picked, job)
+        out: list[str] = []
+        try:
+            work(cwd, common_dir, sha, picked, job, out)
+        finally:
+            sys.stderr.write("".join(line + "\n" for line in out))
         return
     _fork_and_wait(cwd, common_dir, sha, picked, job)
 
@@ -121,12 +121,12 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
 
     The worker is detached from git's terminal and pipes from its first
     instant (git waits for the hook's output to close), so it can outlive the
-    hook.  Its warning comes back through a pipe; when the hook has gone it
-    goes to ``.git/gitroi/hook-warnings.log`` for the next commit.
+    hook.  What it has to say comes back through a pipe; when the hook has
+    gone, its warnings go to ``.git/gitroi/hook-warnings.log`` for the next
+    commit (its work, if unfinished, stays in its job file).
     """
     import select
 
-    state = os.path.join(common_dir, "gitroi")
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns
@@ -144,13 +144,13 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
                 claimed = pending.read_job(job)
                 if claimed is not None:
                     pending.claim(claimed)
+            out: list[str] = []
             try:
-                work(cwd, common_dir, sha, picked, job)
-                message = ""
+                work(cwd, common_dir, sha, picked, job, out)
             except BaseException as exc:
-                message = warning_line(f"post-commit of {sha[:12]}", exc,
-                                       catch_up=f"gitroi attribute {sha[:12]}")
-            _report(w, state, common_dir, message, sha)
+                out.append(warning_line(f"post-commit of {sha[:12]}", exc,
+                                        catch_up=f"gitroi attribute {sha[:12]}"))
+            _report(w, common_dir, out)
         except BaseException:
             code = 1
         finally:
@@ -175,43 +175,50 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
             break
         chunks.append(data)
     os.close(r)
+    if chunks:
+        sys.stderr.write(b"".join(chunks).decode("utf-8", "replace"))
     if not done:
         sys.stderr.write(f"gitroi: post-commit: attributing {sha[:12]} goes on in the "
                          f"background (over {limit:g} s); `gitroi show` waits for it\n")
         return
     _, status = os.waitpid(pid, 0)
-    text = b"".join(chunks).decode("utf-8", "replace")
-    if text.startswith("T"):
-        sys.stderr.write(text[1:])
-    elif text.startswith("D"):
-        line = take_deferred(state) or take_deferred(common_dir)
-        if line:
-            sys.stderr.write(line + "\n")
-    elif os.WIFSIGNALED(status):
+    if os.WIFSIGNALED(status):
         raise HookWarning(f"the work was killed (signal {os.WTERMSIG(status)}): commit "
                           f"{sha[:12]} has no note", catch_up=f"gitroi attribute {sha[:12]}")
 
 
-def _report(w: int, state: str, common_dir: str, message: str, sha: str) -> None:
-    """The worker's last word: ``D`` (its warning, if any, is in the warnings log) or ``T`` and
-    the text itself when no log could be written."""
-    if message:
-        for where in (state, common_dir):
+def _report(w: int, common_dir: str, out: list[str]) -> None:
+    """The worker's last word, through the pipe; when the hook has gone (past the deadline),
+    its warnings are left in the warnings log for the next commit."""
+    if not out:
+        return
+    text = "".join(line + "\n" for line in out).encode("utf-8", "replace")
+    try:
+        view = memoryview(text)
+        while view:
+            view = view[os.write(w, view):]
+        return
+    except OSError:
+        pass
+    for line in out:
+        if not line.startswith("gitroi: warning: "):
+            continue
+        for where in (os.path.join(common_dir, "gitroi"), common_dir):
             try:
-                defer(where, message)
+                defer(where, line)
                 break
             except OSError:
                 continue
-        else:
-            with contextlib.suppress(OSError):
-                os.write(w, f"T{message}\n".encode())
-            return
-    with contextlib.suppress(OSError):
-        os.write(w, b"D")
 
 
-def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None) -> None:
-    """Attribute ``sha`` under the repository's hook lock; queue it when the lock stays taken."""
+def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None,
+         out: list[str]) -> None:
+    """Attribute ``sha`` under the repository's hook lock; queue it when the lock stays taken.
+
+    Work an earlier hook left (killed, or queued) is done first, in order, so
+    token slices split exactly as they would have; ``out`` gets what to tell
+    the user about it.
+    """
     defer_inspect()
     repo = discover_repo(cwd)
     with hook_lock(os.path.join(common_dir, "gitroi"), timeout=LOCK_WAIT_S) as lock:
@@ -224,6 +231,9 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
                                   f"and the work could not be queued: commit {sha[:12]} has "
                                   "no note", catch_up=f"gitroi attribute {sha[:12]}")
             return
+        earlier = [j for j in pending.iter_unfinished(common_dir) if j.path != job]
+        if earlier:
+            _catch_up(repo, earlier, out)
         try:
             post_commit(repo, sha, picked)
         except HookWarning:
@@ -232,6 +242,39 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
             _requeue(job)  # the next gitroi command tries again
             raise
     pending.finish(job)
+
+
+def _catch_up(repo: Repo, jobs: list[pending.Job], out: list[str]) -> None:
+    """Redo what earlier hooks left, before this commit's own work (rare: a killed hook, a
+    queued one, a ledger left behind)."""
+    import sqlite3
+
+    from gitroi.attribution.catchup import redo
+    from gitroi.errors import GitroiError
+    from gitroi.ledger.fast import open_fast
+
+    try:
+        db = open_fast(ledger_path(repo), busy_timeout_ms=HOOK_BUSY_TIMEOUT_MS)
+    except (GitroiError, OSError, sqlite3.Error):
+        return  # the ledger is out of reach: the next gitroi command does it
+    try:
+        for j in jobs:
+            killed = j.state() == "killed"
+            told = j.message()
+            if not pending.claim(j):
+                continue
+            try:
+                redo(repo, db, j)
+            except (GitroiError, HookWarning, OSError, sqlite3.Error) as exc:
+                pending.claim(j, pid=0)
+                out.append(f"gitroi: warning: {told}; doing it now failed: {exc}")
+                continue
+            pending.finish(j.path)
+            if killed and j.hook == "post-commit":
+                out.append(f"gitroi: commit {j.sha[:12]} had no note (its post-commit hook was "
+                           "killed); attributed it now")
+    finally:
+        db.conn.close()
 
 
 def _requeue(job: str | None) -> None:
