@@ -237,7 +237,8 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
         try:
             post_commit(repo, sha, picked)
         except HookWarning:
-            raise  # the note is written; the warning says what else went wrong
+            pending.finish(job)  # the note is written; the warning says what else went wrong
+            raise
         except BaseException:
             _requeue(job)  # the next gitroi command tries again
             raise
@@ -345,7 +346,10 @@ def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> 
     if _worth_saying(trouble):
         from gitroi.attribution.hookwarn import describe
 
-        raise HookWarning(f"the ledger {path} could not be written ({describe(trouble)}); the "
+        why = describe(trouble)
+        if _disk_full(path) and "disk is full" not in why:
+            why = f"the disk is full: {why}"  # SQLite may say only "disk I/O error"
+        raise HookWarning(f"the ledger {path} could not be written ({why}); the "
                           "note is written and the ledger catches up on the next gitroi command",
                           catch_up="gitroi report") from trouble
     return problems
@@ -438,6 +442,15 @@ def _ledger_behind(repo: Repo) -> None:
     common = str(repo.paths.common_dir)
     if not any(j.hook == "ledger" for j in pending.jobs(common)):
         pending.begin(common, "ledger", ["-"], pid=0)
+
+
+def _disk_full(path: str) -> bool:
+    """Less than 64 KiB left for unprivileged writes where the ledger lives."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 def _worth_saying(exc: BaseException) -> bool:
