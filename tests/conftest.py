@@ -57,6 +57,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # The post-commit hook's 2 s deadline is for real stalls; on a loaded CI machine a healthy
+    # worker may pass it and say so on stderr (tests of the deadline set their own).
+    monkeypatch.setenv("GITROI_HOOK_DEADLINE", "60")
     return home
 
 
