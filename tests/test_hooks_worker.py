@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 from tests.conftest import GitRepo, run_gitroi
@@ -72,7 +71,7 @@ def test_the_note_is_written_when_the_commit_returns(repo: GitRepo) -> None:
 SLOW = ("import time, gitroi.attribution.notes as n\n"
         "_real = n.write_note\n"
         "def write_note(*a, **k):\n"
-        "    time.sleep(1.5)\n"
+        "    time.sleep(2.5)\n"
         "    return _real(*a, **k)\n"
         "n.write_note = write_note\n")
 
@@ -85,12 +84,9 @@ def test_past_the_deadline_the_worker_goes_on_and_show_waits(repo: GitRepo,
     site.mkdir()
     (site / "sitecustomize.py").write_text(SLOW)
     env = {"PYTHONPATH": str(site), "GITROI_HOOK_DEADLINE": "0.2"}
-    t0 = time.monotonic()
     proc = commit(repo, "agent" + TRAILER, "x = 1\n", env=env)
-    took = time.monotonic() - t0
     assert proc.returncode == 0 and "goes on in the background" in proc.stderr
-    assert took < 1.4, took  # the hook did not wait for the slow worker
-    assert note(repo) is None  # not yet
+    assert note(repo) is None  # not yet: the hook did not wait for the slow worker
     shown = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
     assert (shown["attribution"], shown["source"]) == ("commit", "note")
     assert shown == json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
