@@ -208,14 +208,18 @@ def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], 
 
 def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
                     import_logs: bool = True, since: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+                    progress: Callable[[int, int], None] | None = None,
+                    problems: list[str] | None = None) -> dict[str, int]:
     """Attribute the commits of ``rev_range`` (oldest first, so token slices split in order).
 
     Without a range: the commits reachable from HEAD that have no gitroi note
     yet and were not already checked against every edit imported so far
     (``since`` limits how far back; agents delete old logs anyway), so a
     repeated catch-up costs almost nothing.  Returns counts per attribution
-    kind (line, commit, none) of the commits it looked at.
+    kind (line, commit, none) of the commits it looked at: a commit that gets no
+    gitroi note counts as what another tool's record (git-ai, Agent Trace) makes
+    it in the ledger.  ``problems`` receives what could not be read (a record in a
+    shape gitroi does not know: skipped, named).
     """
     if repo.head() is None:
         return {"line": 0, "commit": 0, "none": 0}
@@ -264,5 +268,12 @@ def attribute_range(repo: Repo, db: Database, rev_range: str | None = None, *,
         if progress:
             progress(i + 1, len(shas))
     mark_checked(db, empty, high, timeutil.now())
-    ensure_ledger(repo, db)
+    ensure_ledger(repo, db, problems=problems)
+    if empty:
+        wanted = set(empty)
+        for sha, attribution in db.execute(
+                "SELECT sha, attribution FROM commits WHERE source IN ('git-ai', 'agent-trace')"):
+            if sha in wanted and attribution in ("line", "commit"):
+                counts["none"] -= 1
+                counts[attribution] += 1
     return counts

@@ -14,7 +14,11 @@ from gitroi.git import Repo
 
 
 def describe(repo: Repo, rev: str) -> dict[str, Any]:
-    """A commit's attribution as ``gitroi show --json`` prints it (from notes; no ledger needed)."""
+    """A commit's attribution as ``gitroi show --json`` prints it (from notes; no ledger needed).
+
+    Another tool's record in a shape gitroi does not know is named in ``warnings``
+    and the next source serves: gitroi note, git-ai note, Agent Trace record, markers.
+    """
     from gitroi.attribution import foreign
 
     sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
@@ -27,17 +31,27 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
     hc = next(iter_history(repo, ["-1", sha]))
     note: Note | None = None
     source = "none"
+    warnings: list[str] = []
+    # Strongest source first.  gitroi's own note must be valid (a corrupt one is an error
+    # naming it); another tool's record that cannot be read is a warning, and the next
+    # source serves.
     text = repo.git("notes", f"--ref={NOTES_REF}", "show", sha, check=False)
     if text:
         note, source = parse(text, commit=sha), "note"
-    else:
-        ga = repo.git("notes", f"--ref={foreign.GIT_AI_REF}", "show", sha, check=False)
-        if ga:
-            note, source = foreign.parse_git_ai(ga, commit=sha), "git-ai"
+    ga = repo.git("notes", f"--ref={foreign.GIT_AI_REF}", "show", sha, check=False) \
+        if note is None else b""
+    if ga:
+        try:
+            found = foreign.parse_git_ai(ga, commit=sha)
+        except GitroiError as exc:
+            warnings.append(f"{exc.message}; skipped")
         else:
-            tr = foreign.read_agent_traces(repo).get(sha)
-            if tr:
-                note, source = tr[1], "agent-trace"
+            if found is not None:
+                note, source = found, "git-ai"
+    if note is None:
+        tr = foreign.read_agent_traces(repo, problems=warnings).get(sha)
+        if tr:
+            note, source = tr[1], "agent-trace"
     sw = switches(repo)
     markers = hc.meta.markers(sw)
     if note is None:
@@ -47,7 +61,7 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
                 "cost_usd": None, "lines_added": hc.lines_added,
                 "ai_lines": rec.row["ai_lines"], "ai_ranges": {},
                 "markers": json.loads(rec.row["markers"]), "source": rec.row["source"],
-                "subject": hc.meta.subject}
+                "subject": hc.meta.subject, "warnings": warnings}
     lines_added = note.lines_added if source == "note" else hc.lines_added
     return {"commit": sha, "attribution": note.attribution, "agents": list(note.agents),
             "sessions": [s.to_dict() for s in note.sessions], "tokens": note.tokens,
@@ -55,4 +69,4 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
             "ai_lines": note.ai_lines if note.attribution != "commit" else lines_added,
             "ai_ranges": {p: [list(r) for r in rs] for p, rs in note.ai_ranges.items()},
             "markers": sorted(set(note.markers) | {m.evidence for m in markers}),
-            "source": source, "subject": hc.meta.subject}
+            "source": source, "subject": hc.meta.subject, "warnings": warnings}

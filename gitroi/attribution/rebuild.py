@@ -55,7 +55,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     revs = [rev] if isinstance(rev, str) else list(rev)
     ours = list_notes(repo)
     gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
-    traces = foreign.read_agent_traces(repo)
+    traces = foreign.read_agent_traces(repo, problems=problems)
     known = known_sources(db)
     sw = markers.switches(repo)
     marked, unmarked = markers.source_key(True, sw), markers.source_key(False, sw)
@@ -121,7 +121,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
                 note = traces[hc.meta.sha][1]
         except (GitroiError, KeyError) as exc:
             if problems is not None:
-                problems.append(str(exc.message if isinstance(exc, GitroiError) else exc))
+                problems.append(str(exc.message if isinstance(exc, GitroiError) else exc)
+                                + ("; skipped" if src != "note" else ""))
             note = None
         if note is not None:
             rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,

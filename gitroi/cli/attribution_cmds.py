@@ -53,8 +53,12 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
         if done == total:
             bar[0].__exit__(None, None, None)
 
+    problems: list[str] = []
     counts = attribute_range(ctx.repo(), ctx.db(), rev_range, import_logs=not no_import,
-                             since=parse_since(since) if since else None, progress=progress)
+                             since=parse_since(since) if since else None, progress=progress,
+                             problems=problems)
+    for p in problems:
+        click.echo(f"gitroi: warning: {p}", err=True)
     if as_json:
         echo_json(counts)
     else:
@@ -110,6 +114,8 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
         ctx.catch_up([sha])  # a hook still at work on it: wait for it, bounded (never "none")
     d = describe(repo, rev)
     if as_json:
+        for w in d["warnings"]:
+            click.echo(f"gitroi: warning: {w}", err=True)
         echo_json(d)
         return
     click.echo(f"commit {d['commit']}  {d['subject']}")
@@ -127,6 +133,8 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
         click.echo(f"  {path}: {spans}")
     if d["markers"]:
         click.echo(f"markers: {', '.join(d['markers'])}")
+    for w in d["warnings"]:
+        click.echo(f"gitroi: warning: {w}", err=True)
 
 
 @cli.command()
