@@ -324,6 +324,8 @@ _SCOPE_T = "temp._gitroi_scope"
 _LINES_T = "temp._gitroi_commit_lines"
 _CF_T = "temp._gitroi_commit_facts"
 _BUILD_T = "temp._gitroi_build_scope"
+#: Which scope the fact tables of :mod:`gitroi.ledger.facts` were built for; dropped with the scope.
+FACTS_META = "temp.gf_meta"
 
 
 def _facts_select(scope_table: str, small: bool) -> str:
@@ -413,7 +415,7 @@ def materialise(db: Database, scope: Scope) -> None:
     ``temp._gitroi_commit_facts`` exist afterwards.
     """
     conn = db.conn
-    for name in (_CF_T, _LINES_T, _SCOPE_T):
+    for name in (_CF_T, _LINES_T, _SCOPE_T, FACTS_META):
         _drop_temp(db, name)
     cached = scope.commits is None
     if cached:
@@ -447,81 +449,6 @@ def materialise(db: Database, scope: Scope) -> None:
     conn.execute(f"CREATE TABLE {_CF_T} AS {_facts_select(_SCOPE_T, small=small)}")
     if conn.in_transaction:  # only temp tables were written; leave no transaction open
         conn.commit()
-
-
-def commit_grain_sql(keys: Sequence[str]) -> tuple[str, str]:
-    """(figures, PR counts) per group of commit-grain ``keys`` over the materialised facts."""
-    dims = _dims(keys, "c")
-    cols = "".join(f"{e} AS {n}, " for n, e in dims)
-    group = ", ".join(e for _, e in dims)
-    pr_join = ("LEFT JOIN pr_commits pc ON pc.commit_sha = s.sha AND pc.reached_merge = 1"
-               if "pr" in keys else "")
-    sums = ", ".join(
-        [f"SUM(s.{c}) AS {c}" for c in ("tokens", *TOKEN_PARTS, "cost_usd", "priced_tokens",
-                                         "ai_lines", *OUTCOMES, "carried",
-                                         "ai_lines_line_level", "ai_lines_commit_level")]
-        + ["COUNT(DISTINCT s.sha) AS commits"])
-    by = f"GROUP BY {group}" if group else ""
-    sql = f"SELECT {cols}{sums} FROM {_CF_T} s {pr_join} {by}"
-    pr_sql = f"""SELECT {cols}COUNT(DISTINCT pc2.pr) AS merged_prs,
-          SUM(s.cost_usd) AS pr_cost_usd, SUM(s.tokens) AS pr_tokens
-        FROM {_CF_T} s {pr_join}
-        JOIN pr_commits pc2 ON pc2.commit_sha = s.sha AND pc2.reached_merge = 1
-        JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL {by}"""
-    return sql, pr_sql
-
-
-def group_figures(db: Database, keys: Sequence[str], scope: Scope,
-                  repo_name: str = "", *, materialised: bool = False) -> list[dict[str, Any]]:
-    """Summed facts per group of ``keys`` (raw sums; ratios come from :func:`finish`).
-
-    With ``materialised`` the temp tables of :func:`materialise` (same scope) are used.
-    """
-    line_grain = any(k in LINE_KEYS for k in keys)
-    if materialised and all(k in COMMIT_KEYS for k in keys):
-        sql, pr_sql = commit_grain_sql(keys)
-        params: list[Any] = []
-    elif materialised:
-        # Each CTE becomes a temp table (unqualified names find temp tables first), indexed
-        # on sha: SQLite would otherwise re-run or scan them inside the joins.
-        ctes, sql, pr_sql = figures_parts(keys, f"SELECT * FROM {_SCOPE_T}", _LINES_T)
-        for name in ("scope", "tf", "lf", "who", "ctot", "sh"):
-            _drop_temp(db, f"temp.{name}")
-        db.conn.execute(f"CREATE TEMP VIEW scope AS SELECT * FROM {_SCOPE_T}")
-        for name, body in ctes[1:]:
-            db.conn.execute(f"CREATE TEMP TABLE {name} AS {body}")
-            db.conn.execute(f"CREATE INDEX temp.{name}_sha ON {name}(sha)")
-        params = []
-    else:
-        where, params = scope.where("c")
-        sql, pr_sql = figures_sql(keys, scope_sql(where)).split("\n-- PRS --\n")
-    named = {"repo": repo_name}
-    rows = _query(db, sql, params, named)
-    # PRs per path or symbol mean little (a PR touches many); skip that costly query there.
-    prs = {} if line_grain else {
-        tuple(r[k] for k in keys): r for r in _query(db, pr_sql, params, named)}
-    for name in ("scope", "tf", "lf", "who", "ctot", "sh"):
-        _drop_temp(db, f"temp.{name}")
-    for r in rows:
-        q = prs.get(tuple(r[k] for k in keys), {})
-        r["merged_prs"] = None if line_grain else (q.get("merged_prs") or 0)
-        r["pr_cost_usd"] = q.get("pr_cost_usd")
-        r["pr_tokens"] = q.get("pr_tokens") or 0
-    return rows
-
-
-def _query(db: Database, sql: str, params: list[Any], named: dict[str, Any]) -> list[dict[str, Any]]:
-    # sqlite3 cannot mix ? and :name; turn the positional ones into names.
-    out = []
-    for i, part in enumerate(sql.split("?")):
-        out.append(part)
-        out.append(f":p{i}")
-    text = "".join(out[:-1])
-    args = {**{f"p{j}": v for j, v in enumerate(params)}, **named}
-    cur = db.conn.execute(text, {k: v for k, v in args.items()
-                               if re.search(f":{k}\\b", text)})
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def unpriced_models(db: Database, scope: Scope) -> list[str]:

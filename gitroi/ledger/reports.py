@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gitroi.ledger.charts import cohort_facts, missing_blobs, top_rework
 from gitroi.ledger.exploration import exploration_tokens, first_session_start
+from gitroi.ledger.facts import group_figures
 from gitroi.ledger.figures import (
     COMMIT_KEYS,
     LINE_KEYS,
@@ -20,7 +21,6 @@ from gitroi.ledger.figures import (
     Scope,
     figures_parts,
     figures_sql,
-    group_figures,
     materialise,
     refresh_commit_facts,
     set_branch_commits,

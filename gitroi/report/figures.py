@@ -9,7 +9,7 @@ exploration is shown beside them, never inside.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 SCHEMA = "gitroi.report/1"
-BY_CHOICES = ("repo", "agent", "model", "week", "pr", "path", "symbol", "author")
+BY_CHOICES = ("repo", "agent", "model", "provider", "week", "month", "pr", "path", "symbol",
+              "author")
 TOKEN_SPLIT = ("input", "cache_write", "cache_read", "output", "reasoning")
 
 PER_PERSON_NOTE = ("Per-person figures were requested explicitly (--by author); gitroi never "
@@ -66,6 +67,29 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def providers() -> Callable[[str], str | None]:
+    """Model -> provider (anthropic, openai, google, ...): the price table's ``litellm_provider``.
+
+    The shipped table merged with the user's (``GITROI_PRICES``, ``~/.config/gitroi``),
+    as the importer prices with; None for a model the table does not know.
+    """
+    from gitroi.sessions.pricing import PriceTable
+
+    table: list[PriceTable] = []
+    known: dict[str, str | None] = {}
+
+    def of(model: str) -> str | None:
+        if model not in known:
+            if not table:
+                table.append(PriceTable.load())
+            entry = table[0].entry(model)
+            got = entry.get("litellm_provider") if entry else None
+            known[model] = str(got) if got else None
+        return known[model]
+
+    return of
+
+
 def normalise_by(by: Sequence[str]) -> list[str]:
     """Validated, de-duplicated keys in a stable order; ``symbol`` implies ``path``."""
     keys: list[str] = []
@@ -91,16 +115,19 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     """
     from gitroi.ledger.charts import missing_blobs
     from gitroi.ledger.exploration import exploration_tokens
-    from gitroi.ledger.figures import Scope, group_figures, materialise, unpriced_models
+    from gitroi.ledger.facts import group_figures
+    from gitroi.ledger.figures import Scope, materialise, unpriced_models
     from gitroi.ledger.prs import pr_rows
 
     keys = normalise_by(by)
     scope = Scope(since=since, until=until, commits=commits)
     materialise(db, scope)
-    head_raw = group_figures(db, [], scope, repo_name, materialised=True)[0]
+    provider_of = providers()
+    head_raw = group_figures(db, [], repo_name, provider_of=provider_of)[0]
     headline = finish(head_raw)
     if commits is None:
-        explo = exploration_tokens(db, roots=roots, since=since, until=until)
+        explo = exploration_tokens(db, roots=roots, since=since, until=until, repo=repo_name,
+                                   provider_of=provider_of)
     else:
         explo = {"tokens": 0, "sessions": 0}
     headline["exploration_tokens"] = explo["tokens"]
@@ -163,11 +190,11 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
 def group_rows(db: Database, keys: list[str], scope: Any, repo_name: str,
                prs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows per group of ``keys`` over the materialised scope (see ``ledger.figures.materialise``)."""
-    from gitroi.ledger.figures import group_figures
+    from gitroi.ledger.facts import group_figures
 
     rows: list[dict[str, Any]] = []
     pr_info = {p["pr"]: p for p in prs}
-    for raw in group_figures(db, keys, scope, repo_name, materialised=True):
+    for raw in group_figures(db, keys, repo_name, provider_of=providers()):
         row: dict[str, Any] = {k: raw[k] for k in keys}
         row.update(finish(raw))
         if "pr" in keys:
