@@ -75,7 +75,8 @@ def pr_world(repo: GitRepo, tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def test_manifest_shape() -> None:
     spec = yaml.safe_load((ROOT / "action.yml").read_text())
     assert spec["runs"]["using"] == "composite"
-    assert set(spec["inputs"]) == {"github-token", "comment", "window", "base", "fail-on", "gitroi-version"}
+    assert set(spec["inputs"]) == {"github-token", "comment", "window", "base", "fail-on", "gitroi-version",
+                                  "export-to", "export-name"}
     assert set(spec["outputs"]) == {"tokens", "cost-usd", "ai-lines", "surviving-lines",
                                     "tokens-per-surviving-line", "review-churn"}
     for step in spec["runs"]["steps"]:

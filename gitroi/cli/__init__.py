@@ -9,6 +9,7 @@ from __future__ import annotations
 from gitroi.cli import (
     attribution_cmds,
     hooks_cmds,
+    org_cmds,
     pr_cmds,
     report_cmds,
     sessions_cmds,
@@ -17,6 +18,6 @@ from gitroi.cli import (
 from gitroi.cli.app import Context, cli, echo_json, main, pass_ctx
 
 __all__ = [
-    "Context", "attribution_cmds", "cli", "echo_json", "hooks_cmds", "main", "pass_ctx",
+    "Context", "attribution_cmds", "cli", "echo_json", "hooks_cmds", "main", "org_cmds", "pass_ctx",
     "pr_cmds", "report_cmds", "sessions_cmds", "survival_cmds",
 ]

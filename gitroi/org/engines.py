@@ -1,0 +1,172 @@
+"""Where ``gitroi org report`` runs its queries: DuckDB embedded (the default) or Apache Spark.
+
+Engines differ only in how they run the queries: both register the exported
+fact tables under the names :mod:`gitroi.ledger.formulas` expects and run
+the same SQL text, so their answers agree (a test holds them to identical
+JSON).  A source on an object store is copied to a local temporary folder
+first for DuckDB and local Spark (DuckDB's own S3 support is an extension it
+would download; Spark's needs Hadoop's S3 connector); a Spark cluster reached
+through Spark Connect reads the store itself, with its own credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gitroi.errors import GitroiError
+
+if TYPE_CHECKING:
+    from gitroi.org.dataset import Dataset
+
+ENGINES = ("duckdb", "spark")
+
+
+class Engine(Protocol):
+    name: str
+
+    def register(self, table: str, files: Sequence[str]) -> None: ...
+
+    def register_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+                      ) -> None: ...
+
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def _q(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+class DuckDB:
+    """DuckDB in memory, reading the Parquet files where they lie."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        import duckdb
+
+        # No progress bar: it would be printed into the report's own output (JSON, CSV).
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET parquet_metadata_cache = true")
+        threads = os.environ.get("GITROI_DUCKDB_THREADS")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    def register(self, table: str, files: Sequence[str]) -> None:
+        listing = ", ".join(_q(f) for f in files)
+        self.con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{listing}])")
+
+    def register_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+                      ) -> None:
+        cols = ", ".join(f"{c} VARCHAR" for c in columns)
+        self.con.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.con.executemany(f"INSERT INTO {table} VALUES ({marks})", [list(r) for r in rows])
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class Spark:
+    """A Spark session: ``local[*]`` by default, or a cluster through Spark Connect."""
+
+    name = "spark"
+
+    def __init__(self, remote: str | None = None, master: str | None = None) -> None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise GitroiError("the Spark engine needs pyspark",
+                              hint="pip install 'gitroi[spark]' (and a Java 17+ runtime)") from exc
+        self.remote = remote
+        builder = SparkSession.builder.appName("gitroi org report")
+        if remote:
+            builder = builder.remote(remote)
+        else:
+            builder = (builder.master(master or os.environ.get("GITROI_SPARK_MASTER", "local[*]"))
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
+                       .config("spark.sql.session.timeZone", "UTC"))
+        try:
+            self.spark = builder.getOrCreate()
+        except Exception as exc:  # JVM missing, cluster unreachable: one line, with the fix
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GitroiError(f"cannot start Spark: {first}",
+                              hint="local mode needs Java 17+ (`java -version`); a cluster: "
+                                   "--spark-remote sc://HOST:15002") from exc
+        if not remote:
+            self.spark.sparkContext.setLogLevel("ERROR")
+
+    def register(self, table: str, files: Sequence[str]) -> None:
+        paths = [f.replace("s3://", "s3a://", 1) if f.startswith("s3://") else f for f in files]
+        self.spark.read.parquet(*paths).createOrReplaceTempView(table)
+
+    def register_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+                      ) -> None:
+        schema = ", ".join(f"{c} string" for c in columns)
+        self.spark.createDataFrame([tuple(r) for r in rows], schema).createOrReplaceTempView(table)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return [r.asDict() for r in self.spark.sql(sql).collect()]
+
+    def close(self) -> None:
+        pass  # the session is shared by the process (getOrCreate); Spark stops it at exit
+
+
+def open_engine(name: str, *, spark_remote: str | None = None) -> Engine:
+    if name == "duckdb":
+        try:
+            return DuckDB()
+        except ImportError as exc:
+            raise GitroiError("the DuckDB engine needs duckdb", hint="pip install duckdb") from exc
+    if name == "spark":
+        return Spark(remote=spark_remote or os.environ.get("SPARK_REMOTE") or None)
+    raise GitroiError(f"unknown engine {name!r}", hint="use duckdb or spark")
+
+
+def register_dataset(engine: Engine, ds: Dataset, tables: Sequence[str],
+                     workdir: tempfile.TemporaryDirectory[str] | None = None) -> None:
+    """Register each exported table of ``ds`` in ``engine``, copying remote files locally first.
+
+    A Spark cluster (Spark Connect) is given the store's own URIs instead.
+    """
+    from gitroi.org.dataset import storage_error
+
+    remote_spark = isinstance(engine, Spark) and engine.remote
+    for table in tables:
+        files = ds.files(table)
+        if ds.store.local:
+            paths = files
+        elif remote_spark:
+            scheme = ds.store.uri.split("://", 1)[0]
+            paths = [f"{scheme}://{f}" for f in files]
+        else:
+            if workdir is None:
+                raise ValueError("a remote source needs a work folder")
+            paths = []
+            for f in files:
+                local = os.path.join(workdir.name, f.replace("/", os.sep))
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+                try:
+                    with ds.store.fs.open_input_stream(f) as src, open(local, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            out.write(chunk)
+                except OSError as exc:
+                    raise storage_error(ds.store.uri, exc) from exc
+                paths.append(local)
+        if not paths:
+            raise GitroiError(f"no export in {ds.store.uri} has the {table} table",
+                              hint="export again with this gitroi")
+        engine.register(table, [posixpath.normpath(p) if "://" not in p else p for p in paths])

@@ -1,0 +1,212 @@
+"""``gitroi org report``: the figures of every exported repository, from one set of formulas.
+
+The headline and each ``--by`` view are :mod:`gitroi.ledger.formulas` run by
+an engine (:mod:`gitroi.org.engines`) over the exported fact tables, finished
+by :func:`gitroi.report.figures.finish`: the very code path of ``gitroi
+report``, so the organisation's tokens, AI lines, surviving lines and merged
+PRs are the sums of its repositories' (``tests/test_org.py`` holds them to it).
+The JSON is ``gitroi.org-report/1`` (``docs/org.md``): ``gitroi.report/1``'s
+headline and rows, plus the repositories, teams and what was ignored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gitroi.errors import GitroiError
+from gitroi.ledger.formulas import (
+    LINE_KEYS,
+    TOKEN_KEYS,
+    Tables,
+    _bound,
+    exploration_sql,
+    figure_sql,
+)
+from gitroi.org.dataset import TABLES, read_dataset
+from gitroi.org.engines import Engine, open_engine, register_dataset
+from gitroi.report.figures import PER_PERSON_NOTE, finish
+
+SCHEMA = "gitroi.org-report/1"
+BY_CHOICES = ("repo", "team", "agent", "model", "provider", "week", "month", "author", "path",
+              "symbol")
+NO_TEAM = "(no team)"
+
+
+def normalise_by(by: Sequence[str]) -> list[str]:
+    keys: list[str] = []
+    for k in by:
+        if k not in BY_CHOICES:
+            raise GitroiError(f"unknown --by key {k!r}", hint="use one of " + ", ".join(BY_CHOICES))
+        if k == "symbol" and "path" not in keys:
+            keys.append("path")
+        if k not in keys:
+            keys.append(k)
+    return keys
+
+
+def load_teams(path: Path) -> list[tuple[str, list[str]]]:
+    """``[(team, [repository globs])]`` from a TOML file, in the file's order.
+
+    Either a ``[teams]`` table or top-level keys: ``payments = ["github.com/acme/pay-*"]``.
+    A repository goes to the first team with a glob that matches its name.
+    """
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GitroiError(f"cannot read the teams file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise GitroiError(f"the teams file {path} is not valid TOML: {exc}",
+                          hint='e.g. payments = ["github.com/acme/pay-*"]') from exc
+    table = data.get("teams", data)
+    out: list[tuple[str, list[str]]] = []
+    for team, globs in table.items():
+        if isinstance(globs, str):
+            globs = [globs]
+        if not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
+            raise GitroiError(f"{path}: team {team!r} must map to a list of repository globs",
+                              hint=f'{team} = ["github.com/acme/*"]')
+        out.append((str(team), list(globs)))
+    return out
+
+
+def team_of(repo: str, teams: Sequence[tuple[str, list[str]]]) -> str:
+    for team, globs in teams:
+        if any(fnmatch.fnmatchcase(repo, g) for g in globs):
+            return team
+    return NO_TEAM
+
+
+def compute(src: str, *, by: Sequence[str] = (), since: str | None = None,
+            until: str | None = None, teams: Sequence[tuple[str, list[str]]] = (),
+            engine: str = "duckdb", spark_remote: str | None = None,
+            charts: bool = False) -> dict[str, Any]:
+    """The org report's data (``gitroi.org-report/1``); ``charts`` adds what the HTML draws."""
+    keys = normalise_by(by)
+    _bound(since)
+    _bound(until)
+    ds = read_dataset(src)
+    work = tempfile.TemporaryDirectory(prefix="gitroi-org-") if not ds.store.local else None
+    eng = open_engine(engine, spark_remote=spark_remote)
+    try:
+        register_dataset(eng, ds, TABLES, work)
+        repos = sorted(e.repo for e in ds.exports)
+        eng.register_rows("teams", ("repo", "team"), [(r, team_of(r, teams)) for r in repos])
+        data = _figures(eng, keys, since, until)
+        data["headline"]["repositories"] = len(ds.exports)
+        if charts:
+            data["charts"] = {
+                "repos": _rows(eng, ["repo"], since, until),
+                "months": _rows(eng, ["month"], since, until),
+                "weeks": _rows(eng, ["week"], since, until),
+                "providers": _rows(eng, ["provider"], since, until),
+                "agents": _rows(eng, ["agent"], since, until),
+            }
+    finally:
+        eng.close()
+        if work is not None:
+            work.cleanup()
+    notes: list[str] = []
+    h = data["headline"]
+    if h["ai_lines_commit_level"]:
+        notes.append(
+            f"{h['ai_lines_commit_level']:,} of {h['ai_lines']:,} AI lines are counted at commit "
+            "level (no transcript: every line added by an AI-attributed commit counts).")
+    if h["unanalysed"]:
+        notes.append(f"{h['unanalysed']:,} AI lines are not analysed yet (no survival outcome).")
+    if h["unpriced_models"]:
+        notes.append("No price for model(s) " + ", ".join(h["unpriced_models"])
+                     + ": their tokens are counted, their cost is not.")
+    for what in ds.ignored:
+        notes.append(f"Ignored {what}.")
+    if "author" in keys:
+        notes.append(PER_PERSON_NOTE)
+    return {
+        "schema": SCHEMA,
+        "repo": f"{len(ds.exports)} repositories",
+        "source": src,
+        "engine": engine,
+        "by": keys,
+        "since": since,
+        "until": until,
+        "per_person": "author" in keys,
+        "repositories": [{"repo": e.repo, "team": team_of(e.repo, teams), "export": e.export_id,
+                          "exported_at": e.pointer.get("exported_at"),
+                          "gitroi_version": e.pointer.get("gitroi_version")}
+                         for e in sorted(ds.exports, key=lambda e: e.repo)],
+        "ignored": list(ds.ignored),
+        **data,
+        "notes": notes,
+    }
+
+
+def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None
+          ) -> list[dict[str, Any]]:
+    tables = Tables()
+    sql, pr_sql = figure_sql(keys, tables, since=since, until=until)
+    line_grain = any(k in LINE_KEYS for k in keys)
+    raw = eng.query(sql)
+    prs = {} if line_grain else {tuple(r[k] for k in keys): r for r in eng.query(pr_sql)}
+    explo: dict[tuple[Any, ...], dict[str, Any]] = {}
+    if all(k in ("repo", "team", *TOKEN_KEYS) for k in keys):
+        explo = {tuple(r[k] for k in keys): r
+                 for r in eng.query(exploration_sql(keys, tables, since=since, until=until))}
+    out = []
+    for r in raw:
+        key = tuple(r[k] for k in keys)
+        q = prs.get(key, {})
+        r["merged_prs"] = None if line_grain else int(q.get("merged_prs") or 0)
+        r["pr_cost_usd"] = q.get("pr_cost_usd")
+        r["pr_tokens"] = q.get("pr_tokens") or 0
+        row = {k: r[k] for k in keys}
+        row.update(finish(r))
+        if explo:
+            e = explo.get(key, {})
+            row["exploration_tokens"] = int(e.get("exploration_tokens") or 0)
+            row["exploration_cost_usd"] = (None if e.get("exploration_cost_usd") is None
+                                           else round(float(e["exploration_cost_usd"]), 6))
+        out.append(row)
+    out.sort(key=lambda row: tuple((row[k] is None, str(row[k])) for k in keys))
+    return out
+
+
+def _figures(eng: Engine, keys: list[str], since: str | None, until: str | None
+             ) -> dict[str, Any]:
+    tables = Tables()
+    head_sql, head_pr = figure_sql([], tables, since=since, until=until)
+    raw = eng.query(head_sql)[0]
+    pr = eng.query(head_pr)[0]
+    raw["merged_prs"] = int(pr.get("merged_prs") or 0)
+    raw["pr_cost_usd"] = pr.get("pr_cost_usd")
+    raw["pr_tokens"] = pr.get("pr_tokens") or 0
+    headline = finish(raw)
+    explo = eng.query(exploration_sql([], tables, since=since, until=until))[0]
+    headline["exploration_tokens"] = int(explo.get("exploration_tokens") or 0)
+    headline["exploration_sessions"] = int(explo.get("exploration_sessions") or 0)
+    headline["ai_lines_line_level"] = int(raw.get("ai_lines_line_level") or 0)
+    headline["ai_lines_commit_level"] = int(raw.get("ai_lines_commit_level") or 0)
+    conds = []
+    if s := _bound(since):
+        conds.append(f"merged_at >= {s}")
+    if u := _bound(until):
+        conds.append(f"merged_at < {u}")
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
+    prs = eng.query(f"SELECT COUNT(*) AS n, SUM(COALESCE(review_churn, 0)) AS churn "
+                    f"FROM pull_requests {where}")[0]
+    headline["prs_in_history"] = int(prs.get("n") or 0)
+    headline["review_churn"] = int(prs.get("churn") or 0)
+    cwhere = " AND ".join(c.replace("merged_at", "c.committed_at") for c in conds)
+    priced = round(float(raw.get("priced_tokens") or 0))
+    unpriced = [] if priced >= headline["tokens"] else eng.query(
+        "SELECT DISTINCT tf.model AS model FROM token_facts tf JOIN commit_facts c "
+        "ON c.repo = tf.repo AND c.sha = tf.sha WHERE tf.cost_usd IS NULL AND tf.model <> ''"
+        + (f" AND {cwhere}" if cwhere else "") + " ORDER BY 1")
+    headline["unpriced_models"] = [r["model"] for r in unpriced]
+    headline["unpriced_tokens"] = max(0, headline["tokens"] - priced)
+    rows = _rows(eng, keys, since, until) if keys else []
+    return {"headline": headline, "rows": rows}

@@ -1,0 +1,389 @@
+"""The organisation view end to end: three real repositories exported, then `gitroi org report`.
+
+* ``one``: tests/test_report_e2e.py's history (PRs merged four ways, commit-level AI lines
+  from Claude trailers, review churn), remote ``https://github.com/acme/one.git``;
+* ``two``: a Claude Code transcript on disk (tokens, line-level AI lines, exploration), a
+  merged PR, remote ``git@github.com:acme/two.git``;
+* ``cca``: the claude-code-action corpus (a real project's history), ``--name`` given.
+
+Each runs the real CLI (`gitroi report --format json`, `gitroi export --to`).  The org
+report's headline must be the sum of the three reports', its ``--by repo`` rows each
+report's headline, and ``--by repo --by KEY`` each report's ``--by KEY`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitroi.errors import GitroiError
+from gitroi.org.dataset import normalise_remote
+from tests.conftest import GitRepo, corpus
+
+FIGURES = ("tokens", "input", "cache_write", "cache_read", "output", "reasoning", "cost_usd",
+           "ai_lines", "surviving", "churned", "reverted", "deleted_later", "unanalysed",
+           "carried", "surviving_share", "rework_rate", "tokens_per_surviving_line",
+           "cost_per_surviving_line", "merged_prs", "cost_per_merged_pr", "tokens_per_merged_pr",
+           "commits")
+SUMMED = ("tokens", "input", "cache_write", "cache_read", "output", "reasoning", "ai_lines",
+          "surviving", "churned", "reverted", "deleted_later", "unanalysed", "carried",
+          "merged_prs", "commits", "exploration_tokens", "exploration_sessions",
+          "prs_in_history", "review_churn", "ai_lines_line_level", "ai_lines_commit_level")
+CLAUDE = "\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GITHUB_", "GITROI_", "GIT_", "INPUT_", "RUNNER_", "AWS_"))
+           and k not in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_DIR", "OPENCODE_DATA_DIR",
+                         "CI")}
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test Person\n\temail = person@example.com\n"
+                         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               XDG_DATA_HOME=str(home / ".local/share"), XDG_CACHE_HOME=str(home / ".cache"),
+               GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1",
+               CLAUDE_CONFIG_DIR=str(home / "claude"))
+    return env
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str], check: bool = True
+        ) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "gitroi", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gitroi {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    return proc
+
+
+def _init(path: Path, env: dict[str, str]) -> GitRepo:
+    path.mkdir(parents=True)
+    tmpl = path.parent / f"{path.name}-template"
+    tmpl.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", f"--template={tmpl}", str(path)],
+                   check=True, env=env)
+    return GitRepo(path)
+
+
+def _build_two(repo: GitRepo, home: Path) -> None:
+    from tests.test_attribution_claude_log import Transcript
+
+    repo.commit({"app.py": "import os\n\n\ndef main():\n    print('hi')\n"}, "base",
+                date="2026-02-12T15:00:00Z")
+    repo.git("checkout", "-q", "-b", "feat")
+    t = Transcript(home / "claude", repo.path)
+    app = repo.path / "app.py"
+    t.edit("2026-02-12T16:02:27.718Z", "msg_A", "toolu_A", app, "    print('hi')",
+           "    name = os.environ.get('USER', 'world')\n    print(f'hi {name}')",
+           input=3, output=9, cache_write=15005, cache_read=11442)
+    repo.commit({"app.py": app.read_text()}, "greet by name", date="2026-02-12T16:05:00Z")
+    repo.git("checkout", "-q", "main")
+    when = {"GIT_AUTHOR_DATE": "2026-02-12T16:30:00Z", "GIT_COMMITTER_DATE": "2026-02-12T16:30:00Z"}
+    repo.git("merge", "-q", "--no-ff", "feat", "-m", "Merge pull request #9 from acme/feat",
+             "-m", "Greet by name", env=when)
+    t.write("2026-03-02T10:10:00.000Z", "msg_B", "toolu_B", repo.path / "util.py",
+            "def shout(s):\n    return s.upper()\n", input=1, output=254, cache_write=829,
+            cache_read=89823)
+    repo.commit({"util.py": (repo.path / "util.py").read_text()}, "shout",
+                date="2026-03-02T10:12:00Z")
+    t.response("2026-03-02T10:20:00.000Z", "msg_C", [{"type": "text", "text": "Done."}],
+               input=2, output=50, cache_write=0, cache_read=1000)
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Three repositories, each reported and exported (to a folder) through the CLI."""
+    from tests.test_report_e2e import build
+
+    base = tmp_path_factory.mktemp("org")
+    home = base / "home"
+    home.mkdir()
+    env = _env(home)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        one = _init(base / "one", env)
+        build(one)
+        one.git("remote", "add", "origin", "https://github.com/acme/one.git")
+        two = _init(base / "two", env)
+        _build_two(two, home)
+        two.git("remote", "add", "origin", "git@github.com:acme/two.git")
+        cca = base / "cca"
+        subprocess.run(["git", "clone", "-q", str(corpus("claude-code-action")), str(cca)],
+                       check=True, env=env)
+        repos = {"github.com/acme/one": (one.path, []), "github.com/acme/two": (two.path, []),
+                 "github.com/anthropics/claude-code-action":
+                     (cca, ["--name", "github.com/anthropics/claude-code-action"])}
+        dest = base / "dest"
+        reports: dict[str, dict[str, Any]] = {}
+        for name, (path, extra) in repos.items():
+            reports[name] = json.loads(cli("report", "--format", "json", cwd=path,
+                                           env=env).stdout)
+            out = json.loads(cli("export", "--to", str(dest), "--json", *extra, cwd=path,
+                                 env=env).stdout)
+            assert out["repo"] == name and out["schema_version"] == 1
+        yield {"env": env, "dest": dest, "reports": reports,
+               "paths": {n: p for n, (p, _) in repos.items()}, "base": base}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def org_json(org: dict[str, Any], *args: str, src: str | None = None) -> dict[str, Any]:
+    out = cli("org", "report", "--from", src or str(org["dest"]), "--format", "json", *args,
+              cwd=org["base"], env=org["env"])
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def test_headline_is_the_sum_of_the_repositories(org: dict[str, Any]) -> None:
+    data = org_json(org)
+    h = data["headline"]
+    heads = [r["headline"] for r in org["reports"].values()]
+    assert all(x["ai_lines"] > 0 for x in heads)
+    assert heads[1]["tokens"] > 0 and heads[1]["exploration_tokens"] > 0
+    for k in SUMMED:
+        assert h[k] == sum(x[k] for x in heads), k
+    cost = sum(x["cost_usd"] or 0 for x in heads)
+    assert h["cost_usd"] == pytest.approx(cost, abs=1e-6)
+    assert h["repositories"] == 3 and data["ignored"] == []
+    assert [r["repo"] for r in data["repositories"]] == sorted(org["reports"])
+
+
+def test_by_repo_rows_are_each_repositorys_headline(org: dict[str, Any]) -> None:
+    rows = {r["repo"]: r for r in org_json(org, "--by", "repo")["rows"]}
+    assert set(rows) == set(org["reports"])
+    for name, rep in org["reports"].items():
+        for k in FIGURES:
+            assert rows[name][k] == rep["headline"][k], (name, k)
+        assert rows[name]["exploration_tokens"] == rep["headline"]["exploration_tokens"]
+
+
+@pytest.mark.parametrize("key", ["agent", "model", "provider", "week", "month", "path",
+                                 "symbol"])
+def test_every_view_per_repository_equals_its_report(org: dict[str, Any], key: str) -> None:
+    data = org_json(org, "--by", "repo", "--by", key)
+    keys = data["by"]
+    for name, path in org["paths"].items():
+        mine = json.loads(cli("report", "--format", "json", "--no-update", "--by", key,
+                              cwd=path, env=org["env"]).stdout)
+        assert mine["by"] == keys[1:]
+        theirs = [{k: r[k] for k in (*keys[1:], *FIGURES)} for r in data["rows"]
+                  if r["repo"] == name]
+        ours = [{k: r[k] for k in (*keys[1:], *FIGURES)} for r in mine["rows"]]
+        assert _sorted(theirs, keys[1:]) == _sorted(ours, keys[1:]), (name, key)
+
+
+def _sorted(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys))
+
+
+def test_provider_comes_from_the_price_table(org: dict[str, Any]) -> None:
+    rows = {r["provider"]: r for r in org_json(org, "--by", "provider")["rows"]}
+    two = org["reports"]["github.com/acme/two"]["headline"]
+    assert rows["anthropic"]["tokens"] == two["tokens"]
+    assert rows["anthropic"]["exploration_tokens"] == two["exploration_tokens"]
+
+
+def test_since_until_and_teams(org: dict[str, Any], tmp_path: Path) -> None:
+    teams = tmp_path / "teams.toml"
+    teams.write_text('[teams]\nplatform = ["github.com/acme/*"]\n'
+                     'actions = ["github.com/anthropics/*"]\n')
+    rows = {r["team"]: r for r in org_json(org, "--by", "team", "--teams", str(teams))["rows"]}
+    reps = org["reports"]
+    assert rows["platform"]["ai_lines"] == sum(reps[f"github.com/acme/{n}"]["headline"]["ai_lines"]
+                                               for n in ("one", "two"))
+    assert rows["actions"]["ai_lines"] == \
+        reps["github.com/anthropics/claude-code-action"]["headline"]["ai_lines"]
+    data = org_json(org, "--since", "2026-03-01", "--until", "2026-04-01")
+    mine = json.loads(cli("report", "--format", "json", "--no-update", "--since", "2026-03-01",
+                          "--until", "2026-04-01", cwd=org["paths"]["github.com/acme/two"],
+                          env=org["env"]).stdout)["headline"]
+    one = json.loads(cli("report", "--format", "json", "--no-update", "--since", "2026-03-01",
+                         "--until", "2026-04-01", cwd=org["paths"]["github.com/acme/one"],
+                         env=org["env"]).stdout)["headline"]
+    assert data["headline"]["tokens"] == mine["tokens"] + one["tokens"] > 0
+
+
+def test_author_only_behind_a_warning(org: dict[str, Any]) -> None:
+    out = cli("org", "report", "--from", str(org["dest"]), "--by", "author", "--format", "json",
+              cwd=org["base"], env=org["env"])
+    assert "warning: --by author puts people in rows" in out.stderr
+    data = json.loads(out.stdout)
+    assert data["per_person"] and any("<person@example.com>" in r["author"] for r in data["rows"])
+    plain = cli("org", "report", "--from", str(org["dest"]), cwd=org["base"], env=org["env"])
+    assert "warning" not in plain.stderr and "person@example.com" not in plain.stdout
+
+
+def test_export_again_replaces_atomically_and_leftovers_are_named(org: dict[str, Any]) -> None:
+    dest: Path = org["dest"]
+    part = dest / "repo=github.com%2Facme%2Fone"
+    before = json.loads((part / "_current.json").read_text())
+    cli("export", "--to", str(dest), "--no-update", cwd=org["paths"]["github.com/acme/one"],
+        env=org["env"])
+    after = json.loads((part / "_current.json").read_text())
+    assert after["export"] != before["export"] and after["previous"] == before["export"]
+    # An interrupted export: files written aside, pointer never swapped; and a repository
+    # whose first export died before its pointer.
+    (part / "export=20990101T000000Z-dead").mkdir()
+    (part / "export=20990101T000000Z-dead" / "commit_facts.parquet").write_bytes(b"PAR1")
+    (dest / "repo=github.com%2Facme%2Fhalf" / "export=x").mkdir(parents=True)
+    try:
+        data = org_json(org)
+        assert data["headline"]["ai_lines"] == \
+            sum(r["headline"]["ai_lines"] for r in org["reports"].values())
+        assert sorted(data["ignored"]) == [
+            "repo=github.com%2Facme%2Fhalf/export=x: an interrupted export (no _current.json "
+            "names it)",
+            "repo=github.com%2Facme%2Fone/export=20990101T000000Z-dead: an interrupted export "
+            "(not the one _current.json names)"]
+        assert any(n.startswith("Ignored repo=github.com%2Facme%2Fhalf") for n in data["notes"])
+    finally:
+        shutil.rmtree(part / "export=20990101T000000Z-dead")
+        shutil.rmtree(dest / "repo=github.com%2Facme%2Fhalf")
+
+
+def test_bad_sources_say_what_to_do(org: dict[str, Any], tmp_path: Path) -> None:
+    empty = cli("org", "report", "--from", str(tmp_path), cwd=tmp_path, env=org["env"],
+                check=False)
+    assert empty.returncode == 1
+    assert f"no repository has exported to {tmp_path} yet" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    src = tmp_path / "copy"
+    shutil.copytree(org["dest"], src)
+    pointer = src / "repo=github.com%2Facme%2Ftwo" / "_current.json"
+    p = json.loads(pointer.read_text())
+    p.update(schema_version=7, gitroi_version="9.1.0")
+    pointer.write_text(json.dumps(p))
+    bad = cli("org", "report", "--from", str(src), cwd=tmp_path, env=org["env"], check=False)
+    assert bad.returncode == 1
+    assert "repo=github.com%2Facme%2Ftwo has export schema 7 (written by gitroi 9.1.0)" in bad.stderr
+    assert "gitroi>=9.1.0" in bad.stderr
+
+
+def test_repository_name_from_the_remote() -> None:
+    for url in ("https://github.com/Acme/Repo.git", "https://user:tok@github.com/Acme/Repo",
+                "git@github.com:Acme/Repo.git", "ssh://git@github.com:22/Acme/Repo.git",
+                "ssh://git@GitHub.com/Acme/Repo/"):
+        assert normalise_remote(url) == "github.com/Acme/Repo", url
+    assert normalise_remote("/srv/git/acme/repo.git") == "acme/repo"
+    assert normalise_remote("") is None
+
+
+def test_formats_and_html(org: dict[str, Any], tmp_path: Path) -> None:
+    page = tmp_path / "org.html"
+    cli("org", "report", "--from", str(org["dest"]), "-o", str(page), cwd=tmp_path,
+        env=org["env"])
+    text = page.read_text()
+    assert text.startswith("<!doctype html>") and "vegaEmbed" in text
+    assert "github.com/acme/two" in text and "https://" not in text.split("<script>")[0]
+    assert 'src="http' not in text  # everything inline: no network at view time
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        proc = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+             "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120)
+        assert 'data-charts-ready="1"' in proc.stdout, proc.stderr[-2000:]
+        assert proc.stdout.count('data-rendered="1"') == 4
+        assert proc.stdout.count("<svg") >= 4
+        assert [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln] == []
+    md = cli("org", "report", "--from", str(org["dest"]), "--format", "markdown", "--by", "repo",
+             cwd=tmp_path, env=org["env"]).stdout
+    assert "| github.com/acme/one |" in md
+    csv_text = cli("org", "report", "--from", str(org["dest"]), "--format", "csv", "--by",
+                   "provider", cwd=tmp_path, env=org["env"]).stdout
+    assert csv_text.splitlines()[0].startswith("provider,tokens,")
+
+
+def test_unknown_team_file_is_a_clear_error(org: dict[str, Any], tmp_path: Path) -> None:
+    bad = tmp_path / "teams.toml"
+    bad.write_text("platform = 3\n")
+    out = cli("org", "report", "--from", str(org["dest"]), "--by", "team", "--teams", str(bad),
+              cwd=tmp_path, env=org["env"], check=False)
+    assert out.returncode == 1 and "team 'platform' must map to a list" in out.stderr
+
+
+def test_no_remote_asks_for_a_name(repo: GitRepo, tmp_path: Path) -> None:
+    from gitroi.git import Repo
+    from gitroi.org.export import repo_name
+
+    repo.commit({"a.py": "x\n"}, "init")
+    with pytest.raises(GitroiError, match="no remote URL"):
+        repo_name(Repo.discover(repo.path))
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Identical reports but for where they were read from and by which engine."""
+    strip = ("source", "engine", "repositories")
+    assert {k: v for k, v in a.items() if k not in strip} == \
+        {k: v for k, v in b.items() if k not in strip}
+    assert [(r["repo"], r["team"]) for r in a["repositories"]] == \
+        [(r["repo"], r["team"]) for r in b["repositories"]]
+
+
+def test_spark_gives_the_same_json_as_duckdb(org: dict[str, Any]) -> None:
+    """One Spark session (local[*]); the SQL paths that differ most: commit grain and union."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: .ci/run installs openjdk-17-jre-headless")
+    from gitroi.org.report import compute
+
+    src = str(org["dest"])
+    # One compute (the JVM's start and each Spark job cost seconds): the headline is the
+    # commit-grain SQL, provider x path the union of token and line sides with both joins.
+    for by in (["provider", "path"],):
+        duck = compute(src, by=by, engine="duckdb")
+        spark = compute(src, by=by, engine="spark")
+        assert json.dumps(spark, sort_keys=True) == json.dumps(
+            {**duck, "engine": "spark"}, sort_keys=True), by
+
+
+def test_the_same_exports_on_s3_report_the_same(org: dict[str, Any]) -> None:
+    """A real S3 API on 127.0.0.1 (moto's server): export there, report from there."""
+    pytest.importorskip("moto")
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        env = {**org["env"], "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1"}
+        boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                     aws_access_key_id="testing", aws_secret_access_key="testing"
+                     ).create_bucket(Bucket="gitroi")
+        uri = "s3://gitroi/org/exports"
+        empty = cli("org", "report", "--from", uri, cwd=org["base"], env=env, check=False)
+        assert "no repository has exported to s3://gitroi/org/exports yet" in empty.stderr
+        for name, path in org["paths"].items():
+            cli("export", "--to", uri, "--no-update", "--name", name, cwd=path, env=env)
+        for args in ([], ["--by", "repo"], ["--by", "agent"]):
+            s3 = json.loads(cli("org", "report", "--from", uri, "--format", "json", *args,
+                                cwd=org["base"], env=env).stdout)
+            _same(s3, org_json(org, *args))
+        denied = cli("export", "--to", "s3://gitroi/org/exports", "--no-update", "--name", "x",
+                     cwd=org["paths"]["github.com/acme/one"],
+                     env={**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}/nope-",
+                          "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, check=False)
+        assert denied.returncode == 1 and "Traceback" not in denied.stderr
+        assert len(denied.stderr.strip().splitlines()) <= 2, denied.stderr
+    finally:
+        server.stop()
