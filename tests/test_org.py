@@ -379,11 +379,21 @@ def test_the_same_exports_on_s3_report_the_same(org: dict[str, Any]) -> None:
             s3 = json.loads(cli("org", "report", "--from", uri, "--format", "json", *args,
                                 cwd=org["base"], env=env).stdout)
             _same(s3, org_json(org, *args))
-        denied = cli("export", "--to", "s3://gitroi/org/exports", "--no-update", "--name", "x",
-                     cwd=org["paths"]["github.com/acme/one"],
-                     env={**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}/nope-",
-                          "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, check=False)
+        # Credentials the store refuses: moto checks them once told to (after the setup above).
+        import moto.settings
+
+        saved = moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
+        moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+        try:
+            denied = cli("org", "report", "--from", uri, cwd=org["base"],
+                         env={**env, "AWS_ACCESS_KEY_ID": "AKIAUNKNOWN"}, check=False)
+        finally:
+            moto.settings.INITIAL_NO_AUTH_ACTION_COUNT = saved
         assert denied.returncode == 1 and "Traceback" not in denied.stderr
-        assert len(denied.stderr.strip().splitlines()) <= 2, denied.stderr
+        lines = denied.stderr.strip().splitlines()
+        assert lines[0].startswith("Error: no access to s3://gitroi/org/exports: "), lines
+        assert lines[1].startswith("hint: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+                                   "AWS_PROFILE"), lines
+        assert len(lines) == 2
     finally:
         server.stop()

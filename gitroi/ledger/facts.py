@@ -62,17 +62,17 @@ def _providers(db: Database, provider_of: ProviderOf | None) -> None:
     db.conn.executemany(f"INSERT INTO {_PROVIDERS} VALUES (?, ?)", rows)
 
 
-def commit_facts_sql(repo: str) -> str:
-    """The ``commit_facts`` rows of the materialised scope (``temp._gitroi_commit_facts``)."""
+def commit_facts_sql(repo: str, *, cf: str = _CF_T) -> str:
+    """The ``commit_facts`` rows of the per-commit facts ``cf`` (the materialised scope's)."""
     return f"""SELECT {_lit(repo)} AS repo, sha, committed_at,
           {WEEK_SQL.format(col="committed_at")} AS week, substr(committed_at, 1, 7) AS month,
           author_name, author_email, attribution, agents, tokens, input, cache_write, cache_read,
           output, reasoning, cost_usd, priced_tokens, ai_lines, {", ".join(OUTCOMES)}, carried,
           ai_lines_line_level, ai_lines_commit_level
-        FROM {_CF_T}"""
+        FROM {cf}"""
 
 
-def token_facts_sql(repo: str) -> str:
+def token_facts_sql(repo: str, *, scope: str = _SCOPE_T, providers: str = _PROVIDERS) -> str:
     """A commit's tokens per (session, model): ``commit_sessions`` split by its ``models`` JSON."""
     return f"""SELECT {_lit(repo)} AS repo, x.sha, x.session_key, x.agent, x.model,
           COALESCE(p.provider, 'unknown') AS provider, x.input, x.cache_write, x.cache_read,
@@ -86,39 +86,40 @@ def token_facts_sql(repo: str) -> str:
             COALESCE(json_extract(m.value, '$.reasoning'), cs.reasoning) AS reasoning,
             CASE WHEN m.key IS NULL THEN cs.cost_usd ELSE json_extract(m.value, '$.cost_usd') END
               AS cost_usd
-          FROM commit_sessions cs JOIN {_SCOPE_T} s ON s.sha = cs.commit_sha
+          FROM commit_sessions cs JOIN {scope} s ON s.sha = cs.commit_sha
           LEFT JOIN json_each(CASE WHEN cs.models IN ('', '{{}}') THEN NULL ELSE cs.models END) m
-        ) x LEFT JOIN {_PROVIDERS} p ON p.model = x.model"""
+        ) x LEFT JOIN {providers} p ON p.model = x.model"""
 
 
-def commit_agents_sql(repo: str) -> str:
+def commit_agents_sql(repo: str, *, scope: str = _SCOPE_T,
+                      tokens: str = TEMP["token_facts"]) -> str:
     """Who worked on a commit's lines: its sessions' (agent, model, provider), else its markers' agents."""
-    return f"""SELECT DISTINCT repo, sha, agent, model, provider FROM {TEMP['token_facts']}
+    return f"""SELECT DISTINCT repo, sha, agent, model, provider FROM {tokens}
         UNION
-        SELECT {_lit(repo)}, s.sha, j.value, '', 'unknown' FROM {_SCOPE_T} s, json_each(s.agents) j
-        WHERE s.sha NOT IN (SELECT sha FROM {TEMP['token_facts']})"""
+        SELECT {_lit(repo)}, s.sha, j.value, '', 'unknown' FROM {scope} s, json_each(s.agents) j
+        WHERE s.sha NOT IN (SELECT sha FROM {tokens})"""
 
 
-def line_facts_sql(repo: str) -> str:
+def line_facts_sql(repo: str, *, scope: str = _SCOPE_T) -> str:
     """A commit's AI lines per (path, symbol) by outcome, carried lines, and unanalysed commits."""
     return f"""SELECT {_lit(repo)} AS repo, f.* FROM (
           SELECT lo.commit_sha AS sha, lo.path AS path, lo.symbol AS symbol,
             SUM(lo.lines) AS ai_lines, {_OUTCOME_SUMS}, 0 AS unanalysed, 0 AS carried
-          FROM {_SCOPE_T} s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
+          FROM {scope} s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
           GROUP BY lo.commit_sha, lo.path, lo.symbol
           UNION ALL
           SELECT lc.commit_sha, lc.path, '', 0, 0, 0, 0, 0, 0, SUM(lc.lines)
-          FROM {_SCOPE_T} s JOIN line_carried lc ON lc.commit_sha = s.sha AND lc.ai = 1
+          FROM {scope} s JOIN line_carried lc ON lc.commit_sha = s.sha AND lc.ai = 1
           GROUP BY lc.commit_sha, lc.path
-          UNION ALL{_UNANALYSED.format(scope=_SCOPE_T)}) f"""
+          UNION ALL{_UNANALYSED.format(scope=scope)}) f"""
 
 
-def pr_commits_sql(repo: str) -> str:
+def pr_commits_sql(repo: str, *, scope: str = _SCOPE_T) -> str:
     """Commits of the scope that reached a merged PR, keyed across repositories by ``pr_key``."""
     return f"""SELECT {_lit(repo)} AS repo, pc.pr AS pr, pc.commit_sha AS sha,
           {_lit(repo + '#')} || pc.pr AS pr_key
         FROM pr_commits pc JOIN pull_requests p ON p.number = pc.pr AND p.merged_at IS NOT NULL
-        WHERE pc.reached_merge = 1 AND pc.commit_sha IN (SELECT sha FROM {_SCOPE_T})"""
+        WHERE pc.reached_merge = 1 AND pc.commit_sha IN (SELECT sha FROM {scope})"""
 
 
 def exploration_sql(repo: str, roots: Sequence[str] | None) -> tuple[str, list[Any]]:

@@ -1,4 +1,4 @@
-"""Ledger queries for reports: the figures of DESIGN.md ("The figures"), grouped any way.
+"""The report's scope and per-commit facts: what the figures of DESIGN.md ("The figures") sum.
 
 Every figure is a sum over two kinds of facts, kept apart because they live at
 different grains:
@@ -15,13 +15,11 @@ different grains:
   but neither yet adds its ``commits.ai_lines`` as ``unanalysed``.  So
   ``ai_lines + carried`` is what ``git log --numstat`` says the AI commits added.
 
-A report groups both by the requested keys and adds them up (``UNION ALL`` +
-``GROUP BY``).  Keys at commit grain (repo, week, author, pr) group both facts
-exactly.  Keys at token grain (agent, model) group tokens exactly and give a
-commit's lines to every agent/model that worked on it (rows may then add up
-to more lines than the headline; a commit with one agent, the usual case, is
-exact).  Keys at line grain (path, symbol) group lines exactly and split a
-commit's tokens over its paths in proportion to its AI lines there.
+This module builds the per-commit facts (the cached ``report_commit_facts``)
+and makes a report's scope available as temp tables (:func:`materialise`);
+the fact tables the figures are summed from are :mod:`gitroi.ledger.facts`,
+and the sums themselves (grouped any way, grain by grain) are the formulas of
+:mod:`gitroi.ledger.formulas`, shared with ``gitroi org report``.
 
 The scope is the commits of the analysed branch (``branch_commits``, filled
 by the report pipeline; when empty, every commit in the ledger), minus
@@ -29,8 +27,8 @@ commits that never reached a merge (pre-squash/pre-rebase originals in
 ``pr_commits`` with ``reached_merge = 0``), within ``since``/``until`` on the
 commit time, or an explicit list of commits.
 
-The same SQL backs the ``report_*`` views (:mod:`gitroi.ledger.views`), so Datasette
-shows the very figures ``gitroi report`` prints.
+The same facts and formulas back the ``report_*`` views (:mod:`gitroi.ledger.views`),
+so Datasette shows the very figures ``gitroi report`` prints.
 """
 
 from __future__ import annotations
@@ -45,9 +43,6 @@ from sqlite_utils import Database
 
 from gitroi.ledger.transactions import transaction
 
-COMMIT_KEYS = ("repo", "week", "author", "pr")
-TOKEN_KEYS = ("agent", "model")
-LINE_KEYS = ("path", "symbol")
 TOKEN_PARTS = ("input", "cache_write", "cache_read", "output", "reasoning")
 OUTCOMES = ("surviving", "churned", "reverted", "deleted_later", "unanalysed")
 
@@ -84,27 +79,6 @@ class Scope:
             conds.append(f"{alias}.committed_at < ?")
             params.append(self.until)
         return (" AND ".join(conds) or "1"), params
-
-
-def _dims(keys: Sequence[str], side: str) -> list[tuple[str, str]]:
-    """(name, SQL expression) for each key, on the token side or the line side."""
-    out: list[tuple[str, str]] = []
-    for k in keys:
-        if k == "repo":
-            out.append((k, ":repo"))
-        elif k == "week":
-            out.append((k, WEEK_SQL.format(col="s.committed_at")))
-        elif k == "author":
-            out.append((k, "COALESCE(s.author_name, '') || ' <' || COALESCE(s.author_email, '') || '>'"))
-        elif k == "pr":
-            out.append((k, "pc.pr"))
-        elif k in TOKEN_KEYS:
-            out.append((k, f"tf.{k}" if side == "t" else f"COALESCE(w.{k}, 'unknown')"))
-        elif k in LINE_KEYS:
-            out.append((k, f"COALESCE(sh.{k}, '')" if side == "t" else f"lf.{k}"))
-        else:
-            raise ValueError(f"unknown report key {k!r}")
-    return out
 
 
 SCOPE_COLUMNS = ("sha", "committed_at", "attribution", "agents", "ai_lines", "author_name",
@@ -162,162 +136,6 @@ def commit_lines_sql(scope: str = "scope", *, small: bool = False) -> str:
               FROM ({parts}) u GROUP BY u.sha) l{join}"""
     return f"""{first}
           UNION ALL{_UNANALYSED.format(scope=scope)}"""
-
-
-def figures_parts(keys: Sequence[str], scope_body: str, commit_lines: str | None = None
-                  ) -> tuple[list[tuple[str, str]], str, str]:
-    """(CTEs, SELECT, PR SELECT) giving the summed facts per group of ``keys`` (no ratios; see :func:`finish`).
-
-    ``scope_body`` selects the scope's commits (:data:`SCOPE_COLUMNS`);
-    ``commit_lines`` names a table already holding :func:`commit_lines_sql`
-    (used when no key is at line grain, to avoid re-reading line_outcomes).
-    The SQL uses the named parameter ``:repo`` when ``repo`` is a key.
-    """
-    keys = list(keys)
-    per_model = "model" in keys
-    tkeys = [k for k in keys if k in TOKEN_KEYS]
-    lkeys = [k for k in keys if k in LINE_KEYS]
-    if per_model:
-        tf = """
-          SELECT cs.commit_sha AS sha, cs.agent AS agent, COALESCE(m.key, '') AS model,
-            COALESCE(json_extract(m.value, '$.input'), cs.input) AS input,
-            COALESCE(json_extract(m.value, '$.cache_write'), cs.cache_write) AS cache_write,
-            COALESCE(json_extract(m.value, '$.cache_read'), cs.cache_read) AS cache_read,
-            COALESCE(json_extract(m.value, '$.output'), cs.output) AS output,
-            COALESCE(json_extract(m.value, '$.reasoning'), cs.reasoning) AS reasoning,
-            CASE WHEN m.key IS NULL THEN cs.cost_usd ELSE json_extract(m.value, '$.cost_usd') END
-              AS cost_usd
-          FROM commit_sessions cs JOIN scope s ON s.sha = cs.commit_sha
-          LEFT JOIN json_each(CASE WHEN cs.models IN ('', '{}') THEN NULL ELSE cs.models END) m"""
-    else:
-        tf = """
-          SELECT cs.commit_sha AS sha, cs.agent AS agent, '' AS model, cs.input, cs.cache_write,
-            cs.cache_read, cs.output, cs.reasoning, cs.cost_usd
-          FROM commit_sessions cs JOIN scope s ON s.sha = cs.commit_sha"""
-    if lkeys:
-        # Grouped by symbol only when a key needs it: by path alone that is 2.4x fewer rows
-        # (benchmark ledger) for every later step, with the same integer sums.
-        sym, sym_group = ("lo.symbol", ", lo.symbol") if "symbol" in lkeys else ("''", "")
-        lf_body = f"""
-          SELECT lo.commit_sha AS sha, lo.path, {sym} AS symbol, SUM(lo.lines) AS ai_lines,
-            {_OUTCOME_SUMS}, 0 AS unanalysed, 0 AS carried
-          FROM scope s JOIN line_outcomes lo ON lo.commit_sha = s.sha AND lo.ai = 1
-          GROUP BY lo.commit_sha, lo.path{sym_group}
-          UNION ALL
-          SELECT lc.commit_sha, lc.path, '', 0, 0, 0, 0, 0, 0, SUM(lc.lines)
-          FROM scope s JOIN line_carried lc ON lc.commit_sha = s.sha AND lc.ai = 1
-          GROUP BY lc.commit_sha, lc.path
-          UNION ALL{_UNANALYSED.format(scope="scope")}"""
-    elif commit_lines:
-        lf_body = f"SELECT * FROM {commit_lines}"
-    else:
-        lf_body = commit_lines_sql()
-    ctes: list[tuple[str, str]] = [("scope", scope_body), ("tf", tf), ("lf", lf_body)]
-    if tkeys:
-        sel = ", ".join(k for k in ("agent", "model") if k in tkeys)
-        # A commit's lines go to the agents (and models) of its sessions; a commit with no
-        # session (markers only) to the agents its markers name, model ''.
-        ctes.append(("who", f"""
-          SELECT DISTINCT {sel} , sha FROM (
-            SELECT sha, agent, model FROM tf
-            UNION ALL
-            SELECT s.sha, j.value, '' FROM scope s, json_each(s.agents) j
-            WHERE s.sha NOT IN (SELECT sha FROM tf)
-          )"""))
-    if lkeys:
-        lsel = ", ".join(lkeys)
-        ctes.append(("ctot", "SELECT sha, SUM(ai_lines) AS lines FROM lf GROUP BY sha"))
-        ctes.append(("sh", f"""
-          SELECT lf.sha, {", ".join("lf." + k for k in lkeys)},
-                 CAST(SUM(lf.ai_lines) AS REAL) / ctot.lines AS frac
-          FROM lf JOIN ctot ON ctot.sha = lf.sha WHERE ctot.lines > 0
-          GROUP BY lf.sha, {lsel}"""))
-    pr_join = ("LEFT JOIN pr_commits pc ON pc.commit_sha = s.sha AND pc.reached_merge = 1"
-               if "pr" in keys else "")
-    tdims = _dims(keys, "t")
-    ldims = _dims(keys, "l")
-    frac = "sh.frac" if lkeys else "1.0"
-    frac_join = "LEFT JOIN sh ON sh.sha = tf.sha" if lkeys else ""
-    tcols = ", ".join(f"{expr} AS {name}" for name, expr in tdims)
-    lcols = ", ".join(f"{expr} AS {name}" for name, expr in ldims)
-    tpre = tcols + ", " if tcols else ""
-    lpre = lcols + ", " if lcols else ""
-    zeros_lines = ", ".join(f"0 AS {o}" for o in OUTCOMES)
-    zeros_tokens = ", ".join(f"0 AS {p}" for p in TOKEN_PARTS)
-    f = f"COALESCE({frac}, 1.0)"
-    four = " + ".join(f"tf.{p}" for p in ("input", "cache_write", "cache_read", "output"))
-    token_side = f"""
-        SELECT {tpre}
-          ({four}) * {f} AS tokens,
-          {", ".join(f"tf.{p} * {f} AS {p}" for p in TOKEN_PARTS)},
-          tf.cost_usd * {f} AS cost_usd,
-          CASE WHEN tf.cost_usd IS NULL THEN 0 ELSE ({four}) * {f} END AS priced_tokens,
-          0 AS ai_lines, {zeros_lines}, 0 AS carried, 0 AS ai_lines_line_level,
-          0 AS ai_lines_commit_level, tf.sha AS sha
-        FROM tf JOIN scope s ON s.sha = tf.sha {frac_join} {pr_join}"""
-    who_join = "LEFT JOIN who w ON w.sha = lf.sha" if tkeys else ""
-    line_side = f"""
-        SELECT {lpre}
-          0 AS tokens, {zeros_tokens}, NULL AS cost_usd, 0 AS priced_tokens,
-          lf.ai_lines, {", ".join(f"lf.{o}" for o in OUTCOMES)}, lf.carried,
-          CASE WHEN s.attribution IN ('line', 'manual') THEN lf.ai_lines ELSE 0 END
-            AS ai_lines_line_level,
-          CASE WHEN s.attribution IN ('line', 'manual') THEN 0 ELSE lf.ai_lines END
-            AS ai_lines_commit_level,
-          lf.sha AS sha
-        FROM lf JOIN scope s ON s.sha = lf.sha {who_join} {pr_join}"""
-    names = [n for n, _ in tdims]
-    group = ", ".join(names)
-    outer_names = ", ".join(names) + ", " if names else ""
-    sums = ", ".join(
-        [f"SUM({c}) AS {c}" for c in ("tokens", *TOKEN_PARTS)]
-        + ["SUM(cost_usd) AS cost_usd", "SUM(priced_tokens) AS priced_tokens",
-           "SUM(ai_lines) AS ai_lines"]
-        + [f"SUM({o}) AS {o}" for o in OUTCOMES] + ["SUM(carried) AS carried"]
-        + ["SUM(ai_lines_line_level) AS ai_lines_line_level",
-           "SUM(ai_lines_commit_level) AS ai_lines_commit_level",
-           "COUNT(DISTINCT sha) AS commits"])
-    union = f"({token_side} UNION ALL {line_side})"
-    u_names = "".join(f"u.{n} AS {n}, " for n in names)
-    u_group = ", ".join(f"u.{n}" for n in names)
-    # PRs per group: distinct merged PRs among the group's commits, and what those commits cost.
-    pr_sql = f"""
-        SELECT {u_names}COUNT(DISTINCT pc2.pr) AS merged_prs,
-          SUM(u.cost_usd) AS pr_cost_usd, SUM(u.tokens) AS pr_tokens
-        FROM {union} u
-        JOIN pr_commits pc2 ON pc2.commit_sha = u.sha AND pc2.reached_merge = 1
-        JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL
-        {"GROUP BY " + u_group if u_group else ""}"""
-    if tkeys and not lkeys:
-        # Cheaper for agent/model: PR counts from the (commit, agent, model) pairs, PR cost
-        # from the token facts; neither needs the whole union.
-        wdims = ", ".join(f"{e} AS {n}" for n, e in ldims)
-        wgroup = ", ".join(e for _, e in ldims)
-        tgroup = ", ".join(e for _, e in tdims)
-        prs = ("JOIN pr_commits pc2 ON pc2.commit_sha = s.sha AND pc2.reached_merge = 1 "
-               "JOIN pull_requests p2 ON p2.number = pc2.pr AND p2.merged_at IS NOT NULL")
-        pr_sql = f"""
-        SELECT {outer_names}MAX(merged_prs) AS merged_prs, SUM(pr_cost_usd) AS pr_cost_usd,
-          SUM(pr_tokens) AS pr_tokens FROM (
-          SELECT {wdims}, COUNT(DISTINCT pc2.pr) AS merged_prs, NULL AS pr_cost_usd,
-            0 AS pr_tokens
-          FROM who w JOIN scope s ON s.sha = w.sha {pr_join} {prs} GROUP BY {wgroup}
-          UNION ALL
-          SELECT {tcols}, 0, SUM(tf.cost_usd), SUM({four})
-          FROM tf JOIN scope s ON s.sha = tf.sha {pr_join} {prs} GROUP BY {tgroup}
-        ) GROUP BY {group}"""
-    sql = f"""
-        SELECT {outer_names}{sums}
-        FROM {union}
-        {"GROUP BY " + group if group else ""}"""
-    return ctes, sql, pr_sql
-
-
-def figures_sql(keys: Sequence[str], scope_body: str, commit_lines: str | None = None) -> str:
-    """:func:`figures_parts` as one statement (CTEs), for the views; PR query after a marker."""
-    ctes, sql, pr_sql = figures_parts(keys, scope_body, commit_lines)
-    with_ = "WITH " + ",".join(f"\n        {n} AS ({b})" for n, b in ctes)
-    return with_ + sql + "\n-- PRS --\n" + with_ + pr_sql
 
 
 _SCOPE_T = "temp._gitroi_scope"

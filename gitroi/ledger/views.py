@@ -1,14 +1,54 @@
 """The ``report_*`` views: the report's figures as SQL views, for Datasette and SQL users.
 
-Built from the same SQL as ``gitroi report`` (:mod:`gitroi.ledger.figures`), so
-Datasette shows the very figures the report prints.
+Built from the same SQL as ``gitroi report``: the default scope and its
+per-commit facts, the fact tables of :mod:`gitroi.ledger.facts` as
+``report_fact_*`` views over them (live: read from the ledger's tables, not
+from the report's cache), and the formulas of
+:mod:`gitroi.ledger.formulas` over them, so Datasette shows the very figures
+the report prints (the views' repository is ``'repo'``; provider needs the price
+table, so it is ``unknown`` here: use ``gitroi report --by provider``).
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
-from gitroi.ledger.figures import TOKEN_PARTS, Scope, figures_sql, scope_sql
+from gitroi.ledger.facts import (
+    commit_agents_sql,
+    commit_facts_sql,
+    line_facts_sql,
+    pr_commits_sql,
+    token_facts_sql,
+)
+from gitroi.ledger.figures import Scope, _facts_select, scope_sql
+from gitroi.ledger.formulas import TOKEN_PARTS, Tables, figure_sql
+
+#: The fact views (names the formulas read them by -> view name).
+FACT_VIEWS = {
+    "commit_facts": "report_fact_commits", "token_facts": "report_fact_tokens",
+    "commit_agents": "report_fact_agents", "line_facts": "report_fact_lines",
+    "pr_commits": "report_fact_pr_commits",
+}
+_SCOPE_VIEW = "report_fact_scope"
+_PER_COMMIT_VIEW = "report_fact_per_commit"
+_NO_PROVIDERS = "(SELECT NULL AS model, NULL AS provider)"
+
+
+def _fact_views() -> list[tuple[str, str]]:
+    """The fact views in creation order (each may read the ones before it)."""
+    v = FACT_VIEWS
+    where, params = Scope().where("c")
+    assert not params  # the default scope has no parameters to bind
+    return [
+        (_SCOPE_VIEW, scope_sql(where)),
+        (_PER_COMMIT_VIEW, _facts_select(_SCOPE_VIEW, small=False)),
+        (v["commit_facts"], commit_facts_sql("repo", cf=_PER_COMMIT_VIEW)),
+        (v["token_facts"], token_facts_sql("repo", scope=_SCOPE_VIEW, providers=_NO_PROVIDERS)),
+        (v["commit_agents"], commit_agents_sql("repo", scope=_SCOPE_VIEW,
+                                               tokens=v["token_facts"])),
+        (v["line_facts"], line_facts_sql("repo", scope=_SCOPE_VIEW)),
+        (v["pr_commits"], pr_commits_sql("repo", scope=_SCOPE_VIEW)),
+    ]
 
 VIEW_KEYS: dict[str, list[str]] = {
     "report_headline": [], "report_by_agent": ["agent"], "report_by_model": ["model"],
@@ -18,8 +58,7 @@ VIEW_KEYS: dict[str, list[str]] = {
 
 
 def _view_sql(keys: list[str]) -> str:
-    scope_where, _ = Scope().where("c")
-    sql, pr_sql = figures_sql(keys, scope_sql(scope_where)).split("\n-- PRS --\n")
+    sql, pr_sql = figure_sql(keys, Tables(FACT_VIEWS))
     names = list(keys)
     join = (" LEFT JOIN (" + pr_sql + ") q USING (" + ", ".join(names) + ")") if names else \
         " CROSS JOIN (" + pr_sql + ") q"
@@ -32,14 +71,14 @@ def _view_sql(keys: list[str]) -> str:
         CASE WHEN g.ai_lines - g.unanalysed > 0
           THEN ROUND(1.0 * (g.churned + g.reverted) / (g.ai_lines - g.unanalysed), 4) END
           AS rework_rate,
-        CASE WHEN g.surviving > 0 AND g.tokens > 0 THEN ROUND(g.tokens / g.surviving, 2) END
+        CASE WHEN g.surviving > 0 AND g.tokens > 0 THEN ROUND(1.0 * g.tokens / g.surviving, 2) END
           AS tokens_per_surviving_line,
         CASE WHEN g.surviving > 0 THEN ROUND(g.cost_usd / g.surviving, 6) END
           AS cost_per_surviving_line,
         COALESCE(q.merged_prs, 0) AS merged_prs,
         CASE WHEN q.merged_prs > 0 THEN ROUND(q.pr_cost_usd / q.merged_prs, 6) END
           AS cost_per_merged_pr
-      FROM ({sql}) g{join}""".replace(":repo", "'repo'")
+      FROM ({sql}) g{join}"""
 
 
 def create_views(db: Database) -> None:
@@ -48,7 +87,9 @@ def create_views(db: Database) -> None:
     Unchanged views are left alone, so a report does not rewrite the schema
     (and make every other connection re-prepare) on each run.
     """
-    views = [(name, f"CREATE VIEW {name} AS {_view_sql(keys)}") for name, keys in VIEW_KEYS.items()]
+    views = [(name, f"CREATE VIEW {name} AS {body}") for name, body in _fact_views()]
+    views += [(name, f"CREATE VIEW {name} AS {_view_sql(keys)}")
+              for name, keys in VIEW_KEYS.items()]
     views.append(("report_exploration", """CREATE VIEW report_exploration AS
         SELECT u.session_key, s.agent, s.cwd, COUNT(*) AS events,
           SUM(u.input + u.cache_write + u.cache_read + u.output) AS tokens,

@@ -173,7 +173,7 @@ class Store:
 def storage_error(uri: str, exc: BaseException) -> GitroiError:
     """One line saying what went wrong with ``uri`` and how to fix it (credentials above all)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    low = text.lower()
+    low = text.lower().replace("_", "")
     scheme = uri.split("://", 1)[0] if "://" in uri else "file"
     if any(w in low for w in ("credential", "access denied", "accessdenied", "forbidden",
                               "403", "401", "invalidaccesskeyid", "signature", "unauthorized",
