@@ -30,7 +30,7 @@ def _tool(name: str) -> list[str]:
 
 
 def test_ruff_clean() -> None:
-    proc = subprocess.run([*_tool("ruff"), "check", "gitroi", "tests", "benchmarks", "action"],
+    proc = subprocess.run([*_tool("ruff"), "check", "gitroi", "tests", "benchmarks", "action", "scripts"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
