@@ -66,13 +66,13 @@ def test_tree_sitter_without_query_cursor_is_an_error(monkeypatch: pytest.Monkey
     with pytest.raises(GitroiError) as info:
         parse.classify("a.py", b"x = 1\n")
     assert "cannot be used by gitroi: cannot import name 'QueryCursor'" in info.value.message
-    assert info.value.hint == "pip install -U 'tree-sitter>=0.25'"
+    assert info.value.hint == "pip install -U 'tree-sitter>=0.26.1'"
     real = parse._installed
     monkeypatch.setattr(parse, "_FAILED", {})
     monkeypatch.setattr(parse, "_installed",
                         lambda pkg: "0.24.0" if pkg == "tree-sitter" else real(pkg))
     with pytest.raises(GitroiError, match=r"tree-sitter 0.24.0 is installed, but gitroi needs "
-                                          r"tree-sitter>=0.25 to read source files"):
+                                          r"tree-sitter>=0.26.1 to read source files"):
         parse.classify("a.py", b"x = 1\n")
 
 

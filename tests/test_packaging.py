@@ -135,7 +135,7 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
         assert z.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
         metadata = z.read(f"{info}/METADATA").decode()
     assert "License-Expression: MIT" in metadata and "License-File: LICENSE" in metadata
-    assert "Requires-Dist: tree-sitter>=0.25" in metadata
+    assert "Requires-Dist: tree-sitter>=0.26.1" in metadata
     for shipped in ("gitroi/py.typed", "gitroi/data/prices.json", "gitroi/hook_templates/post-commit",
                     "gitroi/survival/parse.py", "gitroi/cli/__init__.py"):
         assert shipped in names, shipped

@@ -127,10 +127,11 @@ _FAILED: dict[str, GitroiError] = {}
 
 # The oldest releases gitroi is tested with (pyproject.toml's lower bounds, which
 # tests/test_packaging.py keeps equal to these; .ci/min-versions runs the suite on
-# them). tree-sitter 0.25 brought QueryCursor and Parser.parse(progress_callback=);
-# the grammars' 0.23 releases carry a language ABI (14) that 0.25 reads.
+# them). tree-sitter 0.25 brought QueryCursor, but 0.25.0 to 0.26.0 crash the
+# process (segfault) in Parser.parse(read, progress_callback=), which _parse uses;
+# the grammars' 0.23 releases carry a language ABI (14) that 0.26 reads.
 MIN_VERSIONS: dict[str, str] = {
-    "tree-sitter": "0.25",
+    "tree-sitter": "0.26.1",
     "tree-sitter-python": "0.23",
     "tree-sitter-javascript": "0.23",
     "tree-sitter-typescript": "0.23",
