@@ -3,12 +3,15 @@ grammar, tokenize every line, against tree-sitter's bare parse in the same run.
 
     .venv/bin/python benchmarks/bench_syntax.py [REPO]
 
-REPO defaults to a clone of ../shared/corpora/click.bundle in a temporary folder.
+REPO defaults to a clone of click.bundle (pallets/click, 3,329 commits) from
+``$GITROI_CORPORA``, else ``../shared/corpora``, in a temporary folder; without
+either, pass REPO (any clone with Python, JavaScript, Go, ... files).
 The bare parse is the floor: classify adds one query run and the per-line arrays.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,7 +21,16 @@ from pathlib import Path
 from gitroi.survival import parse
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLE = ROOT.parent / "shared" / "corpora" / "click.bundle"
+CORPORA = [Path(d) for d in (os.environ.get("GITROI_CORPORA"), ROOT.parent / "shared" / "corpora") if d]
+
+
+def _bundle() -> Path:
+    for folder in CORPORA:
+        if (folder / "click.bundle").is_file():
+            return folder / "click.bundle"
+    raise SystemExit("bench_syntax: no click.bundle in " + " or ".join(str(d) for d in CORPORA)
+                     + "; set GITROI_CORPORA to a folder holding it, or pass a repository: "
+                     "bench_syntax.py REPO")
 
 
 def _files(repo: Path, *, grammar: bool = True) -> list[tuple[str, bytes]]:
@@ -40,7 +52,7 @@ def main(argv: list[str]) -> int:
             repo = Path(argv[0])
         else:
             repo = Path(tmp) / "click"
-            subprocess.run(["git", "clone", "-q", str(BUNDLE), str(repo)], check=True)
+            subprocess.run(["git", "clone", "-q", str(_bundle()), str(repo)], check=True)
         files = _files(repo)
         others = [(n, d) for n, d in _files(repo, grammar=False) if b"\0" not in d[:8192]]
     lines = sum(len(data.splitlines()) for _, data in files)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-# what the docs may name that is not a module: the note and marker formats'
-# names, the Action's step id, workflow file names
+# what the docs may name that is not a module (besides versioned formats such as
+# gitroi.note/1): the marker names, the Action's step id, workflow file names
 NOT_MODULES = ("gitroi.note", "gitroi.marker", "gitroi.outputs", "gitroi.yml")
 
 
@@ -45,7 +45,8 @@ def test_named_paths_and_modules_exist() -> None:
         for m in re.finditer(r"\bgitroi/[A-Za-z0-9_/]+\.py\b", text):
             if not (ROOT / m.group()).is_file():
                 stale.append(f"{rel}: {m.group()}")
-        for m in re.finditer(r"(?<![\w/.-])gitroi(?:\.[a-z_]\w*)+", text):
+        # (a name followed by /N is a versioned format: gitroi.verify/1)
+        for m in re.finditer(r"(?<![\w/.-])gitroi(?:\.[a-z_]\w*)+(?![\w/])", text):
             if not m.group().startswith(NOT_MODULES) and not _resolves(m.group()):
                 stale.append(f"{rel}: {m.group()}")
     assert not stale, "names of modules or files that do not exist:\n" + "\n".join(stale)
