@@ -53,10 +53,21 @@ from tests.test_attribution_claude_log import SID, Transcript  # noqa: E402
 HEAVY = ("click", "sqlite_utils", "tree_sitter", "pygit2", "github3")
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + system, every process the command waited
+#                                   for, git and the hook's worker included) per series
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], series: str | None = None) -> float:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     took = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if series:
+        CPU.setdefault(series, []).append(after.ru_utime - before.ru_utime
+                                          + after.ru_stime - before.ru_stime)
     if proc.returncode != 0 or proc.stderr.strip():
         raise SystemExit(f"{' '.join(cmd)} failed or warned:\n{proc.stdout}\n{proc.stderr}")
     return took
@@ -184,13 +195,14 @@ def main() -> None:
             for mode in modes[r % 3:] + modes[:r % 3]:
                 e = one_change(n)
                 if mode == "with":
-                    series[mode].append(run(["git", "commit", "-q", "-m", f"c{n}"], repo, e))
+                    series[mode].append(run(["git", "commit", "-q", "-m", f"c{n}"], repo, e,
+                                            mode))
                 elif mode == "sync":
                     series[mode].append(run(["git", "commit", "-q", "-m", f"c{n}"], repo,
-                                            {**e, "GITROI_HOOK_FOREGROUND": "1"}))
+                                            {**e, "GITROI_HOOK_FOREGROUND": "1"}, mode))
                 else:
                     series[mode].append(run(["git", "-c", f"core.hooksPath={no_hooks}", "commit",
-                                             "-q", "-m", f"c{n}"], repo, e))
+                                             "-q", "-m", f"c{n}"], repo, e, mode))
                 if mode in complete and done_on_return():
                     complete[mode] += 1
                 settle()
@@ -230,6 +242,12 @@ def main() -> None:
         print(f"added by the hooks: median {(mw - mo) * 1000:.1f} ms, p95 "
               f"{(p95(with_hooks) - p95(without)) * 1000:.1f} ms; ratio {mw / mo:.2f}x "
               f"(target: < 50 ms at the median, < 150 ms at p95)")
+        cw, co = statistics.median(CPU["with"]), statistics.median(CPU["without"])
+        print(f"CPU time (user + system, git and the hook included; less moved by other load than "
+              f"wall time): without hooks median {co * 1000:.1f} ms, with hooks "
+              f"{cw * 1000:.1f} ms (p95 {p95(CPU['with']) * 1000:.1f} ms), added "
+              f"{(cw - co) * 1000:.1f} ms; FOREGROUND=1 {statistics.median(CPU['sync']) * 1000:.1f}"
+              " ms")
         print(f"work complete when git returned: {complete['with']} of {len(with_hooks)} hooked "
               f"commits (note written, no hook job left)")
         print(f"for comparison, GITROI_HOOK_FOREGROUND=1 (no worker, no deadline): median "

@@ -184,3 +184,26 @@ def test_no_state_directory_still_gives_the_note(repo: GitRepo) -> None:
     assert "the note is written" in line
     assert repo.git("log", "-1", "--format=%s") == "agent"
     assert note(repo) is not None
+
+
+def test_job_states(tmp_path: Path) -> None:
+    """A job file names its process: alive is running, gone (or a reused pid) is killed, 0 is
+    queued; a half-written file is never read as a job."""
+    from gitroi.attribution import pending
+
+    mine = pending.begin(str(tmp_path), "post-commit", ["a" * 40])
+    queued = pending.begin(str(tmp_path), "post-commit", ["b" * 40], pid=0)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone = pending.begin(str(tmp_path), "post-commit", ["c" * 40], pid=dead.pid)
+    assert mine and queued and gone
+    states = {j.sha[0]: j.state() for j in pending.jobs(str(tmp_path))}
+    assert states == {"a": "running", "b": "queued", "c": "killed"}
+    [me] = [j for j in pending.jobs(str(tmp_path)) if j.sha[0] == "a"]
+    me.ticks = "1"  # another process that got this pid after a reboot
+    assert me.state() == "killed"
+    (tmp_path / "gitroi" / "pending" / "torn.job").write_text("gitroi-job 1\npost-comm")
+    assert len(pending.jobs(str(tmp_path))) == 3
+    pending.finish(mine)
+    assert [j.sha[0] for j in pending.iter_unfinished(str(tmp_path))] == ["b", "c"]
+    assert pending.wait_for(str(tmp_path), None, 0.1)

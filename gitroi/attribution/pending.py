@@ -14,7 +14,7 @@ git dir itself (git just wrote the commit there); when neither can, the hook
 says so on stderr at once.  A job file is a few hundred bytes of text::
 
     gitroi-job 1
-    post-commit <pid> <unix time>
+    post-commit <pid> <unix time> <process start, in clock ticks since boot>
     <sha> [<picked sha>]
     <free text: post-rewrite's "old new" lines>
 
@@ -41,16 +41,17 @@ STALE_S = 3600.0
 class Job:
     """One job file: which hook, which process (0: queued), which commit, what input."""
 
-    __slots__ = ("args", "data", "hook", "path", "pid", "started")
+    __slots__ = ("args", "data", "hook", "path", "pid", "started", "ticks")
 
     def __init__(self, path: str, hook: str, pid: int, started: float, args: list[str],
-                 data: str) -> None:
+                 data: str, ticks: str = "") -> None:
         self.path = path
         self.hook = hook
         self.pid = pid
         self.started = started
         self.args = args
         self.data = data
+        self.ticks = ticks  # the process's start time (Linux), so a reused pid is not "alive"
 
     @property
     def sha(self) -> str:
@@ -60,7 +61,8 @@ class Job:
         """``running`` (its process is alive), ``queued`` (no process yet) or ``killed``."""
         if self.pid == 0:
             return "queued"
-        if _alive(self.pid) and _now() - self.started < STALE_S:
+        if _alive(self.pid) and _now() - self.started < STALE_S and (
+                not self.ticks or _ticks(self.pid) in ("", self.ticks)):
             return "running"
         return "killed"
 
@@ -76,6 +78,9 @@ class Job:
     def message(self) -> str:
         """What the user is told about a job that was killed (or queued and never done)."""
         short = self.sha[:12]
+        if self.hook == "ledger":
+            return ("the ledger is behind the notes (it could not be written at commit time); "
+                    "run `gitroi report` to catch it up")
         if self.hook == "post-rewrite":
             return (f"the notes of the {len(self.commits())} commit(s) rewritten by "
                     f"`git {self.args[1] if len(self.args) > 1 else 'rebase'}` were not "
@@ -105,13 +110,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _ticks(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks since boot (Linux ``/proc``; "" elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return ""
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else ""
+
+
 def job_dirs(common_dir: str) -> list[str]:
     """Where job files may be, in order: ``.git/gitroi/pending``, then the git dir itself."""
     return [os.path.join(common_dir, "gitroi", "pending"), common_dir]
 
 
 def _render(hook: str, pid: int, started: float, args: list[str], data: str) -> str:
-    return f"{MAGIC}\n{hook} {pid} {started:.3f}\n{' '.join(args)}\n{data}"
+    ticks = (_ticks(pid) or "-") if pid else "-"
+    return f"{MAGIC}\n{hook} {pid} {started:.3f} {ticks}\n{' '.join(args)}\n{data}"
 
 
 def begin(common_dir: str, hook: str, args: list[str], data: str = "", *,
@@ -180,13 +197,15 @@ def read_job(path: str) -> Job | None:
     if len(lines) < 3 or lines[0] != MAGIC:
         return None
     head = lines[1].split()
-    if len(head) != 3:
+    if len(head) not in (3, 4):
         return None
     try:
         pid, started = int(head[1]), float(head[2])
     except ValueError:
         return None
-    return Job(path, head[0], pid, started, lines[2].split(), lines[3] if len(lines) > 3 else "")
+    ticks = head[3] if len(head) == 4 and head[3] != "-" else ""
+    return Job(path, head[0], pid, started, lines[2].split(), lines[3] if len(lines) > 3 else "",
+               ticks)
 
 
 def jobs(common_dir: str) -> list[Job]:
