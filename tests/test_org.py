@@ -397,3 +397,14 @@ def test_the_same_exports_on_s3_report_the_same(org: dict[str, Any]) -> None:
         assert len(lines) == 2
     finally:
         server.stop()
+
+
+def test_many_repositories_chart_the_biggest_spenders() -> None:
+    from gitroi.org.html import MAX_BARS, specs
+
+    repos = [{"repo": f"r{i:03d}", "cost_usd": float(i), "cost_per_surviving_line": 0.01}
+             for i in range(MAX_BARS + 25)]
+    spec = specs({"charts": {"repos": repos}})["chart-repos"]
+    shown = [r["repo"] for r in spec["data"]["values"]]
+    assert len(shown) == MAX_BARS and shown[0] == f"r{MAX_BARS + 24:03d}" and "r000" not in shown
+    assert f"the {MAX_BARS} that spend most" in spec["title"]

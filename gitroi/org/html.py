@@ -17,6 +17,8 @@ from typing import Any
 from gitroi.report.formatting import headline_lines
 
 _VENDOR = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
+#: Most bars in one chart; more repositories than this are charted by their spend.
+MAX_BARS = 40
 
 
 def _script(name: str) -> str:
@@ -41,7 +43,7 @@ def _bars(rows: list[dict[str, Any]], key: str, field: str, title: str, fmt: str
         "encoding": {
             "y": {"field": key, "type": "nominal", "sort": "-x", "title": None,
                   "axis": {"labelLimit": 320}},
-            "x": {"field": field, "type": "quantitative", "title": title,
+            "x": {"field": field, "type": "quantitative", "title": None,
                   "axis": {"format": fmt}},
             "tooltip": [{"field": key, "type": "nominal"}, *tooltip],
         },
@@ -61,8 +63,13 @@ def specs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         {"field": "merged_prs", "title": "merged PRs", "type": "quantitative"},
     ]
     out: dict[str, dict[str, Any]] = {}
-    out["chart-repos"] = _bars(charts.get("repos") or [], "repo", "cost_per_surviving_line",
-                               "Cost per surviving AI line, by repository", "$,.4f", tip)
+    repos = [r for r in charts.get("repos") or [] if r.get("cost_per_surviving_line") is not None]
+    title = "Cost per surviving AI line, by repository"
+    if len(repos) > MAX_BARS:
+        # Hundreds of bars are unreadable: the repositories that spend most; all are in the table.
+        repos = sorted(repos, key=lambda r: -(r.get("cost_usd") or 0))[:MAX_BARS]
+        title += f" (the {MAX_BARS} that spend most; every repository is in the table below)"
+    out["chart-repos"] = _bars(repos, "repo", "cost_per_surviving_line", title, "$,.4f", tip)
     months = [r for r in charts.get("months") or [] if r.get("month")]
     out["chart-time"] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
