@@ -408,3 +408,19 @@ def test_many_repositories_chart_the_biggest_spenders() -> None:
     shown = [r["repo"] for r in spec["data"]["values"]]
     assert len(shown) == MAX_BARS and shown[0] == f"r{MAX_BARS + 24:03d}" and "r000" not in shown
     assert f"the {MAX_BARS} that spend most" in spec["title"]
+
+
+def test_by_author_is_one_row_per_person_through_mailmap(repo: GitRepo, tmp_path: Path) -> None:
+    from tests.conftest import run_gitroi
+
+    repo.commit({"a.py": "a\nb\n"}, "one" + CLAUDE, author="Old Name <old@example.com>")
+    repo.commit({"b.py": "c\nd\ne\n"}, "two" + CLAUDE, author="Real Person <real@example.com>")
+    repo.commit({".mailmap": "Real Person <real@example.com> Old Name <old@example.com>\n"},
+                "mailmap")
+    dest = tmp_path / "dest"
+    run_gitroi("export", "--to", str(dest), "--name", "github.com/acme/people", cwd=repo.path)
+    out = run_gitroi("org", "report", "--from", str(dest), "--by", "author", "--format", "json",
+                     cwd=tmp_path)
+    rows = json.loads(out.stdout)["rows"]
+    assert [(r["author"], r["ai_lines"], r["commits"]) for r in rows] == \
+        [("Real Person <real@example.com>", 5, 2)]

@@ -35,7 +35,7 @@ def export_cmd(ctx: Context, dest: str, name: str | None, branch: str | None, no
     report's fact tables under DEST/repo=<name>/ and swaps the export in
     atomically: exporting again replaces this repository's data.
     """
-    from gitroi.org.export import export, repo_name
+    from gitroi.org.export import export, mailmap_of, repo_name
     from gitroi.report.figures import providers
     from gitroi.report.pipeline import prepare
 
@@ -53,7 +53,8 @@ def export_cmd(ctx: Context, dest: str, name: str | None, branch: str | None, no
         extra = {"branch": prep.branch, "tip": prep.tip}
         for p in prep.problems:
             click.echo(f"warning: {p}", err=True)
-    done = export(db, dest, label, roots=roots, provider_of=providers(), extra=extra)
+    done = export(db, dest, label, roots=roots, provider_of=providers(), person=mailmap_of(repo),
+                  extra=extra)
     if as_json:
         echo_json(done.to_dict())
         return

@@ -73,9 +73,33 @@ def repo_name(repo: Repo, name: str | None = None) -> str:
     return got
 
 
+Person = Callable[[str, str], tuple[str, str]]
+
+
+def mailmap_of(repo: Repo) -> Person | None:
+    """(name, e-mail) -> the person the repository's ``.mailmap`` says it is; None without one."""
+    import pygit2
+
+    try:
+        mm = pygit2.Mailmap.from_repository(repo.pygit)
+    except (pygit2.GitError, ValueError):
+        return None
+
+    def person(name: str, email: str) -> tuple[str, str]:
+        got = mm.resolve(name or "", email or "")
+        return str(got[0]), str(got[1])
+
+    return person
+
+
 def fact_tables(db: Database, name: str, *, roots: Sequence[str] | None,
-                provider_of: Callable[[str], str | None] | None) -> dict[str, pa.Table]:
-    """Every exported table of this ledger's default report scope, as Arrow tables."""
+                provider_of: Callable[[str], str | None] | None,
+                person: Person | None = None) -> dict[str, pa.Table]:
+    """Every exported table of this ledger's default report scope, as Arrow tables.
+
+    ``person`` (the repository's ``.mailmap``) writes each commit's author as
+    the one person it is, so ``org report --by author`` has one row per person.
+    """
     import pyarrow as pa
 
     from gitroi.ledger import facts
@@ -90,8 +114,12 @@ def fact_tables(db: Database, name: str, *, roots: Sequence[str] | None,
         cols = [c for c, _ in COLUMNS[fact]]
         rows = db.conn.execute(f"SELECT {', '.join(cols)} FROM {tables[fact]} "
                                "ORDER BY 1, 2").fetchall()
-        out[fact] = pa.Table.from_pylist([dict(zip(cols, r, strict=True)) for r in rows],
-                                         schema=arrow_schema(fact))
+        dicts = [dict(zip(cols, r, strict=True)) for r in rows]
+        if fact == "commit_facts" and person is not None:
+            for d in dicts:
+                d["author_name"], d["author_email"] = person(d["author_name"] or "",
+                                                             d["author_email"] or "")
+        out[fact] = pa.Table.from_pylist(dicts, schema=arrow_schema(fact))
     prs = [{"repo": name, **{c: p.get(c) for c, _ in COLUMNS["pull_requests"] if c != "repo"}}
            for p in pr_rows(db, scope)]
     out["pull_requests"] = pa.Table.from_pylist(prs, schema=arrow_schema("pull_requests"))
@@ -143,8 +171,8 @@ def write_export(store: Store, name: str, tables: dict[str, pa.Table], *,
 
 def export(db: Database, to: str, name: str, *, roots: Sequence[str] | None = None,
            provider_of: Callable[[str], str | None] | None = None,
-           extra: dict[str, Any] | None = None) -> Exported:
+           person: Person | None = None, extra: dict[str, Any] | None = None) -> Exported:
     """Export this ledger's figures for repository ``name`` to ``to`` (a folder or a URI)."""
     store = open_store(to)
-    tables = fact_tables(db, name, roots=roots, provider_of=provider_of)
+    tables = fact_tables(db, name, roots=roots, provider_of=provider_of, person=person)
     return write_export(store, name, tables, extra=extra)
