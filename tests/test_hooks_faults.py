@@ -432,3 +432,36 @@ def test_concurrent_commits_in_two_worktrees(repo: GitRepo, tmp_path: Path) -> N
     conn.close()
     assert all(rows.get(sha) == "note" for sha in made)
     assert not jobs(repo)
+
+
+def test_a_held_hook_lock_queues_the_work_instead_of_waiting(repo: GitRepo) -> None:
+    """Another gitroi hook holds the repository's hook lock (here: this test) while the user
+    amends: neither the amend's post-commit nor its post-rewrite waits more than about a second
+    (post-rewrite used to wait up to 30 s); both leave their work queued, and `gitroi show` of
+    the new commit does it once the lock is free."""
+    import fcntl
+
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    repo.write("a.py", "x = 0\ny = 1\n")
+    proc = git_commit(repo, "agent" + TRAILER, "2026-02-12T16:00:00Z")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    lock = os.open(repo.path / ".git" / "gitroi" / "hook.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        repo.write("a.py", "x = 0\ny = 1\nz = 2\n")
+        repo.git("add", "-A")
+        start = time.monotonic()
+        proc = subprocess.run(["git", "commit", "-q", "--amend", "-m", "agent, amended" + TRAILER],
+                              cwd=repo.path, capture_output=True, text=True)
+        took = time.monotonic() - start
+        assert (proc.returncode, proc.stderr) == (0, "")
+        assert took < 15, took  # two hooks, about a second each (30 s and more before)
+        queued = [p.name for p in jobs(repo)]
+        assert len(queued) == 2 and {n.split("-")[0] + "-" + n.split("-")[1] for n in queued} \
+            == {"post-commit", "post-rewrite"}
+    finally:
+        os.close(lock)
+    d = show(repo)
+    assert (d["attribution"], d["lines_added"], d["ai_ranges"]) == ("commit", 2, {"a.py": [[2, 3]]})
+    assert not jobs(repo)
