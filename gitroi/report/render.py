@@ -270,7 +270,9 @@ def _title(data: dict[str, Any]) -> str:
     span = ""
     if data.get("since") or data.get("until"):
         span = f" · {(data.get('since') or '')[:10]}..{(data.get('until') or '')[:10]}"
-    return f"gitroi report · {data.get('repo', '')}{span}"
+    what = "gitroi org report" if str(data.get("schema", "")).startswith("gitroi.org-report") \
+        else "gitroi report"
+    return f"{what} · {data.get('repo', '')}{span}"
 
 
 def render_table(data: dict[str, Any], width: int = 80) -> str:
