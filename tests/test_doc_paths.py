@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 # what the docs may name that is not a module (besides versioned formats such as
 # gitroi.note/1): the marker names, the Action's step id, workflow file names
-NOT_MODULES = ("gitroi.note", "gitroi.marker", "gitroi.outputs", "gitroi.yml")
+NOT_MODULES = ("gitroi.note", "gitroi.marker", "gitroi.outputs", "gitroi.yml",
+               "gitroi.export.schema")  # (a Parquet metadata key)
 
 
 def _texts() -> list[Path]:

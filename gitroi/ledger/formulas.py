@@ -226,7 +226,7 @@ def exploration_sql(keys: Sequence[str], tables: Tables | None = None, *,
     """Exploration tokens and sessions per group of ``keys`` (repo, team, agent, model, provider).
 
     Over ``exploration`` rows: the usage events no commit slice covers (one row
-    per session, model and event time), as :func:`gitroi.ledger.exploration.uncovered_sql`
+    per session, model and event time), as :func:`gitroi.ledger.facts.exploration_sql`
     selects them.  Time bounds apply to the event time.
     """
     t = tables or Tables()
