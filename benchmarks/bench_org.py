@@ -147,39 +147,30 @@ def main() -> None:
                   f"{took:.1f} s: {n / took:,.0f} commits/s, {args.repos / took:.1f} repos/s")
         size = sum(f.stat().st_size for f in dest.rglob("*.parquet"))
         print(f"dataset: {dest} ({size / 1e6:.0f} MB of Parquet)")
-        cases = [("headline", [], False), ("--by repo", ["repo"], False),
-                 ("--by provider", ["provider"], False), ("HTML", [], True)]
+        cases = [("headline", [], False), ("HTML", [], True), ("--by repo", ["repo"], False),
+                 ("--by provider", ["provider"], False)]
         engines = ["duckdb"] + ([] if args.no_spark or shutil.which("java") is None
                                 else ["spark"])
-        results: dict[tuple[str, str], dict[str, float]] = {}
+        print("\norg report, each in a fresh process (imports and the JVM's start included); "
+              "query = from gitroi.org.report imported to the JSON or page ready; "
+              "RSS = peak of the Python process (+ the JVM's for Spark); DuckDB best of 2, "
+              "Spark one run; targets with DuckDB: headline < 2 s, HTML < 5 s", flush=True)
         for engine in engines:
             for label, by, html in cases:
                 n = 2 if engine == "duckdb" else 1  # a Spark run costs a JVM start
-                runs = [run_child(str(dest), engine, by, html) for _ in range(n)]
-                results[(engine, label)] = min(runs, key=lambda r: r["wall"])
-        print()
-        head = f"{'org report':<16}" + "".join(
-            f"{e + ' process':>16}{e + ' query':>14}{e + ' RSS':>16}" for e in engines)
-        print(head)
-        print("-" * len(head))
-        for label, _, _ in cases:
-            line = f"{label:<16}"
-            for e in engines:
-                r = results[(e, label)]
-                rss = f"{r['rss_kb'] / 1024:.0f} MB"
-                if r["jvm_kb"]:
-                    rss += f"+{r['jvm_kb'] / 1024:.0f}"
-                line += f"{r['wall']:>15.2f}s{r['query']:>13.2f}s{rss:>16}"
-            print(line)
-        print("\n(process: a fresh process each, imports and the JVM start included; query: "
-              "from gitroi.org.report imported to the page or JSON ready; DuckDB best of 2, Spark one "
-              "run; "
-              "RSS: peak of the Python process, +the JVM's for Spark; targets with DuckDB: "
-              "headline < 2 s, HTML < 5 s)")
-        h = results[("duckdb", "headline")]
-        print(f"headline AI lines: {h['ai_lines']:,.0f} over {args.repos:,} repositories; "
-              f"cores: {os.cpu_count()}; load average at the end: "
-              + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+                try:
+                    runs = [run_child(str(dest), engine, by, html) for _ in range(n)]
+                except SystemExit as exc:
+                    print(f"{engine:<7} {label:<14} failed: {str(exc).splitlines()[0]}", flush=True)
+                    continue
+                r = min(runs, key=lambda x: x["wall"])
+                rss = f"{r['rss_kb'] / 1024:.0f} MB" + (f" + JVM {r['jvm_kb'] / 1024:.0f} MB"
+                                                         if r["jvm_kb"] else "")
+                print(f"{engine:<7} {label:<14} process {r['wall']:7.2f} s   query "
+                      f"{r['query']:7.2f} s   RSS {rss}   (AI lines {r['ai_lines']:,.0f}, "
+                      f"rows {r['rows']:,.0f})", flush=True)
+        print(f"cores: {os.cpu_count()}; load average at the end: "
+              + " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

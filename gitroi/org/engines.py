@@ -97,6 +97,10 @@ class Spark:
         else:
             builder = (builder.master(master or os.environ.get("GITROI_SPARK_MASTER", "local[*]"))
                        .config("spark.ui.enabled", "false")
+                       # The default 1 GiB driver runs out of memory building the hash joins
+                       # of 1,000 repositories' facts (benchmarks/bench_org.py).
+                       .config("spark.driver.memory",
+                               os.environ.get("GITROI_SPARK_DRIVER_MEMORY", "3g"))
                        .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
                        .config("spark.sql.session.timeZone", "UTC"))
         try:
