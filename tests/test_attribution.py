@@ -275,9 +275,14 @@ def test_corrupt_note_is_named(repo: GitRepo, ledger: Database) -> None:
     repo.git("notes", "--ref=refs/notes/gitroi", "add", "-m", "{not json", sha)
     r = Repo.discover(repo.path)
     proc = run_gitroi("show", "HEAD", "--json", cwd=repo.path, check=False)
-    assert proc.returncode == 1
+    # quarantined: the commit falls back to its markers (none here), the note is named
+    assert proc.returncode == 0, proc.stderr
     assert f"the gitroi note on commit {sha[:12]} is not valid JSON" in proc.stderr
+    assert f"git notes --ref=gitroi show {sha[:12]}" in proc.stderr
     assert "Traceback" not in proc.stderr
+    shown = json.loads(proc.stdout)
+    assert (shown["attribution"], shown["source"]) == ("none", "none")
+    assert len(shown["problems"]) == 1
     problems: list[str] = []
     assert ensure_ledger(r, ledger, problems=problems) == 1
     assert len(problems) == 1 and sha[:12] in problems[0]

@@ -86,16 +86,16 @@ def test_newer_minor_reads_and_keeps_unknown_keys_newer_major_refuses() -> None:
     ("[1, 2]", "is not a JSON object"),
     ('{"schema": "gitroi.note/1", "attribution": "guess"}', "unknown attribution"),
     ('{"schema": "gitroi.note/1", "attribution": "line", "sessions": [{"agent": "x"}]}',
-     "needs 'agent' and 'session_id'"),
+     "sessions[0].session_id: null is not a string"),
     ('{"schema": "gitroi.note/1", "attribution": "line", "ai_ranges": {"a": [["x", 2]]}}',
-     "is malformed"),
+     'ai_ranges["a"][0]: "x" is not a whole number'),
 ])
 def test_corrupt_notes_name_the_commit(text: str, error: str) -> None:
     with pytest.raises(GitroiError) as exc:
         parse(text, commit="1234567890abcdef")
     assert "the gitroi note on commit 1234567890ab" in str(exc.value)
     assert error in str(exc.value)
-    assert "git notes --ref=refs/notes/gitroi show 1234567890ab" in str(exc.value)
+    assert "git notes --ref=gitroi show 1234567890ab" in str(exc.value)
 
 
 def test_normalise_ranges() -> None:

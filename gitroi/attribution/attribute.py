@@ -101,7 +101,8 @@ def attribute_commit(repo: Repo, db: Database, sha: str, *, import_logs: bool = 
     if decided.note is None:
         return None
     written = write_note(repo, decided.meta.sha, decided.note, existing=decided.old_note)
-    write_commits(db, [record_from_note(decided.meta, written, lines_added=decided.added.count)])
+    write_commits(db, [record_from_note(decided.meta, decided.counted(written),
+                                        lines_added=decided.added.count)])
     return written
 
 
@@ -119,6 +120,13 @@ class Decided:
         self.old_note = old_note
         #: the note as written (merged with ``old_note``), once it is
         self.written: Note | None = None
+
+    def counted(self, written: Note) -> Note:
+        """``written`` as the ledger counts it: a note already on the commit (another clone's)
+        may claim lines the commit never added, and only the real ones count."""
+        from gitroi.attribution.notes import clip
+
+        return clip(written, self.added.all_ranges(), self.added.count)[0]
 
 
 def decide_commit(repo: Repo, db: Database, sha: str, *, now: str | None = None,
@@ -185,14 +193,17 @@ def attribute_manual(repo: Repo, db: Database, rev: str, agents: Sequence[str], 
         raise GitroiError("name at least one agent", hint="--agent claude-code")
     meta, added = read_commit(repo, sha)
     if ranges:
-        own = {p: {n for n, _ in ls} for p, ls in added.by_path.items()}
+        from gitroi import ranges as rng
+
+        own = added.all_ranges()
         for path, rs in ranges.items():
             for a, b in rs:
-                outside = [n for n in range(a, b + 1) if n not in own.get(path, set())]
-                if outside:
+                inside = rng.intersect(((a, b),), own.get(path, ()))
+                if rng.count(inside) != b - a + 1:  # range arithmetic: --lines 1-1e9 is cheap
+                    first = a if not inside or inside[0][0] > a else inside[0][1] + 1
                     raise GitroiError(
                         f"{path}:{a}-{b} is not among the lines commit {sha[:12]} added "
-                        f"(line {outside[0]})", hint=f"see `git show {sha[:12]} -- {path}`")
+                        f"(line {first})", hint=f"see `git show {sha[:12]} -- {path}`")
         chosen: dict[str, tuple[tuple[int, int], ...] | list[tuple[int, int]]] = dict(ranges)
     else:
         chosen = dict(added.all_ranges())

@@ -115,7 +115,8 @@ def parse_patch(lines: Iterable[bytes]) -> AddedLines:
             path, in_hunk = None, False
             continue
         if not in_hunk and raw.startswith(b"+++ "):
-            target = raw[4:].rstrip(b"\n").decode("utf-8", "surrogateescape")
+            # git ends a path holding a space with a TAB on these header lines
+            target = raw[4:].rstrip(b"\n").removesuffix(b"\t").decode("utf-8", "surrogateescape")
             if target == "/dev/null":
                 path = None
             else:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitroi.attribution.history import iter_history
+from gitroi.attribution.history import added_ranges, iter_history
 from gitroi.attribution.markers import switches
 from gitroi.attribution.notes import NOTES_REF, Note, parse
+from gitroi.attribution.rebuild import clipped_note
 from gitroi.attribution.records import record_from_markers
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
@@ -32,12 +33,15 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
     note: Note | None = None
     source = "none"
     warnings: list[str] = []
-    # Strongest source first.  gitroi's own note must be valid (a corrupt one is an error
-    # naming it); another tool's record that cannot be read is a warning, and the next
-    # source serves.
+    # Strongest source first.  A note that breaks a rule of docs/notes.md is quarantined
+    # (anyone can push notes): named in the warnings, and the next source serves, as does
+    # another tool's record that cannot be read.
     text = repo.git("notes", f"--ref={NOTES_REF}", "show", sha, check=False)
     if text:
-        note, source = parse(text, commit=sha), "note"
+        try:
+            note, source = parse(text, commit=sha), "note"
+        except GitroiError as exc:
+            warnings.append(str(exc))
     ga = repo.git("notes", f"--ref={foreign.GIT_AI_REF}", "show", sha, check=False) \
         if note is None else b""
     if ga:
@@ -62,6 +66,16 @@ def describe(repo: Repo, rev: str) -> dict[str, Any]:
                 "ai_lines": rec.row["ai_lines"], "ai_ranges": {},
                 "markers": json.loads(rec.row["markers"]), "source": rec.row["source"],
                 "subject": hc.meta.subject, "warnings": warnings}
+    from gitroi.git.partial import missing_blobs
+
+    try:
+        gap = missing_blobs(repo, [sha])
+    except ValueError:  # trees missing too: the ranges cannot be checked here
+        pass
+    else:  # a note's ranges cut to the lines the commit added, the cut said
+        excludes = sorted(gap[1]) if gap else []
+        note = clipped_note(note, added_ranges(repo, [sha], excludes).get(sha, {}), hc, source,
+                            bool(excludes), warnings)
     lines_added = note.lines_added if source == "note" else hc.lines_added
     return {"commit": sha, "attribution": note.attribution, "agents": list(note.agents),
             "sessions": [s.to_dict() for s in note.sessions], "tokens": note.tokens,

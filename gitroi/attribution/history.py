@@ -14,6 +14,7 @@ from gitroi.attribution.commits import (
     DIFF_CONTEXT,
     LOG_FIELDS,
     LOG_FORMAT,
+    AddedLines,
     CommitMeta,
     commit_meta,
     parse_patch,
@@ -143,18 +144,29 @@ def merge_added(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()) -
     merge itself, its conflict resolutions; a clean merge adds nothing.
     ``excludes``: paths left out (a partial clone's missing blobs, see :func:`iter_history`).
     """
+    return {sha: added.count for sha, added in _added_stream(repo, shas, excludes)}
+
+
+def added_ranges(repo: Repo, shas: Sequence[str], excludes: Sequence[str] = ()
+                 ) -> dict[str, dict[str, tuple[tuple[int, int], ...]]]:
+    """{sha: {path: ranges of the lines the commit added}} from ONE ``git log --cc -p`` call:
+    what a note's claimed ranges are cut to (:func:`gitroi.attribution.notes.clip`)."""
+    return {sha: added.all_ranges() for sha, added in _added_stream(repo, shas, excludes)}
+
+
+def _added_stream(repo: Repo, shas: Sequence[str], excludes: Sequence[str]
+                  ) -> Iterator[tuple[str, AddedLines]]:
     from gitroi.git import run_git
     from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec
 
+    if not shas:
+        return
     out = run_git(["-c", "core.quotepath=off", "log", "--cc", "-p", DIFF_CONTEXT, "-M",
                    "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x01%H",
                    "--no-walk=unsorted", "--stdin", *(log_pathspec(excludes) or ["--"])],
                   cwd=repo.cwd,
                   env=NO_LAZY_FETCH if excludes else None,
                   input=("\n".join(shas) + "\n").encode("ascii")).stdout
-    counts: dict[str, int] = {}
     for chunk in out.split(b"\x01")[1:]:
         head, _, patch = chunk.partition(b"\n")
-        counts[head.decode("ascii").strip()] = parse_patch(
-            patch.splitlines(keepends=True)).count
-    return counts
+        yield head.decode("ascii").strip(), parse_patch(patch.splitlines(keepends=True))

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gitroi import ranges as rng
+from gitroi.attribution import notecheck as nc
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, run_git
 
@@ -36,7 +38,7 @@ _STRENGTH = {"line": 3, "manual": 2, "commit": 1}
 TOKEN_FIELDS = ("input", "output", "cache_write", "cache_read", "reasoning")
 _SCHEMA_RE = re.compile(r"^gitroi\.note/(\d+)(?:\.(\d+))?$")
 
-Range = tuple[int, int]
+Range = rng.Range
 
 
 def _source() -> str:
@@ -53,17 +55,8 @@ def _add_cost(a: float | None, b: float | None) -> float | None:
 
 
 def normalise_ranges(ranges: Iterable[Sequence[int]]) -> tuple[Range, ...]:
-    """Sort, and merge overlapping or adjacent 1-based inclusive ranges."""
-    out: list[list[int]] = []
-    for r in sorted((int(x[0]), int(x[1])) for x in ranges):
-        start, end = r
-        if end < start or start < 1:
-            continue
-        if out and start <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return tuple((a, b) for a, b in out)
+    """Sort, and merge overlapping or adjacent 1-based inclusive ranges (:func:`gitroi.ranges.normalise`)."""
+    return rng.normalise(ranges)
 
 
 def lines_to_ranges(lines: Iterable[int]) -> tuple[Range, ...]:
@@ -134,19 +127,30 @@ class SessionShare:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SessionShare:
-        if not isinstance(d, Mapping) or not d.get("agent") or not d.get("session_id"):
-            raise ValueError("a session needs 'agent' and 'session_id'")
-        models = d.get("models") or {}
-        if not isinstance(models, Mapping):
-            raise ValueError("session 'models' must be an object")
-        cost = d.get("cost_usd")
+    def checked(cls, d: Any, where: str) -> SessionShare:
+        """A session of an untrusted note, every field checked (NoteInvalid names the first bad one)."""
+        if not isinstance(d, dict):
+            raise nc.NoteInvalid(where, "is not an object")
+        models: dict[str, dict[str, Any]] = {}
+        for name, m in nc.mapping(d.get("models"), f"{where}.models").items():
+            f = f"{where}.models[{json.dumps(name)[:60]}]"
+            nc.text(name, f)
+            if not isinstance(m, dict):
+                raise nc.NoteInvalid(f, "is not an object")
+            entry = {k: nc.plain(v, f"{f}.{k}") for k, v in m.items()}
+            for k in (*TOKEN_FIELDS, "responses"):
+                entry[k] = nc.count(m.get(k), f"{f}.{k}")
+            entry["cost_usd"] = nc.cost(m.get("cost_usd"), f"{f}.cost_usd")
+            models[name] = entry
+        nc.count(d.get("tokens"), f"{where}.tokens", cap=nc.MAX_NOTE_TOKENS)  # derived; checked
         return cls(
-            agent=str(d["agent"]), session_id=str(d["session_id"]),
-            models={str(k): dict(v) for k, v in models.items()},
-            cost_usd=None if cost is None else float(cost),
-            since=d.get("since"), until=d.get("until"),
-            **{f: int(d.get(f, 0) or 0) for f in TOKEN_FIELDS},
+            agent=nc.text(d.get("agent"), f"{where}.agent"),
+            session_id=nc.text(d.get("session_id"), f"{where}.session_id"),
+            models={k: models[k] for k in sorted(models)},
+            cost_usd=nc.cost(d.get("cost_usd"), f"{where}.cost_usd"),
+            since=nc.when(d.get("since"), f"{where}.since"),
+            until=nc.when(d.get("until"), f"{where}.until"),
+            **{f: nc.count(d.get(f), f"{where}.{f}") for f in TOKEN_FIELDS},
         )
 
 
@@ -226,49 +230,84 @@ _KNOWN = {"schema", "attribution", "agents", "sessions", "tokens", "cost_usd", "
 
 
 def parse(text: str | bytes, *, commit: str = "?") -> Note:
-    """Parse a note; a corrupt one raises GitroiError naming ``commit``."""
+    """Parse a note, checking every rule of :mod:`gitroi.attribution.notecheck` first.
+
+    A note that breaks one raises :class:`~gitroi.attribution.notecheck.InvalidNote`
+    (a GitroiError) naming ``commit``, the field and why, with the ``git notes``
+    command to inspect it; nothing else escapes, whatever the bytes.
+    """
     where = f"the gitroi note on commit {commit[:12]}"
-    hint = f"inspect it with `git notes --ref={NOTES_REF} show {commit[:12]}`; " \
-           f"remove it with `git notes --ref={NOTES_REF} remove {commit[:12]}`"
+    hint = nc.inspect_hint(commit)
     try:
-        raw = text.decode("utf-8") if isinstance(text, bytes) else text
-        d = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GitroiError(f"{where} is not valid JSON: {exc}", hint=hint) from exc
+        d = nc.load(text)
+    except nc.NoteInvalid as exc:
+        raise nc.InvalidNote(f"{where} is {exc.why}", commit=commit, field=exc.field,
+                             why=exc.why, hint=hint) from None
     if not isinstance(d, dict):
-        raise GitroiError(f"{where} is not a JSON object", hint=hint)
+        raise nc.InvalidNote(f"{where} is not a JSON object", commit=commit,
+                             why="not a JSON object", hint=hint)
     schema = d.get("schema")
     m = _SCHEMA_RE.match(schema) if isinstance(schema, str) else None
     if m is None:
-        raise GitroiError(f"{where} has an unknown schema {schema!r} (expected {SCHEMA!r})",
-                          hint=hint)
+        raise nc.InvalidNote(f"{where} has an unknown schema {str(schema)[:60]!r} "
+                             f"(expected {SCHEMA!r})", commit=commit, field="schema",
+                             why="unknown schema", hint=hint)
     if int(m.group(1)) != SCHEMA_MAJOR:
-        raise GitroiError(
+        raise nc.InvalidNote(
             f"{where} uses schema {schema}, newer than this gitroi reads ({SCHEMA})",
+            commit=commit, field="schema", why="newer major version",
             hint="upgrade gitroi (pip install -U gitroi)")
     try:
-        ranges_in = d.get("ai_ranges") or {}
-        if not isinstance(ranges_in, dict):
-            raise ValueError("'ai_ranges' must be an object")
-        ranges = {str(p): normalise_ranges(rs) for p, rs in ranges_in.items()}
-        attribution = d.get("attribution")
-        if attribution not in ATTRIBUTIONS:
-            raise ValueError(f"unknown attribution {attribution!r}")
-        sessions = tuple(sorted((SessionShare.from_dict(s) for s in d.get("sessions") or []),
-                                key=lambda s: s.key))
-        return Note(
-            attribution=str(attribution),
-            agents=tuple(sorted({str(a) for a in d.get("agents") or []} | {s.agent for s in sessions})),
-            sessions=sessions,
-            lines_added=int(d.get("lines_added") or 0),
-            ai_ranges={p: ranges[p] for p in sorted(ranges) if ranges[p]},
-            markers=tuple(sorted({str(x) for x in d.get("markers") or []})),
-            source=str(d.get("source") or ""),
-            minor=int(m.group(2) or 0),
-            extra={k: v for k, v in d.items() if k not in _KNOWN},
-        )
-    except (TypeError, ValueError, KeyError, IndexError) as exc:
-        raise GitroiError(f"{where} is malformed: {exc}", hint=hint) from exc
+        return _from_dict(d, minor=int(m.group(2) or 0))
+    except nc.NoteInvalid as exc:
+        raise nc.InvalidNote(f"{where} is invalid: {exc}", commit=commit, field=exc.field,
+                             why=exc.why, hint=hint) from None
+
+
+def _from_dict(d: Mapping[str, Any], *, minor: int) -> Note:
+    """A checked note; raises NoteInvalid naming the first field that breaks a rule."""
+    attribution = d.get("attribution")
+    if attribution not in ATTRIBUTIONS:
+        raise nc.NoteInvalid("attribution", f"unknown attribution {str(attribution)[:40]!r} "
+                                            f"(one of {', '.join(ATTRIBUTIONS)})")
+    ranges: dict[str, tuple[Range, ...]] = {}
+    for p, rs in nc.mapping(d.get("ai_ranges"), "ai_ranges").items():
+        ranges[nc.path(p, f"ai_ranges[{json.dumps(p)[:60]}]")] = \
+            nc.ranges(rs, f"ai_ranges[{json.dumps(p)[:60]}]")
+    raw_sessions = d.get("sessions")
+    if raw_sessions is not None and not isinstance(raw_sessions, list):
+        raise nc.NoteInvalid("sessions", "is not a list")
+    by_key: dict[tuple[str, str], SessionShare] = {}
+    for i, raw in enumerate(raw_sessions or []):
+        s = SessionShare.checked(raw, f"sessions[{i}]")
+        cur = by_key.get(s.key)
+        if cur is None or _session_rank(s) > _session_rank(cur):
+            by_key[s.key] = s
+    sessions = tuple(by_key[k] for k in sorted(by_key))
+    if sum(s.tokens for s in sessions) > nc.MAX_NOTE_TOKENS:
+        raise nc.NoteInvalid("sessions", f"more than {nc.MAX_NOTE_TOKENS:,} tokens in all")
+    # derived totals are recomputed, but a note carrying NaN or -5 there is not a note to trust
+    nc.count(d.get("tokens"), "tokens", cap=nc.MAX_NOTE_TOKENS)
+    nc.count(d.get("ai_lines"), "ai_lines", cap=nc.MAX_COUNT)
+    nc.cost(d.get("cost_usd"), "cost_usd")
+    agents = set(nc.strings(d.get("agents"), "agents")) | {s.agent for s in sessions}
+    return Note(
+        attribution=str(attribution),
+        agents=tuple(sorted(agents)),
+        sessions=sessions,
+        lines_added=nc.count(d.get("lines_added"), "lines_added"),
+        ai_ranges={p: ranges[p] for p in sorted(ranges) if ranges[p]},
+        markers=tuple(sorted(set(nc.strings(d.get("markers"), "markers")))),
+        source=nc.text(d.get("source") or "", "source", empty=True),
+        minor=minor,
+        extra={k: nc.plain(v, k) for k, v in d.items() if k not in _KNOWN},
+    )
+
+
+def _session_rank(s: SessionShare) -> tuple[int, str, str]:
+    """Which of two slices of one session a merge keeps: more tokens, then the later ``until``,
+    then (only to be deterministic) the larger text."""
+    return (s.tokens, s.until or "", json.dumps(s.to_dict(), sort_keys=True))
 
 
 def merge(a: Note, b: Note) -> Note:
@@ -280,12 +319,14 @@ def merge(a: Note, b: Note) -> Note:
     * attribution: the stronger kind, line > manual > commit; ranges are the
       union of the notes of that strongest kind (a commit-level note's
       "every added line" is an inference the line-level evidence replaces);
-    * agents, markers: union; lines_added: the larger; unknown keys: a's win.
+    * agents, markers: union; lines_added: the larger; source: the larger text;
+      unknown keys: both kept, and where both notes have one, the value whose
+      canonical JSON sorts last (so ``merge(a, b)`` and ``merge(b, a)`` are one text).
     """
     sessions: dict[tuple[str, str], SessionShare] = {s.key: s for s in a.sessions}
     for s in b.sessions:
         cur = sessions.get(s.key)
-        if cur is None or (s.tokens, s.until or "") > (cur.tokens, cur.until or ""):
+        if cur is None or _session_rank(s) > _session_rank(cur):
             sessions[s.key] = s
     sa, sb = _STRENGTH[a.attribution], _STRENGTH[b.attribution]
     attribution = a.attribution if sa >= sb else b.attribution
@@ -297,9 +338,45 @@ def merge(a: Note, b: Note) -> Note:
     merged = Note.build(
         attribution=attribution, agents=set(a.agents) | set(b.agents),
         sessions=sessions.values(), lines_added=max(a.lines_added, b.lines_added),
-        ai_ranges=ranges, markers=set(a.markers) | set(b.markers),
-        source=a.source or b.source)
-    return replace(merged, minor=max(a.minor, b.minor), extra={**b.extra, **a.extra})
+        ai_ranges=ranges, markers=set(a.markers) | set(b.markers))
+    extra = dict(a.extra)
+    for k, v in b.extra.items():
+        if k not in extra or _canon(v) > _canon(extra[k]):
+            extra[k] = v
+    return replace(merged, source=max(a.source, b.source), minor=max(a.minor, b.minor),
+                   extra=extra)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def clip(note: Note, added: Mapping[str, Sequence[Range]], lines_added: int | None
+         ) -> tuple[Note, str | None]:
+    """``note`` with its ranges cut to the lines the commit added and git's ``lines_added``.
+
+    Returns the note (the same object when nothing changed) and, when
+    something was cut, one sentence saying what (without the commit: the
+    caller names it).  ``lines_added`` None: git's count is not known (a
+    partial clone left files out), the note's stands.  Cost: the number of
+    ranges, whatever they claim.
+    """
+    kept = rng.intersect_paths(note.ai_ranges, added)
+    said: list[str] = []
+    if kept != dict(note.ai_ranges):
+        claimed = note.ai_lines
+        now = sum(rng.count(rs) for rs in kept.values())
+        outside = sorted(p for p in note.ai_ranges if kept.get(p) != tuple(note.ai_ranges[p]))
+        where = ", ".join(outside[:3]) + (f" (+{len(outside) - 3} more)" if len(outside) > 3 else "")
+        said.append(f"claims {claimed:,} AI line(s), {claimed - now:,} of them outside the "
+                    f"lines the commit added ({where}); counted {now:,}")
+    if lines_added is None:
+        lines_added = note.lines_added
+    elif note.lines_added != lines_added:
+        said.append(f"says {note.lines_added:,} line(s) added where git counts {lines_added:,}")
+    if not said:
+        return note, None
+    return replace(note, ai_ranges=kept, lines_added=lines_added), "; ".join(said)
 
 
 # --- git I/O -------------------------------------------------------------------------------

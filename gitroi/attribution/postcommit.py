@@ -388,7 +388,7 @@ def _write_rows(db: Any, decided: Decided) -> None:
     from gitroi.attribution.records import record_from_note
     from gitroi.ledger.commits import write_commits
 
-    write_commits(db, [record_from_note(decided.meta, decided.written,
+    write_commits(db, [record_from_note(decided.meta, decided.counted(decided.written),
                                         lines_added=decided.added.count)])
 
 

@@ -9,11 +9,12 @@ everything from those sources, so the ledger can always be recreated.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitroi.attribution import markers
-from gitroi.attribution.history import HistoryCommit, iter_history
-from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
+from gitroi.attribution.history import HistoryCommit, added_ranges, iter_history
+from gitroi.attribution.notes import Note, clip, list_notes, parse, read_blobs
 from gitroi.attribution.records import record_from_markers, record_from_note
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
@@ -48,7 +49,7 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
     """
     from gitroi.attribution import foreign
-    from gitroi.ledger.commits import known_sources, write_commits
+    from gitroi.ledger.commits import known_sources
 
     if repo.head() is None:
         return 0
@@ -109,6 +110,10 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     if not todo:
         return 0
     blobs = read_blobs(repo, [k.split(":", 1)[1] for _, s, k in todo if s in ("note", "git-ai")])
+    # Notes are untrusted (anyone who can push refs/notes/gitroi): their ranges are cut to
+    # the lines each commit really added, read in one more diff stream of those commits only.
+    real = (added_ranges(repo, [hc.meta.sha for hc, s, _ in todo if s], excludes or [])
+            if lines else {})
     records: list[CommitRecord] = []
     for hc, src, key in todo:
         note: Note | None = None
@@ -124,16 +129,75 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
                 problems.append(str(exc.message if isinstance(exc, GitroiError) else exc)
                                 + ("; skipped" if src != "note" else ""))
             note = None
+            key = f"{key}{QUARANTINED}"  # not skipped next time: named on every run until fixed
+        if note is not None and lines:
+            clipped = clipped_note(note, real.get(hc.meta.sha, {}), hc, src, bool(excludes),
+                                   problems)
+            if clipped is not note:
+                note, key = clipped, f"{key}{QUARANTINED}"  # named again next run, until fixed
         if note is not None:
             rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,
                                    source_key=key)
         else:
             rec = record_from_markers(hc.meta, hc.meta.markers(sw), hc.lines_added,
                                       source_key=key if src else None, switches=sw)
-        if not lines and not (note is not None and src == "note"):
-            rec = _without_lines(rec)
+        if not lines:
+            if note is not None and src == "note":
+                # the note's counts serve, but its ranges were not checked against the diff:
+                # the next full run does that
+                rec = replace(rec, row={**rec.row,
+                                        "source_key": f"{rec.row['source_key']}{NO_LINES}"})
+            else:
+                rec = _without_lines(rec)
         records.append(rec)
-    return write_commits(db, records)
+    return _write_each(db, records, problems)
+
+
+#: Suffix of the ``source_key`` of a commit whose note was quarantined (invalid: the row is its
+#: markers') or cut to the commit's lines: the next :func:`ensure_ledger` reads the note again
+#: and names the problem again, until the note is fixed.
+QUARANTINED = "#invalid"
+
+
+def clipped_note(note: Note, real: dict[str, tuple[tuple[int, int], ...]], hc: HistoryCommit,
+                 src: str, partial: bool, problems: list[str] | None) -> Note:
+    """``note`` cut to the commit's added lines (:func:`gitroi.attribution.notes.clip`),
+    the cut named in ``problems``.  In a partial clone git's count is not the whole count:
+    ranges of paths it could not read are kept and the note's ``lines_added`` stands."""
+    from gitroi.attribution import notecheck
+
+    if partial:
+        real = {**{p: rs for p, rs in note.ai_ranges.items() if p not in real}, **real}
+    count = None if partial or src != "note" else hc.lines_added
+    clipped, said = clip(note, real, count)
+    if said and problems is not None:
+        name = {"note": "gitroi note", "git-ai": "git-ai note"}.get(src, "Agent Trace record")
+        hint = f"; {notecheck.inspect_hint(hc.meta.sha)}" if src == "note" else ""
+        problems.append(f"the {name} on commit {hc.meta.sha[:12]} {said}{hint}")
+    return clipped
+
+
+def _write_each(db: Database, records: list[CommitRecord], problems: list[str] | None) -> int:
+    """All rows in one transaction; if the database refuses one, each commit on its own, so one
+    bad row never keeps the others out (and is named)."""
+    import sqlite3
+
+    from gitroi.ledger.commits import write_commits
+
+    try:
+        return write_commits(db, records)
+    except (sqlite3.Error, OverflowError):
+        if len(records) <= 1:
+            raise
+    n = 0
+    for rec in records:
+        try:
+            n += write_commits(db, [rec])
+        except (sqlite3.Error, OverflowError) as exc:
+            if problems is not None:
+                problems.append(f"commit {rec.row['sha'][:12]} could not be written to the "
+                                f"ledger ({exc}); its attribution is left out")
+    return n
 
 
 def _without_lines(rec: CommitRecord) -> CommitRecord:

@@ -56,6 +56,7 @@ from gitroi.attribution.notes import (
 )
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
+from gitroi.ranges import RangeSet
 from gitroi.sessions import line_hash
 
 # --- which old AI lines reach the old commits' last version ----------------------------------
@@ -187,8 +188,11 @@ def _added(hunks: Sequence[tuple[int, int, int, int, str]]) -> list[int]:
     return nums
 
 
-def _expand(ranges: Iterable[Sequence[int]]) -> list[int]:
-    return [n for a, b, *_ in ranges for n in range(a, b + 1)]
+def _within(ranges: Iterable[Sequence[int]], lines: Iterable[int]) -> list[int]:
+    """The ``lines`` (real line numbers) that ``ranges`` (a note's claim) hold: the claim is
+    tested, never expanded, so its cost is the real lines' (gitroi/ranges.py)."""
+    claim = RangeSet((r[0], r[1]) for r in ranges)
+    return [n for n in lines if n in claim]
 
 
 def replay(repo: Repo, notes: dict[str, Note], head: str, exclude: Sequence[str]
@@ -244,10 +248,11 @@ def replay(repo: Repo, notes: dict[str, Note], head: str, exclude: Sequence[str]
         note = notes.get(sha)
         if note is not None:
             seen.add(sha)
+            own = {f.new: _added(f.hunks) for f in first if f.new is not None}
             if note.attribution == "commit":
-                fresh = {f.new: _added(f.hunks) for f in first if f.new is not None}
+                fresh = own
             else:
-                fresh = {p: _expand(rs) for p, rs in note.ai_ranges.items()}
+                fresh = {p: _within(rs, own.get(p, ())) for p, rs in note.ai_ranges.items()}
             for path, nums in fresh.items():
                 state.setdefault(path, set()).update(nums)
         states[sha] = {p: sorted(v) for p, v in state.items() if v}
@@ -276,6 +281,7 @@ def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
     read from their own versions.  One ``cat-file --batch`` reads every file.
     """
     where: dict[tuple[str, str], list[int]] = {}
+    claimed: dict[tuple[str, str], list[tuple[int, int]]] = {}
     reached: set[str] = set()
     survivors: dict[str, list[int]] = {}
     if [sha for sha, _ in notes] != [head]:
@@ -284,8 +290,8 @@ def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
         if sha in reached or note.attribution == "commit":
             continue  # a commit-level note off the chain: "every added line", the caller's case
         for path, rs in note.ai_ranges.items():
-            where.setdefault((sha, path), []).extend(_expand(rs))
-    specs = [f"{c}:{p}" for c, p in where] + [f"{head}:{p}" for p in survivors]
+            claimed.setdefault((sha, path), []).extend(rs)
+    specs = [f"{c}:{p}" for c, p in claimed] + [f"{head}:{p}" for p in survivors]
     if new is not None:
         specs += [f"{new}:{p}" for p in survivors]
     blobs = read_blobs(repo, specs)
@@ -296,6 +302,11 @@ def carried_lines(repo: Repo, notes: Sequence[tuple[str, Note]], *, head: str,
             out.exact[path] = set(nums)
         else:
             where.setdefault((head, path), []).extend(nums)
+    for (c, path), claim in claimed.items():
+        data = blobs.get(f"{c}:{path}")
+        if data is not None:  # the claim cut to the file's real length before any expansion
+            n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+            where.setdefault((c, path), []).extend(_within(claim, range(1, n_lines + 1)))
     for (c, path), nums in where.items():
         data = blobs.get(f"{c}:{path}")
         if data is None:

@@ -113,6 +113,8 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
     if sha:
         ctx.catch_up([sha])  # a hook still at work on it: wait for it, bounded (never "none")
     d = describe(repo, rev)
+    for problem in d["problems"]:
+        click.echo(f"gitroi: warning: {problem}", err=True)
     if as_json:
         for w in d["warnings"]:
             click.echo(f"gitroi: warning: {w}", err=True)
@@ -177,5 +179,10 @@ def sync(ctx: Context, remote: str, no_push: bool) -> None:
     if not no_push:
         ok, msg = push(repo, remote)
         click.echo(msg, err=not ok)
-    ensure_ledger(repo, ctx.db())
+    problems: list[str] = []
+    ensure_ledger(repo, ctx.db(), problems=problems)
+    said = {p[:p.find(" is ")] for p in res.problems if p.startswith("the gitroi note on ")}
+    for p in problems:  # each note named once: what the merge said is not said again
+        if p[:p.find(" is ")] not in said:
+            click.echo(f"gitroi: warning: {p}", err=True)
 

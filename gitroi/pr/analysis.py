@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from gitroi.attribution.commits import read_commit
-from gitroi.attribution.notes import Note, list_notes, parse, read_blobs
+from gitroi.attribution.history import added_ranges
+from gitroi.attribution.notes import Note, clip, list_notes, parse, read_blobs
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.survival.reaching import Key, reaching
@@ -199,6 +199,13 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
                 notes[c] = parse(blobs[listing[c]], commit=c)
             except GitroiError as exc:
                 result.problems.append(exc.message)
+    # A note claims ranges; only the lines its commit really added count (never expanded
+    # before this cut: a claimed [1, 1e9] costs what the commit's lines cost).
+    real = added_ranges(repo, list(notes))
+    for c, parsed in list(notes.items()):
+        notes[c], said = clip(parsed, real.get(c, {}), None)
+        if said:
+            result.problems.append(f"the gitroi note on commit {c[:12]} {said}")
     added = _numstat(repo, commits)
     models: dict[tuple[str, str], ModelRow] = {}
     unpriced: set[str] = set()
@@ -214,7 +221,7 @@ def analyse_pr(repo: Repo, *, base: str, head: str = "HEAD", window_days: float 
         ranges: Mapping[str, Iterable[tuple[int, int]]] = note.ai_ranges
         if note.attribution == "commit" and not note.ai_ranges:
             # the added lines the ledger counts (attribution's -U1 read, not -U0: see there)
-            ranges = read_commit(repo, c)[1].all_ranges()
+            ranges = real.get(c, {})
         keys = [(c, p, n) for p, rs in ranges.items() for a, b in rs for n in range(a, b + 1)]
         for k in keys:
             ai_keys[k] = None

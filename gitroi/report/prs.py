@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from gitroi import timeutil
 from gitroi.git import Repo
 from gitroi.git.patch import parse_files
+from gitroi.ranges import RangeSet
 from gitroi.survival.reaching import Key
 
 if TYPE_CHECKING:
@@ -199,9 +200,10 @@ def ai_keys(repo: Repo, db: Database, head: str, base: str) -> set[Key]:
     for sha, paths in added.items():
         attr, ai = known.get(sha, ("none", 0))
         if attr in ("line", "manual"):
+            # the claimed ranges tested against the lines the commit added, never expanded
             for path, rs in ranges_of(db, sha).items():
-                for a, b in rs:
-                    keys.update((sha, path, n) for n in range(a, b + 1))
+                claim = RangeSet(rs)
+                keys.update((sha, path, n) for n in paths.get(path, ()) if n in claim)
         elif attr == "commit" or (attr not in ("none", "") and ai):
             for path, lines in paths.items():
                 keys.update((sha, path, n) for n in lines)

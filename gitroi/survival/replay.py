@@ -49,6 +49,7 @@ from typing import IO
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.git.patch import FileDiff, Hunk, parse_files
+from gitroi.ranges import RangeSet
 from gitroi.survival.classify import REWORK as _REWORK
 from gitroi.survival.classify import Classifier
 from gitroi.survival.codes import CSHIFT as _CSHIFT
@@ -235,7 +236,7 @@ class Replayer:
         self._rework = classifier.rework if classifier is not None else None
         self.pending: dict[int, tuple[int, int, int]] = {}
         self._prefix_cache: dict[str, tuple[bytes, ...]] = {}
-        self._ai_ranges: dict[tuple[int, str], set[int] | bool] = {}
+        self._ai_ranges: dict[tuple[int, str], RangeSet | bool] = {}
         self._cidx_sessions: dict[int, frozenset[str]] = {}
         self._ai_kind: dict[int, bool] = {}
         self.missing: list[str] = []
@@ -272,7 +273,7 @@ class Replayer:
             a = self._ai_kind[cidx] = self.st.shas[cidx] in self.attr.kinds
         return a
 
-    def _ai_lines(self, cidx: int, path: str) -> set[int] | bool:
+    def _ai_lines(self, cidx: int, path: str) -> RangeSet | bool:
         """True when every added line is an AI line, else the set of AI line numbers."""
         key = (cidx, path)
         v = self._ai_ranges.get(key)
@@ -280,7 +281,8 @@ class Replayer:
             sha = self.st.shas[cidx]
             ranges = self.attr.ranges.get(sha)
             if ranges is not None:
-                v = {n for a, b in ranges.get(path, ()) for n in range(a, b + 1)}
+                # ranges, not line numbers: a note's claim is never expanded (gitroi/ranges.py)
+                v = RangeSet(ranges.get(path, ()))
             else:
                 v = self.attr.kinds.get(sha) in ("commit", "manual")
             self._ai_ranges[key] = v
