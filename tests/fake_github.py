@@ -7,11 +7,19 @@ objects.  It serves under ``/api/v3`` (GitHub Enterprise Server's layout, what
 ``GitHubEnterprise(url)`` produces) or under ``/`` (``GITHUB_API_URL`` of
 github.com's form), checks the ``Authorization`` header, and can be told to
 be read-only or to fail the next matching requests (rate limits, 5xx).
+
+Comments have authors: the token writes as ``State.login`` (``github-actions[bot]``
+by default) and ``GET /user`` answers 403 as it does for an Actions
+``GITHUB_TOKEN``, unless ``State.user_login`` is set (a personal token).
+``DELETE`` removes a comment (204; 404 once gone).  ``State.list_barrier`` makes
+comment listings wait for each other, so two overlapping runs both list before
+either posts.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import re
@@ -66,6 +74,11 @@ class State:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     auth_seen: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: who the token writes as; ``user_login`` None: ``GET /user`` is refused (GITHUB_TOKEN)
+    login: str = "github-actions[bot]"
+    user_login: str | None = None
+    #: when set, each comment listing waits for the others (overlapping runs list together)
+    list_barrier: threading.Barrier | None = None
 
     def reset(self) -> None:
         """Back to a fresh server between tests: no comments, no failures, writable."""
@@ -73,6 +86,7 @@ class State:
         self.failures.clear()
         self.log.clear()
         self.read_only = False
+        self.login, self.user_login, self.list_barrier = "github-actions[bot]", None, None
 
 
 class FakeGitHub:
@@ -212,6 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
         if auth != f"token {st.token}":
             self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             return 401
+        if method == "GET" and st.list_barrier is not None and rel.endswith("/comments"):
+            with contextlib.suppress(threading.BrokenBarrierError):  # outside the lock
+                st.list_barrier.wait()
         with st.lock:
             for f in st.failures:
                 if f.times > 0 and f.method == method and f.path.search(rel):
@@ -228,6 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _do(self, method: str, rel: str, query: dict[str, list[str]], body: Any, *, send: bool) -> int:
         st = self.st
+        if rel == "/user" and method == "GET":
+            if st.user_login is None:
+                return self._reply(send, 403, {"message": "Resource not accessible by integration",
+                                               "documentation_url": "https://docs.github.com/rest"})
+            user = dict(_COMMENT_TEMPLATE["user"], login=st.user_login)
+            return self._reply(send, 200, user)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls/(\d+)(/commits)?", rel)
         if method == "GET" and m and (m.group(1), int(m.group(2))) in st.pulls:
             repo, number = m.group(1), int(m.group(2))
@@ -269,9 +292,12 @@ class _Handler(BaseHTTPRequestHandler):
                     headers["Link"] = f'<{nxt}>; rel="next"'
                 return self._reply(send, 200, chunk, headers)
             if method == "POST":
-                cid = _new_comment(st, self.api, repo, number, body["body"], "github-actions[bot]")
+                cid = _new_comment(st, self.api, repo, number, body["body"], st.login)
                 return self._reply(send, 201, _public(st.comments[cid]))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", rel)
+        if m and int(m.group(2)) in st.comments and method == "DELETE":
+            del st.comments[int(m.group(2))]
+            return self._reply(send, 204, None)
         if m and int(m.group(2)) in st.comments and method == "PATCH":
             c = st.comments[int(m.group(2))]
             c["body"] = body["body"]

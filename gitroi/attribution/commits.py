@@ -127,8 +127,12 @@ def parse_patch(lines: Iterable[bytes]) -> AddedLines:
             at = len(raw) - len(raw.lstrip(b"@"))
             ncols = max(at - 1, 1)
             header = raw.split(b"@" * at)[1].split()
-            new = header[ncols].decode("ascii") if len(header) > ncols else "+0"
-            lineno = int(new[1:].split(",")[0])
+            new = header[ncols] if len(header) > ncols else b"+0"
+            try:
+                lineno = int(new[1:].split(b",")[0])
+            except ValueError:  # not a hunk header git writes: its lines are not read
+                in_hunk = False
+                continue
             in_hunk = path is not None
             continue
         if not in_hunk or path is None:

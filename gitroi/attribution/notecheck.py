@@ -170,7 +170,7 @@ def plain(value: Any, field: str) -> Any:
 def _show(value: Any) -> str:
     if isinstance(value, Refused):
         return "a refused number"
-    s = json.dumps(value) if not isinstance(value, float) else repr(value)
+    s = json.dumps(value, default=repr) if not isinstance(value, float) else repr(value)
     return s if len(s) <= 40 else s[:40] + "…"
 
 

@@ -327,40 +327,95 @@ def merged_pulls_for_commit(gh: github3.GitHub, repo: str, sha: str, *,
     return with_retries(op, policy=policy, on_retry=on_retry)
 
 
+#: Who a ``GITHUB_TOKEN`` (an Actions installation token) writes as; ``GET /user`` refuses it.
+ACTIONS_LOGIN = "github-actions[bot]"
+
+
+def viewer_login(gh: github3.GitHub) -> str:
+    """The login the token writes comments as: ``GET /user``'s ``login``; for the Actions
+    ``GITHUB_TOKEN``, which that endpoint refuses (403), :data:`ACTIONS_LOGIN`.
+
+    Read raw (only ``login`` is needed: github3's user model wants fields an App's
+    token may not be shown).  Rate limits, server errors and 401 raise GitHubFailure.
+    """
+    import github3
+
+    url = gh.session.build_url("user") if hasattr(gh.session, "build_url") else \
+        gh.session.base_url.rstrip("/") + "/user"
+    try:
+        resp = gh.session.get(url)
+    except Exception as exc:   # requests' connection errors
+        raise GitHubFailure(f"could not reach the GitHub API: {type(exc).__name__}",
+                            kind="network", hint="check GITHUB_API_URL / --api-url") from exc
+    if resp.status_code == 200:
+        try:
+            login = resp.json().get("login")
+        except (ValueError, AttributeError):
+            login = None
+        return str(login) if isinstance(login, str) and login else ACTIONS_LOGIN
+    if resp.status_code in (403, 404) and not _is_rate_limit(resp.status_code, resp):
+        return ACTIONS_LOGIN     # "Resource not accessible by integration"
+    raise classify(github3.exceptions.error_for(resp))
+
+
+def _ours(pr: Any, login: str, marker: str) -> list[Any]:
+    """gitroi's report comments: written by ``login`` and starting with ``marker``, oldest first.
+    A reviewer's comment quoting the marker is someone else's and never touched."""
+    found = [c for c in pr.issue_comments()
+             if getattr(getattr(c, "user", None), "login", None) == login
+             and (c.body or "").startswith(marker)]
+    return sorted(found, key=lambda c: int(c.id))
+
+
 def upsert_comment(gh: github3.GitHub, repo: str, number: int, body: str, *,
                    marker: str = COMMENT_MARKER, policy: RetryPolicy | None = None,
-                   on_retry: Callable[[str], None] | None = None) -> CommentResult:
+                   on_retry: Callable[[str], None] | None = None,
+                   login: str | None = None) -> CommentResult:
     """Create gitroi's report comment on the pull request, or edit the one already there.
 
-    The comment is found by ``marker`` (a hidden HTML comment the body must
-    start with), so there is never a second one: the first comment carrying
-    it is edited; an identical body is left alone.  Never raises for GitHub's
-    answers: a read-only token gives ``skipped``, anything else ``failed``.
+    gitroi's comment is one written by the token's own identity (``login``;
+    default :func:`viewer_login`) whose body *starts* with ``marker``: another
+    person's comment that quotes the marker is never edited.  The oldest such
+    comment is edited (an identical body is left alone) and any others, left by
+    overlapping runs, are deleted; after creating one, the comments are read
+    again, so two runs that both created end with one.  Never raises for
+    GitHub's answers: a read-only token gives ``skipped``, anything else ``failed``.
     """
     owner, name = split_repo(repo)
     if not body.startswith(marker):
         body = f"{marker}\n{body}"
     wrote = False
+    who: list[str] = [login] if login else []
 
     def op() -> CommentResult:
         nonlocal wrote
+        if not who:
+            who.append(viewer_login(gh))
         pr = gh.pull_request(owner, name, number)
         if pr is None:
             raise GitHubFailure(f"pull request {repo}#{number} was not found", kind="not-found")
-        for comment in pr.issue_comments():
-            text = comment.body or ""
-            if marker not in text:
-                continue
-            if text.strip() == body.strip():
-                return CommentResult("unchanged", comment.id, comment.html_url)
+        mine = _ours(pr, who[0], marker)
+        status = "updated"
+        if not mine:
             wrote = True
-            comment.edit(body)
-            return CommentResult("updated", comment.id, comment.html_url)
-        wrote = True
-        created = pr.create_comment(body)
-        if created is None:
-            raise GitHubFailure("GitHub did not return the created comment", kind="other")
-        return CommentResult("created", created.id, created.html_url)
+            created = pr.create_comment(body)
+            if created is None:
+                raise GitHubFailure("GitHub did not return the created comment", kind="other")
+            mine = _ours(pr, who[0], marker) or [created]
+            status = "created"
+        keep, extra = mine[0], mine[1:]
+        if (keep.body or "").strip() == body.strip():
+            if status == "updated":
+                status = "unchanged"
+        else:
+            wrote = True
+            keep.edit(body)
+            if status == "created":
+                status = "updated"   # another run's comment was older: ours went into it
+        for c in extra:      # a 404 (the other run deleted it first) is False, not an error
+            wrote = True
+            c.delete()
+        return CommentResult(status, keep.id, keep.html_url)
 
     try:
         return with_retries(op, policy=policy, write=True, on_retry=on_retry)

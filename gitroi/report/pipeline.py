@@ -109,6 +109,9 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                 prices = PriceTable.load(prices_path)
             summary = _call(import_sessions, db, repo=repo, prices=prices)
             out.sessions_imported = int(getattr(summary, "sessions", 0) or 0)
+            said = summary.problem_line() if hasattr(summary, "problem_line") else None
+            if said:  # file:line of every log line skipped, and why
+                out.problems.append("import: " + said.removeprefix("gitroi: "))
             out.steps.append("import")
         except ImportError:
             out.problems.append("import: the session importer is not available")

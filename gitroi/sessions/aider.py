@@ -44,6 +44,7 @@ id to tie an event to a repository, so it is not read.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,6 +54,7 @@ from typing import Any
 
 from gitroi import timeutil
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key, sha1
+from gitroi.sessions._fields import MAX_COST, MAX_COUNT, AbsurdValue
 from gitroi.sessions._lines import decode, read_whole_lines
 
 AGENT = "aider"
@@ -71,12 +73,25 @@ _COST = re.compile(r"^\s*(?:> )?Cost: \$(?P<msg>[\d.]+) (?:message|request), \$(
 _APPLIED = re.compile(r"^> Applied edit to (.+?)\s*$")
 
 
+def _money(text: str) -> float | None:
+    """A ``Cost: $x`` amount, or None when it is not one (``1.2.3``, absurdly large)."""
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and 0 <= v <= MAX_COST else None
+
+
 def parse_count(text: str) -> int:
     """Aider's formatted token count: ``187``, ``1,234``, ``2.4k`` (2400), ``12k`` (12000)."""
     t = text.replace(",", "")
-    if t.endswith("k"):
-        return round(float(t[:-1]) * 1000)
-    return int(float(t))
+    try:
+        n = float(t[:-1]) * 1000 if t.endswith("k") else float(t)
+    except ValueError as exc:
+        raise AbsurdValue(f"token count {text[:30]!r} is not a number") from exc
+    if not (math.isfinite(n) and 0 <= n <= MAX_COUNT):
+        raise AbsurdValue(f"token count {text[:30]!r} is above the cap")
+    return round(n)
 
 
 def split_tokens(sent: int, write: int, hit: int) -> int:
@@ -192,7 +207,7 @@ class AiderReader:
             if pending is not None:
                 m = _COST.match(text)
                 if m:
-                    ev = _event_from(pending, float(m.group("msg")))
+                    ev = _event_from(pending, _money(m.group("msg")))
                     events[ev.event_id] = ev
                     if (pending["sid"], ev.event_id) not in order:
                         order.append((pending["sid"], ev.event_id))
@@ -227,22 +242,26 @@ class AiderReader:
                 if t is None:
                     result.problems.append(Problem(str(path), line.number, "unrecognised Tokens line"))
                     continue
-                sent = parse_count(t.group("sent"))
-                write = parse_count(t.group("write")) if t.group("write") else 0
-                hit = parse_count(t.group("hit")) if t.group("hit") else 0
+                try:
+                    sent = parse_count(t.group("sent"))
+                    write = parse_count(t.group("write")) if t.group("write") else 0
+                    hit = parse_count(t.group("hit")) if t.group("hit") else 0
+                    recv = parse_count(t.group("recv"))
+                except AbsurdValue as exc:
+                    result.problems.append(Problem(str(path), line.number, f"absurd value: {exc}"))
+                    continue
                 fields = {
                     "sid": sid, "id": f"o{line.start}", "ts": prompts.ts or start, "model": model or "unknown",
                     "input": split_tokens(sent, write, hit), "cache_write": write, "cache_read": hit,
-                    "output": parse_count(t.group("recv")),
+                    "output": recv,
                 }
                 rest = t.group("rest").strip()
                 cost: float | None = None
                 if rest:
                     c = _COST.match(rest)
-                    if c is None:
+                    cost = _money(c.group("msg")) if c is not None else None
+                    if cost is None:
                         result.problems.append(Problem(str(path), line.number, "unrecognised Cost part"))
-                    else:
-                        cost = float(c.group("msg"))
                 ev = _event_from(fields, cost)
                 events[ev.event_id] = ev
                 order.append((sid, ev.event_id))

@@ -51,7 +51,9 @@ from gitroi.sessions import (
     line_hash,
     session_key,
 )
+from gitroi.sessions._fields import AbsurdValue
 from gitroi.sessions._fields import canon_ts as _canon_ts
+from gitroi.sessions._fields import cost as _cost
 from gitroi.sessions._fields import count as _int
 from gitroi.sessions._lines import read_raw_lines, walk_logs
 
@@ -203,12 +205,15 @@ class ClaudeCodeReader:
                     msg = rec.get("message")
                     if isinstance(msg, dict) and isinstance(msg.get("usage"), dict):
                         problems.append(Problem(spath, lineno, f"unknown record type {rtype!r} with usage"))
-                logged = rec.get("costUSD")  # very old transcripts logged their cost
                 for msg, req, mts in msgs:
                     if not isinstance(msg, dict):
                         continue
-                    ev = _event(msg, req, mts, spath, lineno, problems,
-                                logged if isinstance(logged, (int, float)) else None)
+                    try:
+                        ev = _event(msg, req, mts, spath, lineno, problems,
+                                    _cost(rec.get("costUSD")))  # very old transcripts logged it
+                    except AbsurdValue as exc:
+                        problems.append(Problem(spath, lineno, f"absurd value: {exc}"))
+                        continue
                     if ev is not None:
                         k = (sid, ev.event_id)
                         old = events.get(k)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, line_hash, session_key
+from gitroi.sessions._fields import AbsurdValue
 from gitroi.sessions._fields import canon_ts as _canon_ts
 from gitroi.sessions._fields import count as _int
 from gitroi.sessions._lines import read_raw_lines, walk_logs
@@ -196,7 +197,10 @@ class _Run:
             if isinstance(cwd, str) and cwd and not self.st.get("cwd"):
                 self.st["cwd"] = cwd
         elif rtype == "event_msg" and payload.get("type") == "token_count":
-            self.token_count(payload, ts)
+            try:
+                self.token_count(payload, ts)
+            except AbsurdValue as exc:
+                self.problem(f"absurd value: {exc}")
         elif rtype == "response_item":
             self.tool_call(payload, ts)
 

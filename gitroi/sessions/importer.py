@@ -297,6 +297,7 @@ def _import_one(db: Database, job: _Job, scopes: Sequence[str] | None,
     summary.files_read += 1
     scan.files_read += 1
     summary.bytes_read += max(0, res.offset - job.start)
+    _refuse_absurd(res, str(path))
     keep = {k for k, s in res.sessions.items() if in_scope(s.cwd, scopes)}
     state = dict(res.state)
     many = getattr(reader, "watermarked", None) is not None and reader.watermarked(path)  # type: ignore[attr-defined]
@@ -322,6 +323,30 @@ def _import_one(db: Database, job: _Job, scopes: Sequence[str] | None,
     summary.events += len(events)
     summary.edits += len(edits)
     summary.problems.extend(res.problems)
+
+
+_COUNTS = ("input", "output", "cache_write", "cache_write_1h", "cache_read", "reasoning")
+
+
+def _refuse_absurd(res: ReadResult, path: str) -> None:
+    """The last guard before SQLite: an event with a count outside 0..MAX_COUNT or a cost that is
+    not a finite amount is dropped and named (a reader should already have named its line)."""
+    import math
+
+    from gitroi.sessions._fields import MAX_COST, MAX_COUNT
+
+    kept: list[tuple[str, UsageEvent]] = []
+    for k, e in res.events:
+        bad = [f for f in _COUNTS if not 0 <= getattr(e, f) <= MAX_COUNT]
+        c = e.logged_cost_usd
+        if c is not None and not (math.isfinite(c) and 0 <= c <= MAX_COST):
+            bad.append("logged cost")
+        if bad:
+            res.problems.append(Problem(path, 0, f"absurd value in usage record {e.event_id[:40]}: "
+                                                 f"{', '.join(bad)}"))
+        else:
+            kept.append((k, e))
+    res.events = kept
 
 
 def _price(events: list[tuple[str, UsageEvent]],

@@ -44,6 +44,7 @@ from typing import Any
 
 from gitroi import timeutil
 from gitroi.sessions import FileEdit, Problem, ReadResult, UsageEvent, hash_lines, session_key
+from gitroi.sessions._fields import cost as _cost
 from gitroi.sessions._fields import strict_count as _num
 
 AGENT = "opencode"
@@ -130,7 +131,7 @@ def usage_event(msg_id: str, data: Mapping[str, Any]) -> UsageEvent | None:
     if not (reasoning and isinstance(total, (int, float)) and total == inp + out + read + write):
         out += reasoning
     cost = data.get("cost")
-    logged = float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+    logged = _cost(cost)
     if not (inp or out or read or write or logged):
         return None
     time = _obj(data.get("time"))
