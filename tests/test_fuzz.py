@@ -23,7 +23,7 @@ from gitroi.sessions.claude_code import ClaudeCodeReader
 from gitroi.sessions.codex import CodexReader
 from tests.conftest import SAMPLES
 
-FUZZ = settings(max_examples=60, deadline=None,
+FUZZ = settings(max_examples=50, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 SHA = "ab" * 20
 
