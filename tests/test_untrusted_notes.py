@@ -253,3 +253,33 @@ def test_scripted_attack_poisoned_notes_pushed_by_a_second_clone(tmp_path: Path)
         assert pr["ai_lines"] == 2 + 3 + 3
         md = _gitroi("pr", "report", "--base", base, "--head", "HEAD", cwd=clone).stdout
         assert "nan" not in md.lower() and "$-" not in md
+
+
+def test_a_squash_merge_carries_the_good_notes_past_a_bad_one(repo: GitRepo,
+                                                               capfd: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    """The Action's merge path (mergemap -> rewrite.remap): one poisoned note among the PR's
+    commits is left out and named; the good note and a 1e9-line claim (cut to real lines)
+    are carried onto the squash, in a time that does not depend on the claim."""
+    from gitroi.pr.mergemap import map_merge
+
+    repo.commit({"README": "r\n"}, "base")
+    repo.git("checkout", "-q", "-b", "feature")
+    good = repo.commit({"a.py": _lines(3, "a")}, "good")
+    bad = repo.commit({"b.py": _lines(3, "b")}, "bad")
+    huge = repo.commit({"c.py": _lines(3, "c")}, "huge claim")
+    repo.git("notes", "--ref=refs/notes/gitroi", "add", "-m", text_of(good_note()), good)
+    repo.git("notes", "--ref=refs/notes/gitroi", "add", "-m", POISON["nan cost"], bad)
+    claim = good_note(path="c.py", ranges=((1, 1_000_000_000),))
+    claim["sessions"] = []
+    repo.git("notes", "--ref=refs/notes/gitroi", "add", "-m", text_of(claim), huge)
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--squash", "feature")
+    squash = repo.commit(message="Feature (#7)")
+    start = time.monotonic()
+    done = map_merge(Repo.discover(repo.path), merge_commit=squash, pr_head=huge)
+    assert time.monotonic() - start < 30
+    assert [(m.target, m.ai_lines, m.tokens) for m in done.mapped] == [(squash, 5, GOOD_TOKENS)]
+    note = json.loads(repo.git("notes", "--ref=gitroi", "show", squash))
+    assert note["ai_ranges"] == {"a.py": [[1, 2]], "c.py": [[1, 3]]}
+    assert f"the gitroi note on commit {bad[:12]}" in capfd.readouterr().err

@@ -425,7 +425,8 @@ def combine_sessions(shares: Iterable[SessionShare]) -> list[SessionShare]:
 
 
 def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = None,
-          exclude: Sequence[str] = (), write: bool = True) -> Note | None:
+          exclude: Sequence[str] = (), write: bool = True,
+          problems: list[str] | None = None) -> Note | None:
     """Give ``new_sha`` the union of the notes of ``old_shas``, ranges re-mapped by content.
 
     The new commit's AI lines are its added lines whose content is one of the
@@ -437,13 +438,24 @@ def remap(repo: Repo, old_shas: list[str], new_sha: str, *, head: str | None = N
     attributed an amend, or an earlier run) is kept and combined, never lost.
     Returns the note written (``write=False``: that would be written), or None
     when no old commit has a note.  A corrupt old or existing note raises the
-    GitroiError of :func:`gitroi.attribution.notes.parse`.
+    GitroiError of :func:`gitroi.attribution.notes.parse`; with ``problems`` (a
+    list) it is quarantined instead: left out, named there, and every other note
+    is carried (the Action maps a squash whose commits hold one bad note).
     """
+    def read(sha: str) -> Note | None:
+        try:
+            return read_note(repo, sha)
+        except GitroiError as exc:
+            if problems is None:
+                raise
+            problems.append(exc.message)
+            return None
+
     order = [sha for sha in dict.fromkeys(old_shas) if sha != new_sha]
-    olds = [(sha, n) for sha in order for n in [read_note(repo, sha)] if n is not None]
+    olds = [(sha, n) for sha in order for n in [read(sha)] if n is not None]
     if not olds:
         return None
-    existing = read_note(repo, new_sha)
+    existing = read(new_sha)
     _, added = read_commit(repo, new_sha)
 
     kinds = [n.attribution for _, n in olds]

@@ -137,7 +137,11 @@ def _apply(repo: Repo, target: str, sources: Sequence[str], out: MergeMap, *, wr
     """
     from gitroi.attribution.rewrite import remap
 
-    note = remap(repo, list(sources), target, head=head, exclude=exclude, write=write)
+    problems: list[str] = []
+    note = remap(repo, list(sources), target, head=head, exclude=exclude, write=write,
+                 problems=problems)
+    for p in problems:  # a bad note (anyone can push notes) is left out, the others carried
+        print(f"gitroi: warning: {p}", file=sys.stderr)
     if note is not None:
         out.mapped.append(Mapped(target, tuple(sources), note.ai_lines, note.tokens))
 
