@@ -282,7 +282,7 @@ def test_corrupt_note_is_named(repo: GitRepo, ledger: Database) -> None:
     assert "Traceback" not in proc.stderr
     shown = json.loads(proc.stdout)
     assert (shown["attribution"], shown["source"]) == ("none", "none")
-    assert len(shown["problems"]) == 1
+    assert len(shown["warnings"]) == 1
     problems: list[str] = []
     assert ensure_ledger(r, ledger, problems=problems) == 1
     assert len(problems) == 1 and sha[:12] in problems[0]

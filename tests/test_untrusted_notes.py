@@ -147,7 +147,7 @@ def test_ranges_past_the_commit_lines_are_clipped_and_said(repo: GitRepo, tmp_pa
     assert any(sha[:12] in p and "outside the lines the commit added" in p for p in problems)
     d = describe(r, sha)
     assert (d["ai_lines"], d["ai_ranges"]) == (1, {"a.py": [[1, 1]]})
-    assert d["problems"]
+    assert d["warnings"]
 
 
 def test_a_huge_integer_never_takes_a_good_note_with_it(repo: GitRepo, tmp_path: Path) -> None:
@@ -246,7 +246,7 @@ def test_scripted_attack_poisoned_notes_pushed_by_a_second_clone(tmp_path: Path)
                 assert (d["tokens"], d["source"]) == (0, "none"), name
                 assert f"git notes --ref=gitroi show {sha[:12]}" in proc.stderr, name
             else:       # structurally valid, cut to the commit's 3 lines
-                assert d["ai_lines"] == 3 and d["problems"], name
+                assert d["ai_lines"] == 3 and d["warnings"], name
         pr = json.loads(_gitroi("pr", "report", "--base", base, "--head", "HEAD", "--json",
                                 cwd=clone).stdout)
         assert pr["tokens"] == GOOD_TOKENS

@@ -113,8 +113,6 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
     if sha:
         ctx.catch_up([sha])  # a hook still at work on it: wait for it, bounded (never "none")
     d = describe(repo, rev)
-    for problem in d["problems"]:
-        click.echo(f"gitroi: warning: {problem}", err=True)
     if as_json:
         for w in d["warnings"]:
             click.echo(f"gitroi: warning: {w}", err=True)
