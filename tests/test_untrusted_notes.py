@@ -283,3 +283,26 @@ def test_a_squash_merge_carries_the_good_notes_past_a_bad_one(repo: GitRepo,
     note = json.loads(repo.git("notes", "--ref=gitroi", "show", squash))
     assert note["ai_ranges"] == {"a.py": [[1, 2]], "c.py": [[1, 3]]}
     assert f"the gitroi note on commit {bad[:12]}" in capfd.readouterr().err
+
+
+def test_carrying_a_1e9_line_claim_over_an_amend_costs_the_real_lines(repo: GitRepo) -> None:
+    """post-rewrite's remap (amend, rebase): the claim is tested against the file's real
+    lines, never expanded (it took 5.7 s per amend, growing with the claim)."""
+    from gitroi.attribution.notes import read_note
+    from gitroi.attribution.rewrite import remap
+
+    repo.commit({"README": "r\n"}, "base")
+    old = repo.commit({"a.py": _lines(3, "a")}, "work")
+    claim = good_note(path="a.py", ranges=((1, 1_000_000_000),))
+    repo.git("notes", "--ref=refs/notes/gitroi", "add", "-m", text_of(claim), old)
+    repo.write("a.py", _lines(4, "a"))
+    repo.git("add", "a.py")
+    repo.git("commit", "-q", "--amend", "--no-edit", env={"GITROI_SKIP": "1"})
+    new = repo.git("rev-parse", "HEAD")
+    r = Repo.discover(repo.path)
+    start = time.monotonic()
+    note = remap(r, [old], new)
+    assert time.monotonic() - start < 10
+    assert note is not None and dict(note.ai_ranges) == {"a.py": ((1, 3),)}
+    assert note.tokens == GOOD_TOKENS
+    assert read_note(r, new) == note
