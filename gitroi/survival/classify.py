@@ -49,8 +49,9 @@ ReplayState = Any
 
 #: Outcome values of rework (``outcomes.Outcome.CHURNED``, ``REVERTED``): their origin version is parsed.
 REWORK = (1, 2)
-#: Send what the replay found every this many commits (and at the end).
-FEED_EVERY = 64
+#: Send what the replay found once this many versions are waiting: each send wakes the
+#: worker, and on a busy machine a wake-up can cost the replay its time slice.
+FEED_BATCH = 100
 
 #: (path, blob) -> (code flag per line, symbol per line), None when the blob is missing.
 Syntax = tuple[bytes, list[str]]
@@ -129,7 +130,10 @@ class Classifier:
                 self._paths.append(path)
 
     def feed(self) -> None:
-        """Send the tip paths and rework versions found since the last call (one small message)."""
+        """Send the tip paths and rework versions found so far, in batches (one small message).
+
+        Whatever is still waiting at the end is part of the exact request of :meth:`finish`.
+        """
         if self._conn is None or self.st is None:
             self.rework.clear()
             return
@@ -144,7 +148,7 @@ class Classifier:
                 if blob and key not in st.ai_syntax and self.has_grammar(key[1]):
                     self._old.append((st.paths[key[1]], blob))
             self.rework.clear()
-        if self._paths or self._old:
+        if len(self._paths) + len(self._old) >= FEED_BATCH:
             try:
                 self._conn.send(("work", self._paths, self._old))
             except OSError:
