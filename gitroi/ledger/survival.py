@@ -95,12 +95,49 @@ def write_results(
         cupd = [[*k, n] for k, n in carried.items() if previous_carried.get(k) != n]
         conn.executemany("INSERT OR REPLACE INTO line_carried (commit_sha, path, ai, is_code, lines) "
                          "VALUES (?, ?, ?, ?, ?)", cupd)
-        conn.execute("INSERT OR REPLACE INTO analyses (branch, tip, window_days, analysed_at, commits, "
-                     "state_path, stats) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [analysis["branch"], analysis["tip"], analysis["window_days"], analysis["analysed_at"],
-                      analysis["commits"], analysis.get("state_path"), json.dumps(analysis.get("stats", {}))])
+        _analysis_row(conn, analysis)
         written = len(gone) + len(upd) + len(cgone) + len(cupd)
     return written
+
+
+_OUTCOME_COLS = "commit_sha, path, symbol, ai, is_code, outcome, ended_by, ended_week"
+_CARRIED_COLS = "commit_sha, path, ai, is_code"
+
+
+def write_delta(
+    db: Database,
+    *,
+    outcomes: Mapping[OutcomeKey, int],
+    carried: Mapping[CarriedKey, int],
+    analysis: Mapping[str, Any],
+) -> int:
+    """Add line counts to the rows (negative to take away) and store the ``analyses`` row.
+
+    For an incremental run whose previous rows are in the ledger: rows that
+    reach zero are deleted, the others are never read.  Returns rows touched.
+    """
+    up: list[list[Any]] = [[*k, n] for k, n in outcomes.items() if n]
+    cup: list[list[Any]] = [[*k, n] for k, n in carried.items() if n]
+    with transaction(db):
+        conn = db.conn
+        conn.executemany(f"INSERT INTO line_outcomes ({_OUTCOME_COLS}, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                         f"ON CONFLICT ({_OUTCOME_COLS}) DO UPDATE SET lines = lines + excluded.lines", up)
+        conn.executemany("DELETE FROM line_outcomes WHERE commit_sha = ? AND path = ? AND symbol = ? AND ai = ? "
+                         "AND is_code = ? AND outcome = ? AND ended_by = ? AND ended_week = ? AND lines <= 0",
+                         [r[:-1] for r in up if r[-1] < 0])
+        conn.executemany(f"INSERT INTO line_carried ({_CARRIED_COLS}, lines) VALUES (?, ?, ?, ?, ?) "
+                         f"ON CONFLICT ({_CARRIED_COLS}) DO UPDATE SET lines = lines + excluded.lines", cup)
+        conn.executemany("DELETE FROM line_carried WHERE commit_sha = ? AND path = ? AND ai = ? AND is_code = ? "
+                         "AND lines <= 0", [r[:-1] for r in cup if r[-1] < 0])
+        _analysis_row(conn, analysis)
+    return len(up) + len(cup)
+
+
+def _analysis_row(conn: Any, analysis: Mapping[str, Any]) -> None:
+    conn.execute("INSERT OR REPLACE INTO analyses (branch, tip, window_days, analysed_at, commits, "
+                 "state_path, stats) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 [analysis["branch"], analysis["tip"], analysis["window_days"], analysis["analysed_at"],
+                  analysis["commits"], analysis.get("state_path"), json.dumps(analysis.get("stats", {}))])
 
 
 def _five() -> dict[str, int]:
@@ -180,15 +217,3 @@ def summary(db: Database) -> dict[str, Any]:
         out["commits"].append({"commit": sha, "attribution": attribution, "agents": agent_list,
                                "committed_at": committed_at, **d})
     return out
-
-
-def current_rows(db: Database) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, int]]:
-    """The rows the last run wrote, to diff the next run against."""
-    outcomes: dict[OutcomeKey, int] = {
-        (r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6], r[7]): int(r[8]) for r in db.execute(
-            "SELECT commit_sha, path, symbol, ai, is_code, outcome, ended_by, ended_week, lines "
-            "FROM line_outcomes")}
-    carried: dict[CarriedKey, int] = {
-        (r[0], r[1], int(r[2]), int(r[3])): int(r[4]) for r in db.execute(
-            "SELECT commit_sha, path, ai, is_code, lines FROM line_carried")}
-    return outcomes, carried

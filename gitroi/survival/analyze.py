@@ -16,7 +16,6 @@ import re
 import subprocess
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,21 +24,17 @@ from typing import TYPE_CHECKING, Any
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.survival.classify import Classifier
-from gitroi.survival.codes import CSHIFT as _CSHIFT
-from gitroi.survival.codes import LINE_MASK, PATH_MASK
-from gitroi.survival.codes import PSHIFT as _PSHIFT
 from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log
-from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS, ENDED_BY_LABELS, OUTCOME_LABELS
+from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS
 from gitroi.survival.replay import (
     DEFAULT_MAX_FILE_BYTES,
     STATE_VERSION,
-    UNKNOWN,
     Attribution,
     Progress,
     Replayer,
     ReplayState,
-    week_monday,
 )
+from gitroi.survival.rows import Snapshot, all_rows, row_delta, tip_stats
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -191,13 +186,19 @@ def analyze(
         elif classifier is None:
             classifier = Classifier(repo, tip, {})
         classifier.bind(st)
+        snapshot: Snapshot | None = None
+        if mode == "incremental":
+            last = lsurv.last_analysis(db)
+            if last is not None and last["branch"] == branch and last["tip"] == previous_tip:
+                # The ledger holds this state's rows: only what the new commits change is written.
+                snapshot = Snapshot.of(st)
         replayer = Replayer(repo, st, attribution, max_file_bytes=max_file_bytes, tokenize=_tokenizer(),
                             progress=progress, classifier=classifier)
         proc, log_proc = log_proc, None
         try:
             replayer.run(tip, exclude=exclude, boundary=since_sha if mode == "full" else None, log_proc=proc)
         except NeedsFullReplay:
-            mode, exclude = "full", None
+            mode, exclude, snapshot = "full", None, None
             st = ReplayState(window_s=window_s, fingerprint="", since=since_sha, max_file_bytes=max_file_bytes,
                              excluded=excluded)
             before = 0
@@ -216,23 +217,23 @@ def analyze(
             _stop(log_proc)
     st.fingerprint = attribution.fingerprint(st.shas)
     classifier.finish()
-    outcomes, carried, stats = _rows(st)
+    stats = _stats(st)
     stats["missing_blobs"] = _missing_stats(missing)
     stats["token_checks"] = replayer.token_checks
     stats["inconsistencies"] = replayer.mismatches
     if problems:
         stats["problems"] = problems
     stats["ai_commits"] = [s for s in st.shas if s in attribution.kinds]
-    prev_o = prev_c = None
-    last = lsurv.last_analysis(db)
-    if mode == "incremental" and last is not None and last["branch"] == branch and last["tip"] == previous_tip:
-        prev_o, prev_c = lsurv.current_rows(db)
+    analysis = {"branch": branch, "tip": tip, "window_days": float(window_days), "analysed_at": timeutil.now(),
+                "commits": st.commits, "state_path": str(spath), "stats": stats}
     _save_state(spath, st)
-    written = lsurv.write_results(
-        db, outcomes=outcomes, carried=carried, previous_outcomes=prev_o, previous_carried=prev_c,
-        analysis={"branch": branch, "tip": tip, "window_days": float(window_days),
-                  "analysed_at": timeutil.now(), "commits": st.commits,
-                  "state_path": str(spath), "stats": stats})
+    if snapshot is not None and snapshot.usable(st):
+        delta, cdelta = row_delta(st, snapshot)
+        written = lsurv.write_delta(db, outcomes=delta, carried=cdelta, analysis=analysis)
+    else:
+        outcomes, carried = all_rows(st)
+        written = lsurv.write_results(db, outcomes=outcomes, carried=carried, previous_outcomes=None,
+                                      previous_carried=None, analysis=analysis)
     n = st.commits - before
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
@@ -287,73 +288,13 @@ def _json_stats(raw: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
-def _rows(st: ReplayState) -> tuple[dict[Any, int], dict[Any, int], dict[str, Any]]:
-    """Ledger rows from the replay state: dead lines, surviving lines at the tip, carried lines."""
-    shas, paths = st.shas, st.paths
-    syntax: dict[tuple[int, int], tuple[bytes, list[str]]] = st.ai_syntax
-    outcomes: Counter[tuple[str, str, str, int, int, str, str, str]] = Counter()
-    mondays: dict[int, str] = {}
-
-    def monday(w: int) -> str:
-        m = mondays.get(w)
-        if m is None:
-            m = mondays[w] = week_monday(w)
-        return m
-
-    for (c, p, is_code, o, e, w), n in st.agg.items():
-        outcomes[(shas[c], paths[p], "", 0, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e], monday(w))] += n
-
-    def ai_key(code: int, o: int, e: int, week: str) -> tuple[str, str, str, int, int, str, str, str]:
-        c, p, ln = code >> _CSHIFT, (code >> _PSHIFT) & PATH_MASK, (code >> 2) & LINE_MASK
-        syn = syntax.get((c, p))
-        is_code, symbol = code & 1, ""
-        if syn is not None and 0 < ln <= len(syn[0]):
-            is_code, symbol = syn[0][ln - 1], syn[1][ln - 1]
-        return (shas[c], paths[p], symbol, 1, is_code, OUTCOME_LABELS[o], ENDED_BY_LABELS[e], week)
-
-    # A line held twice at the tip (``ReplayState.dups``) counts once, as alive.
-    twice: set[int] = set()
-    live: set[int] = set()
-    if st.dups:
-        live = {c for lst in st.tip_files.values() for c in lst if c in st.dups}
-        twice = set(live)
-    for code, (o, e, w) in st.ai_dead.items():
-        if code in twice:
-            continue
-        outcomes[ai_key(code, o, e, monday(w))] += 1
-    alive: Counter[tuple[int, int]] = Counter()
-    unknown = 0
-    for path, lst in sorted(st.tip_files.items()):
-        tip = st.tip_syntax.get(path)
-        for i, code in enumerate(lst):
-            if code >> _CSHIFT == UNKNOWN:
-                unknown += 1
-                continue
-            if twice and code in twice:
-                if code not in live:
-                    continue
-                live.discard(code)
-            if code & 2:
-                if tip is not None and i < len(tip[1]):
-                    outcomes[(shas[code >> _CSHIFT], paths[(code >> _PSHIFT) & PATH_MASK], tip[2][i], 1,
-                              tip[1][i], OUTCOME_LABELS[0], ENDED_BY_LABELS[0], "")] += 1
-                else:
-                    outcomes[ai_key(code, 0, 0, "")] += 1
-            else:
-                alive[(code >> _PSHIFT, code & 1)] += 1
-    for (cp, is_code), n in alive.items():
-        outcomes[(shas[cp >> (_CSHIFT - _PSHIFT)], paths[cp & PATH_MASK], "", 0, is_code,
-                  OUTCOME_LABELS[0], ENDED_BY_LABELS[0], "")] += n
-    carried = {(shas[c], paths[p], ai, is_code): n for (c, p, ai, is_code), n in st.carried.items()}
-    stats: dict[str, Any] = {
-        "skipped_files": {k: len(v) for k, v in sorted(st.skipped.items())},
-        "unknown_origin_lines": unknown,
-        "tip_lines": sum(len(v) for v in st.tip_files.values()),
-    }
+def _stats(st: ReplayState) -> dict[str, Any]:
+    """The run's figures beside the rows (skipped files, lines at the tip, the tip's time)."""
+    stats: dict[str, Any] = {"skipped_files": {k: len(v) for k, v in sorted(st.skipped.items())}, **tip_stats(st)}
     tip_idx = st.sha_index.get(st.tip or "")
     if tip_idx is not None:
         # The last moment the analysis observed: cohort curves stop at its week.
         from gitroi import timeutil
 
         stats["tip_committed_at"] = timeutil.from_epoch_ms(st.times[tip_idx] * 1000)
-    return dict(outcomes), carried, stats
+    return stats
