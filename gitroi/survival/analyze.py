@@ -3,7 +3,8 @@
 Orchestration only (the engine is ``replay.py``, the rules ``outcomes.py``,
 the syntax ``parse.py``, the SQL ``ledger/survival.py``).  Incremental: the
 replay state at the analysed tip is pickled under the common git dir
-(``gitroi/survival-<branch>.pickle.z``) and named in the ``analyses`` row; a
+(``gitroi/survival-<branch>.pickle``, uncompressed: zlib cost a re-analysis
+more than the replay of one commit) and named in the ``analyses`` row; a
 later run whose tip descends from it replays only the new commits.  A
 rewritten history (the stored tip is no longer an ancestor), another window,
 another ``--since`` or changed attribution recompute from scratch.
@@ -15,7 +16,6 @@ import pickle
 import re
 import subprocess
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,12 +56,12 @@ class AnalysisResult:
 
 def _state_path(repo: Repo, branch: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", branch)
-    return repo.paths.common_dir / "gitroi" / f"survival-{safe}.pickle.z"
+    return repo.paths.common_dir / "gitroi" / f"survival-{safe}.pickle"
 
 
 def _load_state(path: Path) -> ReplayState | None:
     try:
-        st = pickle.loads(zlib.decompress(path.read_bytes()))
+        st = pickle.loads(path.read_bytes())
     except Exception:  # a missing, old or corrupt snapshot only costs a full replay
         return None
     if not isinstance(st, ReplayState) or st.version != STATE_VERSION:
@@ -72,8 +72,9 @@ def _load_state(path: Path) -> ReplayState | None:
 def _save_state(path: Path, st: ReplayState) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(zlib.compress(pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL), 1))
+    tmp.write_bytes(pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(path)
+    path.with_name(path.name + ".z").unlink(missing_ok=True)  # the compressed snapshot of gitroi <= 0.1
 
 
 def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None) -> Attribution:
@@ -232,8 +233,7 @@ def analyze(
         written = lsurv.write_delta(db, outcomes=delta, carried=cdelta, analysis=analysis)
     else:
         outcomes, carried = all_rows(st)
-        written = lsurv.write_results(db, outcomes=outcomes, carried=carried, previous_outcomes=None,
-                                      previous_carried=None, analysis=analysis)
+        written = lsurv.write_results(db, outcomes=outcomes, carried=carried, analysis=analysis)
     n = st.commits - before
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
