@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.survival.classify import Classifier
-from gitroi.survival.history import NeedsFullReplay, missing_blobs, start_log
+from gitroi.survival.history import LogProcess, NeedsFullReplay, missing_blobs, start_log
 from gitroi.survival.outcomes import DEFAULT_WINDOW_DAYS
 from gitroi.survival.replay import (
     DEFAULT_MAX_FILE_BYTES,
@@ -185,7 +184,8 @@ def analyze(
                 classifier.close()
             classifier = Classifier(repo, tip, {p: v[0] for p, v in st.tip_syntax.items()}, inline=True)
         elif classifier is None:
-            classifier = Classifier(repo, tip, {})
+            # Planned incremental, turned full: the log's reading thread runs, so no fork now.
+            classifier = Classifier(repo, tip, {}, inline=True)
         classifier.bind(st)
         snapshot: Snapshot | None = None
         if mode == "incremental":
@@ -244,10 +244,9 @@ def _revs(tip: str, stop: str | None) -> list[str]:
     return [tip] + ([f"^{stop}"] if stop else [])
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: LogProcess) -> None:
     """End a log stream that will not be read."""
-    proc.kill()
-    proc.communicate()
+    proc.stop()
 
 
 def _missing(repo: Repo, tip: str) -> tuple[set[str], dict[str, int]] | None:

@@ -7,9 +7,13 @@ except the log stream itself starts here.
 
 from __future__ import annotations
 
+import collections
 import io
+import itertools
+import os
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from gitroi.git import Repo
 
@@ -46,19 +50,111 @@ def git_cmd(max_file_bytes: int) -> list[str]:
             "-c", "log.showSignature=false", "-c", "diff.noprefix=false"]
 
 
+#: How much of the log stream is read ahead while the replay is busy elsewhere (bytes).
+PREFETCH_BYTES = 64 << 20
+
+
+class LogProcess(subprocess.Popen[bytes]):
+    """``git log -p`` whose output a thread reads ahead, so git never waits for the replay.
+
+    The analysis starts the stream, then loads the attribution (seconds on a
+    long history) before it reads a line: through a pipe alone git would stop
+    after 64 KB and do its work later, in series.  The reading thread (system
+    calls only, the GIL released) keeps up to :data:`PREFETCH_BYTES` in memory,
+    and :meth:`lines` splits chunks on ``\n`` only (patch lines may hold a CR)
+    through ``io.BytesIO`` iterators chained in C.
+    """
+
+    def prefetch(self, cap: int = PREFETCH_BYTES) -> None:
+        self._cap = cap
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._held = 0
+        self._eof = False
+        self._stopped = False
+        self._cv = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, name="gitroi-log-prefetch", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        assert self.stdout is not None
+        fd = self.stdout.fileno()
+        while True:
+            with self._cv:
+                while self._held >= self._cap and not self._stopped:
+                    self._cv.wait()
+                if self._stopped:
+                    data = b""
+            if not self._stopped:
+                try:
+                    data = os.read(fd, 1 << 20)
+                except OSError:
+                    data = b""
+            with self._cv:
+                if data:
+                    self._chunks.append(data)
+                    self._held += len(data)
+                else:
+                    self._eof = True
+                self._cv.notify_all()
+            if not data:
+                return
+
+    def _blocks(self) -> Iterator[io.BytesIO]:
+        tail = b""
+        while True:
+            with self._cv:
+                while not self._chunks and not self._eof:
+                    self._cv.wait()
+                data = self._chunks.popleft() if self._chunks else None
+                if data is not None:
+                    self._held -= len(data)
+                    self._cv.notify_all()
+            if data is None:
+                if tail:
+                    yield io.BytesIO(tail)
+                return
+            if tail:
+                data = tail + data
+            k = data.rfind(b"\n")
+            if k < 0:
+                tail = data
+                continue
+            tail = data[k + 1:]
+            yield io.BytesIO(data[:k + 1])
+
+    def lines(self) -> Iterator[bytes]:
+        """The stream's lines, newline kept, as iterating ``stdout`` would give them."""
+        return itertools.chain.from_iterable(self._blocks())
+
+    def join_reader(self) -> None:
+        """Wait for the reading thread, which ends at the end of the stream."""
+        self._thread.join()
+
+    def stop(self) -> None:
+        """End a stream that will not be read (or not to its end)."""
+        with self._cv:
+            self._stopped = True
+            self._cv.notify_all()
+        self.kill()
+        self._thread.join()
+        self.communicate()
+
+
 def start_log(repo: Repo, max_file_bytes: int, revs: list[str],
-              excludes: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+              excludes: Sequence[str] = ()) -> LogProcess:
     """Start the one stream the replay reads: every commit's diff, oldest first, merges combined.
 
     ``-U1``: one context line makes git's hunks those of ``git log --numstat``
     (with ``-U0`` a few differ), and the parser splits them at context lines.
     """
-    return subprocess.Popen(
+    proc = LogProcess(
         [*git_cmd(max_file_bytes), "log", "-p", "-U1", "-M", "--full-index", "--no-color", "--no-ext-diff",
          "--no-textconv", "--diff-merges=combined", "--combined-all-paths", "--src-prefix=a/",
          "--dst-prefix=b/", "--topo-order", "--reverse", "--format=%x01C %H %ct %P%n%B%n%x02", *revs,
          *log_pathspec(excludes)],
         cwd=_cwd(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=survival_env(), bufsize=1 << 20)
+    proc.prefetch()
+    return proc
 
 
 def _cwd(repo: Repo) -> str:

@@ -39,12 +39,10 @@ same history gives the same rows whatever ``PYTHONHASHSEED``.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
@@ -59,6 +57,7 @@ from gitroi.survival.codes import PATH_BITS as PATH_BITS
 from gitroi.survival.codes import PATH_MASK as PATH_MASK
 from gitroi.survival.codes import PSHIFT as _PSHIFT
 from gitroi.survival.history import (
+    LogProcess,
     MergeInfo,
     blob_sizes,
     boundary_state,
@@ -376,7 +375,7 @@ class Replayer:
     # ------------------------------------------------------------------ the run
 
     def run(self, tip: str, *, exclude: str | None = None, boundary: str | None = None,
-            log_proc: subprocess.Popen[bytes] | None = None) -> None:
+            log_proc: LogProcess | None = None) -> None:
         """Replay ``tip`` (minus ``exclude``'s history, whose state is ``st.tip_files``).
 
         ``boundary`` (``--since``): commits reachable from it are not replayed;
@@ -414,13 +413,11 @@ class Replayer:
             for b in boundaries:
                 states[b] = boundary_state(self.repo, self._git_cmd(), b, excl)
         except BaseException:
-            proc.kill()
-            proc.communicate()
+            proc.stop()
             raise
         shallow = shallow_commits(self.repo)
         if not order:
-            proc.kill()
-            proc.communicate()
+            proc.stop()
             if exclude:
                 st.tip = tip
             return
@@ -447,15 +444,19 @@ class Replayer:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._consume(proc.stdout, states, remaining, merge_info, shallow, tip, total)
+            self._consume(proc.lines(), states, remaining, merge_info, shallow, tip, total)
+        except BaseException:
+            proc.stop()
+            raise
         finally:
             if gc_was_enabled:
                 gc.enable()
-            proc.stdout.close()
-            err = proc.stderr.read() if proc.stderr else b""
-            rc = proc.wait()
-            if proc.stderr:
-                proc.stderr.close()
+        proc.join_reader()
+        proc.stdout.close()
+        err = proc.stderr.read() if proc.stderr else b""
+        rc = proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
         if rc != 0:
             msg = err.decode("utf-8", "replace").strip()
             if "missing" in msg or "could not read" in msg or "promisor" in msg:
@@ -486,7 +487,7 @@ class Replayer:
 
     # ------------------------------------------------------------------ stream
 
-    def _consume(self, stream: IO[bytes], states: dict[str, dict[str, list[int]]], remaining: dict[str, int],
+    def _consume(self, stream: Iterable[bytes], states: dict[str, dict[str, list[int]]], remaining: dict[str, int],
                  merge_info: Callable[[], MergeInfo], shallow: set[str], tip: str, total: int) -> None:
         st = self.st
         lines: Iterator[bytes] = iter(stream)
