@@ -29,7 +29,7 @@ marker.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -200,6 +200,27 @@ def _active(switches: dict[str, bool] | None) -> list[Rule]:
     return [r for r in RULES if sw.get(r.id, r.default)]
 
 
+_Compiled = list[tuple[Rule, re.Pattern[str]]]
+_PLANS: dict[tuple[tuple[str, bool], ...], dict[str, _Compiled]] = {}
+
+
+def _plan(switches: dict[str, bool] | None) -> dict[str, _Compiled]:
+    """The active rules by field, patterns compiled: built once per configuration.
+
+    ``detect`` runs for every commit of a history on a cold analysis; looking
+    rules up and compiling per call was a fifth of that analysis.
+    """
+    key = tuple(sorted(switches.items())) if switches else ()
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = {}
+        for r in _active(switches):
+            group = "text" if r.field in ("message", "subject") else r.field
+            plan.setdefault(group, []).append((r, r.compiled()))
+        _PLANS[key] = plan
+    return plan
+
+
 def detect(message: str, author_name: str = "", author_email: str = "",
            committer_name: str = "", committer_email: str = "", *,
            switches: dict[str, bool] | None = None) -> list[Marker]:
@@ -208,24 +229,27 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     ``switches`` is {rule id: on?} from the repository's config (:func:`switches`);
     rules it does not name keep their default.
     """
-    rules = _active(switches)
+    plan = _plan(switches)
     identities = [("author", author_email), ("committer", committer_email)]
     identities += [("co-author", e) for _, e in _COAUTHOR.findall(message)]
     subject = message.split("\n", 1)[0]
     found: list[Marker] = []
+    emails = plan.get("email", [])
     for role, email in identities:
         e = email.strip()
-        for r in rules:
-            if r.field == "email" and r.compiled().fullmatch(e):
+        for r, rx in emails:
+            if rx.fullmatch(e):
                 found.append(Marker(r.agent, _evidence(r, role), r.id))
         if role == "author":
-            found += _name_markers(rules, "author-name", "author", author_name)
+            found += _name_markers(plan, "author-name", "author", author_name)
         elif role == "committer":
-            found += _name_markers(rules, "committer-name", "committer", committer_name)
-    for r in rules:
-        if r.field == "message" and r.compiled().search(message):
-            found.append(Marker(r.agent, _evidence(r, ""), r.id))
-        elif r.field == "subject" and r.compiled().match(subject):
+            found += _name_markers(plan, "committer-name", "committer", committer_name)
+    # In the rules' order, as before: message and subject rules interleaved.
+    for r, rx in plan.get("text", []):
+        if r.field == "message":
+            if rx.search(message):
+                found.append(Marker(r.agent, _evidence(r, ""), r.id))
+        elif rx.match(subject):
             if r.also and not _compiled(r.also, "message").search(message):
                 continue
             found.append(Marker(r.agent, _evidence(r, ""), r.id))
@@ -235,10 +259,9 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     return list(out.values())
 
 
-def _name_markers(rules: Sequence[Rule], field: str, role: str, name: str) -> list[Marker]:
+def _name_markers(plan: dict[str, _Compiled], field: str, role: str, name: str) -> list[Marker]:
     n = name.strip()
-    return [Marker(r.agent, _evidence(r, role), r.id) for r in rules
-            if r.field == field and r.compiled().fullmatch(n)]
+    return [Marker(r.agent, _evidence(r, role), r.id) for r, rx in plan.get(field, []) if rx.fullmatch(n)]
 
 
 def parse_switches(config_lines: Iterable[str]) -> dict[str, bool]:
