@@ -228,7 +228,7 @@ def analyze(
     analysis = {"branch": branch, "tip": tip, "window_days": float(window_days), "analysed_at": timeutil.now(),
                 "commits": st.commits, "state_path": str(spath), "stats": stats}
     _save_state(spath, st)
-    if snapshot is not None and snapshot.usable(st):
+    if snapshot is not None:
         delta, cdelta = row_delta(st, snapshot)
         written = lsurv.write_delta(db, outcomes=delta, carried=cdelta, analysis=analysis)
     else:

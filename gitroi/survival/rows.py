@@ -65,17 +65,20 @@ class _Keys:
         return self.ai(code, oe[0], oe[1], self.monday(oe[2]))
 
     def tip(self, path: str, lst: list[int], out: Counter[OutcomeKey], sign: int,
-            twice: set[int] | None = None, live: set[int] | None = None) -> None:
+            twice: set[int] | None = None, live: set[int] | None = None, skip: set[int] | None = None) -> None:
         """Add (``sign`` 1) or take away (-1) the rows of the lines alive in one tip file.
 
         ``twice``: codes held more than once at the tip (``ReplayState.dups``), counted at
         their first place only; ``live`` holds those not met yet (emptied as they are).
+        ``skip``: codes left out (counted apart by :func:`row_delta`).
         """
         shas, paths = self.shas, self.paths
         tip = self.tip_syntax.get(path)
         alive: Counter[tuple[int, int]] = Counter()
         for i, code in enumerate(lst):
             if code >> CSHIFT == UNKNOWN:
+                continue
+            if skip and code in skip:
                 continue
             if twice and code in twice:
                 assert live is not None
@@ -152,13 +155,7 @@ class Snapshot:
         return cls(dict(st.agg), dict(st.ai_dead), dict(st.carried), dict(st.tip_files), dict(st.tip_syntax),
                    set(st.ai_syntax), set(st.dups))
 
-    def usable(self, st: ReplayState) -> bool:
-        """Whether :func:`row_delta` applies: no line is held twice at the tip, before or after.
 
-        Such a line counts once, at its first place over all tip files, which
-        is not a per-file fact; the (rare) runs that have one rewrite all rows.
-        """
-        return not self.dups and not st.dups
 
 
 def _changed(old: Mapping[Any, Any], new: Mapping[Any, Any]) -> set[Any]:
@@ -179,9 +176,16 @@ def row_delta(st: ReplayState, snap: Snapshot) -> tuple[Counter[OutcomeKey], Cou
             out[old.agg(k)] -= snap.agg[k]
         if k in st.agg:
             out[new.agg(k)] += st.agg[k]
+    # Lines held twice at the tip, before or after (``ReplayState.dups``), count once, at
+    # their first place over all tip files: not a per-file fact, so they are redone apart.
+    dups = snap.dups | st.dups
+    if dups:
+        _dup_rows(old, snap.tip_files, snap.ai_dead, snap.dups, dups, out, -1)
+        _dup_rows(new, st.tip_files, st.ai_dead, st.dups, dups, out, 1)
     codes = _changed(snap.ai_dead, st.ai_dead)
     if new_keys:
         codes.update(c for c in st.ai_dead if (c >> CSHIFT, (c >> PSHIFT) & PATH_MASK) in new_keys)
+    codes -= dups
     for code in codes:
         if code in snap.ai_dead:
             out[old.dead(code, snap.ai_dead[code])] -= 1
@@ -190,14 +194,28 @@ def row_delta(st: ReplayState, snap: Snapshot) -> tuple[Counter[OutcomeKey], Cou
     for path in _tip_changes(st, snap, new_keys):
         before = snap.tip_files.get(path)
         if before is not None:
-            old.tip(path, before, out, -1)
+            old.tip(path, before, out, -1, skip=dups)
         after = st.tip_files.get(path)
         if after is not None:
-            new.tip(path, after, out, 1)
+            new.tip(path, after, out, 1, skip=dups)
     carried: Counter[CarriedKey] = Counter()
     for k in _changed(snap.carried, st.carried):
         carried[new.carried(k)] += st.carried.get(k, 0) - snap.carried.get(k, 0)
     return out, carried
+
+
+def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[int, tuple[int, int, int]],
+              state_dups: set[int], codes: set[int], out: Counter[OutcomeKey], sign: int) -> None:
+    """The rows of ``codes`` in one state, as :func:`all_rows` counts them (``state_dups`` its dups)."""
+    twice = {c for lst in tip_files.values() for c in lst if c in state_dups}
+    live = set(twice)
+    for code in codes:
+        oe = ai_dead.get(code)
+        if oe is not None and code not in twice:
+            out[keys.dead(code, oe)] += sign
+    for path, lst in sorted(tip_files.items()):
+        if not codes.isdisjoint(lst):
+            keys.tip(path, [c if c in codes else UNKNOWN for c in lst], out, sign, twice, live)
 
 
 def _tip_changes(st: ReplayState, snap: Snapshot, new_keys: set[tuple[int, int]]) -> Iterable[str]:
