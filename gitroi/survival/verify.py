@@ -23,8 +23,6 @@ The core never prints; the CLI (``gitroi.cli.survival_cmds``) renders the
 from __future__ import annotations
 
 import hashlib
-import pickle
-import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -176,12 +174,12 @@ def verify(repo: Repo, db: Database, *, branch: str | None = None, sample: int =
 
 
 def _state(row: dict[str, Any] | None) -> Any:
+    """The replay state the analysis saved (``analyze._load_state``: one reader of the snapshot)."""
+    from gitroi.survival.analyze import _load_state
+
     if row is None or not row.get("state_path"):
         return None
-    try:
-        return pickle.loads(zlib.decompress(Path(row["state_path"]).read_bytes()))
-    except Exception:  # a missing or corrupt snapshot: the caller says what to run
-        return None
+    return _load_state(Path(row["state_path"]))  # None when missing or corrupt: the caller says what to run
 
 
 # ---------------------------------------------------------------------------- added lines
