@@ -67,6 +67,7 @@ from gitroi.survival.history import (
     start_log,
 )
 from gitroi.survival.history import merge_info as read_merge_info
+from gitroi.survival.lexer import cannot_be_same_tokens
 from gitroi.survival.matching import Pool, match_in_hunk, match_moves
 from gitroi.survival.outcomes import (
     ended_by,
@@ -732,6 +733,9 @@ class Replayer:
             aw = [len(adds[j].translate(None, _WS)) for j in left_add]
         elif tokenize is not None:
             self.token_checks += 1
+            if cannot_be_same_tokens(path, b"\n".join([dels[i] for i in left_del]),
+                                     b"\n".join([adds[j] for j in left_add])):
+                return  # most modified hunks: rejected without lexing them
             dtok = tokenize(path, [h.dels[i].decode("utf-8", "surrogateescape") for i in left_del])
             atok = tokenize(path, [h.adds[j].decode("utf-8", "surrogateescape") for j in left_add])
             flat_d = [t for ts in dtok for t in ts]
