@@ -31,7 +31,7 @@ NO_EVIDENCE = (
               type=click.Choice(FORMATS))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-@click.option("--branch", help="Branch to analyse (default: the main branch).")
+@click.option("--branch", "-b", help="Branch to analyse (default: the main branch, see docs/survival.md).")
 @click.option("--no-update", is_flag=True,
               help="Report what the ledger holds; do not import, attribute or analyse first.")
 @click.option("--datasette-metadata", "datasette", is_flag=True,
@@ -61,6 +61,9 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         until_iso = timeutil.parse_since(until) if until else None
     except ValueError as exc:
         raise GitroiError(str(exc), hint="e.g. --since 2026-01-01 or --since 30d") from exc
+    if since_iso and until_iso and since_iso > until_iso:
+        raise GitroiError(f"--since {since} ({since_iso}) is after --until {until} ({until_iso}): "
+                          "the range is empty", hint="swap them, or leave one out")
     repo = ctx.maybe_repo()
     if "marker" in by:
         _by_marker(repo, by, fmt, output, branch, since_iso, until_iso)
@@ -68,6 +71,7 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     roots: list[str] | None = None
     repo_name = ctx.ledger_path().stem
     branch_name = branch or "the branch"
+    measured: tuple[str | None, str | None, str] = (branch, None, "")
     if repo is not None:
         repo_name = (repo.paths.workdir or repo.paths.common_dir).name
         from gitroi.report.pipeline import prepare
@@ -80,11 +84,17 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
             from gitroi.sessions.importer import repo_scopes
 
             roots = repo_scopes(repo)
+            from gitroi.git.branch import resolve_branch
+
+            chosen = resolve_branch(repo, branch)
+            if chosen is not None:
+                measured = (chosen.name, chosen.tip, chosen.note)
         else:
             prep = prepare(repo, db, branch=branch, prices_path=ctx.prices_path,
                            progress=progress)
             roots = prep.roots
             branch_name = prep.branch or branch_name
+            measured = (prep.branch, prep.tip, prep.branch_note)
             for p in prep.problems:
                 click.echo(f"warning: {p}", err=True)
     from gitroi.report.figures import chart_data, compute, normalise_by
@@ -96,10 +106,16 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     else:
         data = compute(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
                        roots=roots)
+    from gitroi.report.scope import empty_reason, state_scope
+
+    state_scope(data, db, *measured)
+    if measured[2] and fmt == "table" and output is None:
+        click.echo(f"note: {measured[2]}", err=True)
     h = data["headline"]
     if not (h["tokens"] or h["ai_lines"] or h["exploration_tokens"]):
         where = repo.paths.workdir if repo is not None else ctx.ledger_path()
-        msg = NO_EVIDENCE.format(where=where, branch=branch_name)
+        msg = empty_reason(db, repo, data, since_iso, until_iso) or NO_EVIDENCE.format(where=where,
+                                                                                   branch=branch_name)
         if fmt == "table" and output is None:
             click.echo(msg)
             return
@@ -126,7 +142,9 @@ def _by_marker(repo: Repo | None, by: tuple[str, ...], fmt: str, output: Path | 
     if repo is None:
         raise GitroiError("--by marker reads a repository's history",
                           hint="run it inside a git repository")
-    data = marker_counts(repo, branch or repo.main_branch(), since=since, until=until)
+    from gitroi.report.pipeline import default_branch
+
+    data = marker_counts(repo, branch or default_branch(repo), since=since, until=until)
     for w in data["warnings"]:
         click.echo(f"warning: {w}", err=True)
     text = json.dumps(data, indent=2) + "\n" if fmt == "json" else render_marker_table(data)

@@ -68,6 +68,8 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None, ma
                  max_file_bytes=max_bytes)
     if bar is not None and "bar" in bar:
         bar["bar"].__exit__(None, None, None)
+    if result.branch_note:
+        click.echo(f"note: {result.branch_note}", err=True)
     click.echo(result.message)
     for problem in result.stats.get("problems") or []:
         click.echo(f"gitroi: warning: {problem}", err=True)
@@ -82,32 +84,65 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None, ma
                    + (f": {shown}" if shown else "") + (f" and {more} more" if more > 0 else ""))
         click.echo("  fetch them (`git fetch --refetch origin`, or `git backfill` with git >= 2.49) "
                    "and analyse again for complete figures")
-    if result.stats.get("unknown_origin_lines"):
-        click.echo(f"{result.stats['unknown_origin_lines']} line(s) at the tip are of unknown origin "
-                   "(shallow clone or --since)")
+    for line in partial_lines(result.stats):
+        click.echo(line)
+
+
+def partial_lines(stats: dict[str, Any]) -> list[str]:
+    """What a partial history leaves unknown and how to get the rest (docs/survival.md)."""
+    out: list[str] = []
+    unknown = stats.get("unknown_origin_lines") or 0
+    if stats.get("shallow"):
+        out.append(f"partial history: this is a shallow clone; {unknown:,} line(s) at the tip are of unknown "
+                   "origin and count in no figure")
+        out.append("  deepen it for complete figures: `git fetch --unshallow` (in GitHub Actions: "
+                   "actions/checkout with `fetch-depth: 0`; its default, depth 1, holds one commit)")
+    elif unknown:
+        out.append(f"partial history: {unknown:,} line(s) at the tip are of unknown origin "
+                   "(--since) and count in no figure")
+    return out
 
 
 @cli.command()
+@click.option("--branch", "-b", help="Branch to show (default: the repository's main branch).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (docs/survival.md).")
 @pass_ctx
-def survival(ctx: Context, as_json: bool) -> None:
+def survival(ctx: Context, branch: str | None, as_json: bool) -> None:
     """Show what became of the lines: surviving, churned, reverted, deleted later.
 
-    Reads the last `gitroi analyze` from the ledger.
+    Shows the branch `gitroi analyze` would measure, analysing it first
+    (incrementally) when the ledger holds another branch or an older tip.
 
     Example: gitroi survival --json
     """
-    from gitroi.ledger.survival import summary
+    from gitroi.git.branch import resolve_branch
+    from gitroi.ledger.survival import last_analysis, summary
 
-    data = summary(ctx.db())
+    db = ctx.db()
+    repo = ctx.maybe_repo()
+    note = ""
+    if repo is not None:
+        chosen = resolve_branch(repo, branch)
+        if chosen is not None:
+            note = chosen.note
+            last = last_analysis(db)
+            if last is None or (last["branch"], last["tip"]) != (chosen.name, chosen.tip):
+                from gitroi.survival.analyze import analyze as run
+
+                run(repo, db, branch=chosen.name)
+    data = summary(db)
+    if note:
+        data["branch_note"] = note
     if as_json:
         echo_json(data)
         return
     if data["tip"] is None:
         click.echo("no analysis yet: run `gitroi analyze`")
         return
+    if note:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"{data['branch']} at {data['tip'][:12]}, window {data['window_days']:g} days, "
-               f"{data['commits_analysed']} commits")
+               f"{data['commits_analysed']} commits" + (" (partial history)" if data["partial"] else ""))
     head = f"{'':10}{'added':>9}{'surviving':>11}{'churned':>9}{'reverted':>10}{'deleted':>9}{'carried':>9}"
     click.echo(head)
     for name in ("all", "ai"):
@@ -120,6 +155,8 @@ def survival(ctx: Context, as_json: bool) -> None:
     if missing.get("blobs"):
         click.echo(f"partial clone: {missing['blobs']} blob(s) missing, {missing['files']} file(s) "
                    "not analysed (gitroi survival --json names them)")
+    for line in partial_lines({"shallow": data["shallow"], "unknown_origin_lines": data["unknown_origin_lines"]}):
+        click.echo(line)
 
 
 @cli.command()
@@ -159,6 +196,8 @@ def verify(ctx: Context, branch: str | None, sample: int, all_files: bool, toler
 def _print_verify(r: Any) -> None:
     data = r.to_json()
     add, surv = data["added"], data["surviving"]
+    if r.branch_note:
+        click.echo(f"note: {r.branch_note}", err=True)
     click.echo(f"verified {r.branch} at {r.tip[:12]}" + (" (partial history)" if r.partial else ""))
     click.echo(f"added lines: {add['ai_commits']} AI commit(s); git log --numstat -M {add['numstat']} = "
                f"new {add['new']} + carried {add['carried']} + skipped {add['skipped']}"

@@ -173,6 +173,9 @@ def summary(db: Database) -> dict[str, Any]:
             stats = {}
     out["skipped_files"] = stats.get("skipped_files", {})
     out["unknown_origin_lines"] = stats.get("unknown_origin_lines", 0)
+    out["partial"] = bool(stats.get("partial") or out["unknown_origin_lines"])
+    out["shallow"] = bool(stats.get("shallow"))
+    out["branch_note"] = stats.get("branch_note") or ""
     out["missing_blobs"] = stats.get("missing_blobs") or {"blobs": 0, "files": 0, "paths": []}
 
     def add(group: dict[str, Any], key: str, is_code: int, n: int) -> None:

@@ -104,3 +104,11 @@ def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("Exploration", f"{compact(h['exploration_tokens'])} tokens in {sessions} "
                     "session(s) that led to no commit (shown, not counted above)"))
     return out
+
+
+def measured(data: dict[str, Any]) -> str:
+    """`` · main at 24dcd50c0568`` (and `` (partial history)``): what every format says it measured."""
+    if not data.get("branch"):
+        return ""
+    tip = f" at {str(data['tip'])[:12]}" if data.get("tip") else ""
+    return f" · {data['branch']}{tip}" + (" (partial history)" if data.get("partial") else "")

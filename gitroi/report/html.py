@@ -15,7 +15,7 @@ import html
 import json
 from typing import Any
 
-from gitroi.report.formatting import compact, headline_lines, key_label, money, pct
+from gitroi.report.formatting import compact, headline_lines, key_label, measured, money, pct
 
 _CSS = """
 :root{--fg:#1f2328;--mut:#59636e;--bg:#fff;--card:#f6f8fa;--bd:#d1d9e0;
@@ -210,7 +210,7 @@ def render_html(data: dict[str, Any]) -> str:
     payload["cohorts"] = data.get("cohorts") or {"unit": "week", "series": [], "overall": [],
                                                  "unknown_end": 0}
     blob = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
-    title = f"gitroi report · {data.get('repo', '')}"
+    title = f"gitroi report · {data.get('repo', '')}{measured(data)}"
     summary = " · ".join(f"{label}: {text}" for label, text in headline_lines(data)[:1])
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.get("notes") or [])
 

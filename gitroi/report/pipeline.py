@@ -32,6 +32,8 @@ class Prepared:
 
     branch: str | None = None
     tip: str | None = None
+    #: Why this branch was measured, when that is not plain (``gitroi.git.branch``).
+    branch_note: str = ""
     sessions_imported: int = 0
     commits_loaded: int = 0
     commits_attributed: int = 0
@@ -42,7 +44,7 @@ class Prepared:
     roots: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"branch": self.branch, "tip": self.tip,
+        return {"branch": self.branch, "tip": self.tip, "branch_note": self.branch_note,
                 "sessions_imported": self.sessions_imported,
                 "commits_loaded": self.commits_loaded,
                 "commits_attributed": self.commits_attributed, "analysed": self.analysed,
@@ -83,13 +85,14 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     if repo.head() is None:
         out.steps.append("empty repository: nothing to do")
         return out
-    branch = branch or default_branch(repo)
-    tip_proc = repo.git("rev-parse", "--verify", "-q", f"{branch}^{{commit}}", check=False)
-    tip = tip_proc.decode().strip()
-    if not tip:
-        raise GitroiError(f"branch {branch!r} does not exist in {repo.paths.workdir or repo.paths.git_dir}",
-                          hint="pass --branch NAME")
-    out.branch, out.tip = branch, tip
+    from gitroi.git.branch import resolve_branch
+
+    chosen = resolve_branch(repo, branch)
+    if chosen is None:
+        out.steps.append("empty repository: nothing to do")
+        return out
+    branch, tip = chosen.name, chosen.tip
+    out.branch, out.tip, out.branch_note = branch, tip, chosen.note
     try:
         from gitroi.sessions.importer import repo_scopes
 
@@ -176,18 +179,11 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
 
 
 def default_branch(repo: Repo) -> str:
-    """The main branch, preferring the local one (``main``) over its remote (``origin/main``).
+    """The branch every command measures by default (``gitroi.git.branch.resolve_branch``)."""
+    from gitroi.git.branch import resolve_branch
 
-    Local commits not pushed yet are the user's newest work; a report that left
-    them out would look stale.
-    """
-    name = repo.main_branch()
-    if "/" in name:
-        local = name.split("/", 1)[1]
-        ok = repo.git("rev-parse", "--verify", "-q", f"refs/heads/{local}", check=False)
-        if ok.strip():
-            return local
-    return name
+    chosen = resolve_branch(repo)
+    return chosen.name if chosen is not None else "HEAD"
 
 
 def _has_sessions(db: Database, roots: list[str]) -> bool:

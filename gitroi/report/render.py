@@ -23,6 +23,7 @@ from gitroi.report.formatting import (
     headline_lines,
     key_cell,
     key_label,
+    measured,
     money,
     pct,
 )
@@ -272,7 +273,7 @@ def _title(data: dict[str, Any]) -> str:
         span = f" · {(data.get('since') or '')[:10]}..{(data.get('until') or '')[:10]}"
     what = "gitroi org report" if str(data.get("schema", "")).startswith("gitroi.org-report") \
         else "gitroi report"
-    return f"{what} · {data.get('repo', '')}{span}"
+    return f"{what} · {data.get('repo', '')}{span}{measured(data)}"
 
 
 def render_table(data: dict[str, Any], width: int = 80) -> str:
@@ -330,10 +331,15 @@ def render_csv(data: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     extra = list(_PR_EXTRA) if "pr" in keys else []
-    w.writerow([*keys, *_CSV_FIGURES, *extra])
+    # What was measured, on every row: a CSV read alone still says it (docs/report.md).
+    partial = data.get("partial") or {}
+    scope = [_cell(data.get("branch")), _cell(data.get("tip")),
+             _cell(partial.get("unknown_origin_lines") if partial else "")] if "branch" in data else []
+    w.writerow([*keys, *_CSV_FIGURES, *extra, *(("branch", "tip", "partial_unknown_origin_lines")
+                                                 if scope else ())])
     rows = data.get("rows") if keys else [data["headline"]]
     for r in rows or []:
-        w.writerow([_cell(r.get(c)) for c in (*keys, *_CSV_FIGURES, *extra)])
+        w.writerow([*(_cell(r.get(c)) for c in (*keys, *_CSV_FIGURES, *extra)), *scope])
     return buf.getvalue()
 
 

@@ -51,6 +51,8 @@ class AnalysisResult:
     seconds: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    #: Why this branch was measured, when that is not plain (``gitroi.git.branch``).
+    branch_note: str = ""
 
 
 def _state_path(repo: Repo, branch: str) -> Path:
@@ -117,17 +119,14 @@ def analyze(
 ) -> AnalysisResult:
     """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger."""
     from gitroi import timeutil
+    from gitroi.git.branch import resolve_branch
     from gitroi.ledger import survival as lsurv
 
     t0 = time.perf_counter()
-    if repo.head() is None and branch is None:
-        return AnalysisResult(None, None, "empty", message="empty repository: no commits to analyse")
-    branch = branch or repo.main_branch()
-    tip = repo.git("rev-parse", "--verify", "-q", f"{branch}^{{commit}}", check=False).decode().strip()
-    if not tip:
-        if repo.head() is None:
-            return AnalysisResult(branch, None, "empty", message="empty repository: no commits to analyse")
-        raise GitroiError(f"branch {branch!r} does not exist", hint="pass --branch NAME")
+    chosen = resolve_branch(repo, branch)
+    if chosen is None:
+        return AnalysisResult(branch, None, "empty", message="empty repository: no commits to analyse")
+    branch, tip, note = chosen.name, chosen.tip, chosen.note
     since_sha: str | None = None
     if since:
         since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
@@ -166,7 +165,8 @@ def analyze(
             if st.tip == tip and row is not None:
                 return AnalysisResult(branch, tip, "unchanged", seconds=time.perf_counter() - t0,
                                       stats=_json_stats(row.get("stats")),
-                                      message=f"{branch} is analysed up to {tip[:12]}; nothing new")
+                                      message=f"{branch} is analysed up to {tip[:12]}; nothing new",
+                                      branch_note=note)
             if planned is not None:
                 mode, exclude = "incremental", planned
         if mode == "full":
@@ -220,6 +220,12 @@ def analyze(
     classifier.finish()
     stats = _stats(st)
     stats["missing_blobs"] = _missing_stats(missing)
+    # A figure computed on part of the history says so (docs/survival.md, "Partial history").
+    stats["shallow"] = (repo.paths.common_dir / "shallow").is_file()
+    stats["since"] = since_sha
+    stats["partial"] = bool(stats["shallow"] or since_sha or stats.get("unknown_origin_lines")
+                            or stats["missing_blobs"]["files"])
+    stats["branch_note"] = note
     stats["token_checks"] = replayer.token_checks
     stats["inconsistencies"] = replayer.mismatches
     if problems:
@@ -237,7 +243,8 @@ def analyze(
     n = st.commits - before
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
-                          message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})")
+                          message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})",
+                          branch_note=note)
 
 
 def _revs(tip: str, stop: str | None) -> list[str]:

@@ -81,6 +81,7 @@ class VerifyResult:
     tolerance: float
     sampled: bool
     partial: bool = False
+    branch_note: str = ""
 
     @property
     def added_ok(self) -> bool:
@@ -116,6 +117,7 @@ class VerifyResult:
             "schema": SCHEMA,
             "branch": self.branch,
             "tip": self.tip,
+            "branch_note": self.branch_note,
             "ok": self.ok,
             "partial": self.partial,
             "added": {
@@ -170,7 +172,8 @@ def verify(repo: Repo, db: Database, *, branch: str | None = None, sample: int =
     files = _check_surviving(repo, st, res.tip, paths, kinds, ranges, jobs)
     return VerifyResult(branch=res.branch, tip=res.tip, commits=commits, files=files, candidates=candidates,
                         tolerance=tolerance, sampled=len(paths) < candidates,
-                        partial=bool(res.stats.get("unknown_origin_lines")))
+                        partial=bool(res.stats.get("partial") or res.stats.get("unknown_origin_lines")),
+                        branch_note=res.branch_note)
 
 
 def _state(row: dict[str, Any] | None) -> Any:
