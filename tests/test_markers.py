@@ -269,3 +269,24 @@ def test_report_by_marker(repo: GitRepo) -> None:
     assert "copilot-github" in table and "(strong, off), for instance:" in table
     bad = run_gitroi("report", "--by", "marker", "--by", "agent", cwd=repo.path, check=False)
     assert bad.returncode != 0 and "does not combine" in bad.stderr
+
+
+def test_the_post_commit_hook_honours_a_switched_off_rule(repo: GitRepo,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real hooks through real `git commit`: a Copilot trailer gets a commit-level note; with
+    copilot-noreply switched off in git config, the same trailer gets none."""
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+    repo.commit({"a.py": "a\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    trailer = "\n\nCo-authored-by: Copilot App <223556219+Copilot@users.noreply.github.com>"
+    first = repo.commit({"b.py": "1\n2\n"}, "one" + trailer)
+    repo.git("config", "gitroi.marker.copilot-noreply", "false")
+    second = repo.commit({"c.py": "1\n"}, "two" + trailer)
+    notes = dict(reversed(line.split()) for line in
+                 repo.git("notes", "--ref=refs/notes/gitroi", "list").splitlines())
+    assert set(notes) == {first}
+    shown = json.loads(run_gitroi("show", first, "--json", cwd=repo.path).stdout)
+    assert (shown["attribution"], shown["agents"], shown["markers"]) == \
+        ("commit", ["copilot"], ["co-author:copilot"])
+    shown = json.loads(run_gitroi("show", second, "--json", cwd=repo.path).stdout)
+    assert (shown["attribution"], shown["markers"]) == ("none", [])
