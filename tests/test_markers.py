@@ -99,6 +99,17 @@ def _co(line: str) -> str:
      "import up\nASSISTANT: To move the import ...", ANY, ANY, "aider", "subject:aider"),
     ("entire-checkpoint", "x\n\nEntire-Checkpoint: 3f2a9c1b4d5e", ANY, NOBODY, "entire",
      "trailer:entire-checkpoint"),
+    ("amp", _co("Amp-Thread-ID: https://ampcode.com/threads/T-1\nCo-authored-by: Amp "
+                "<amp@ampcode.com>"), ANY, NOBODY, "amp", "co-author:amp"),
+    ("opencode", _co("Co-Authored-By: opencode <noreply@opencode.ai>"), ANY, NOBODY, "opencode",
+     "co-author:opencode"),
+    ("junie", _co("Co-authored-by: Junie <junie@jetbrains.com>"), ANY, NOBODY, "junie",
+     "co-author:junie"),
+    ("droid-bot", _co("Co-authored-by: factory-droid[bot] "
+                      "<138933559+factory-droid[bot]@users.noreply.github.com>"), ANY, NOBODY,
+     "droid", "co-author:factory-droid[bot]"),
+    ("firebender", _co("Co-authored-by: Firebender <help@firebender.com>"), ANY, NOBODY,
+     "firebender", "co-author:firebender"),
 ])
 def test_each_variant(rule: str, message: str, author: tuple[str, str],
                       committer: tuple[str, str], agent: str, evidence: str) -> None:
@@ -112,7 +123,7 @@ def test_every_rule_has_a_variant_test_and_a_source() -> None:
               "copilot-github", "copilot-bot", "cursor-agent", "cursor-bot", "cursor-made-with",
               "codex-noreply", "codex-bot", "gemini-code-assist-bot", "jules-bot", "devin-bot",
               "aider-author", "aider-co-author", "aider-subject", "entire-checkpoint",
-              "aider-committer"}
+              "aider-committer", "amp", "opencode", "junie", "droid-bot", "firebender"}
     assert {r.id for r in RULES} == tested
     for r in RULES:
         assert len(r.seen) > 30 and r.strength in ("strong", "weak")
@@ -174,8 +185,8 @@ def test_switches_from_git_config(repo: GitRepo) -> None:
     sw = switches(r)
     assert sw == {"claude-noreply": False, "aider-committer": True, "no-such-rule": False}
     assert unknown_switches(sw) == ["no-such-rule"]
-    assert source_key(True, sw) == "markers/r2/aider-committer=on,claude-noreply=off"
-    assert source_key(False, {}) == "none/r2"
+    assert source_key(True, sw) == "markers/r3/aider-committer=on,claude-noreply=off"
+    assert source_key(False, {}) == "none/r3"
 
 
 def test_a_switched_off_rule_leaves_the_ledger(repo: GitRepo) -> None:
@@ -258,3 +269,24 @@ def test_report_by_marker(repo: GitRepo) -> None:
     assert "copilot-github" in table and "(strong, off), for instance:" in table
     bad = run_gitroi("report", "--by", "marker", "--by", "agent", cwd=repo.path, check=False)
     assert bad.returncode != 0 and "does not combine" in bad.stderr
+
+
+def test_the_post_commit_hook_honours_a_switched_off_rule(repo: GitRepo,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real hooks through real `git commit`: a Copilot trailer gets a commit-level note; with
+    copilot-noreply switched off in git config, the same trailer gets none."""
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+    repo.commit({"a.py": "a\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    trailer = "\n\nCo-authored-by: Copilot App <223556219+Copilot@users.noreply.github.com>"
+    first = repo.commit({"b.py": "1\n2\n"}, "one" + trailer)
+    repo.git("config", "gitroi.marker.copilot-noreply", "false")
+    second = repo.commit({"c.py": "1\n"}, "two" + trailer)
+    notes = dict(reversed(line.split()) for line in
+                 repo.git("notes", "--ref=refs/notes/gitroi", "list").splitlines())
+    assert set(notes) == {first}
+    shown = json.loads(run_gitroi("show", first, "--json", cwd=repo.path).stdout)
+    assert (shown["attribution"], shown["agents"], shown["markers"]) == \
+        ("commit", ["copilot"], ["co-author:copilot"])
+    shown = json.loads(run_gitroi("show", second, "--json", cwd=repo.path).stdout)
+    assert (shown["attribution"], shown["markers"]) == ("none", [])

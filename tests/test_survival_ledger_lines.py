@@ -30,8 +30,8 @@ def test_analysis_leaves_counts_to_the_full_load_with_the_same_figures(repo: Git
     result = analyze(r, db, branch="main")
     assert result.mode == "full" and result.stats["ai_commits"] == [ai]
     assert _rows(db) == sorted([
-        (base, "none", None, 0, "none", "none/r2" + NO_LINES),
-        (ai, "commit", None, None, "markers", "markers/r2" + NO_LINES),
+        (base, "none", None, 0, "none", "none/r3" + NO_LINES),
+        (ai, "commit", None, None, "markers", "markers/r3" + NO_LINES),
     ])
     # A second analysis has nothing to reload; the full load redoes both rows.
     assert ensure_ledger(r, db, "main", lines=False) == 0
@@ -39,7 +39,7 @@ def test_analysis_leaves_counts_to_the_full_load_with_the_same_figures(repo: Git
     fresh = open_ledger(tmp_path / "fresh.db")
     ensure_ledger(r, fresh, "main")
     assert _rows(db) == _rows(fresh) == sorted([
-        (base, "none", 2, 0, "none", "none/r2"),
-        (ai, "commit", 4, 4, "markers", "markers/r2"),
+        (base, "none", 2, 0, "none", "none/r3"),
+        (ai, "commit", 4, 4, "markers", "markers/r3"),
     ])
     assert ensure_ledger(r, db, "main") == 0 and ensure_ledger(r, db, "main", lines=False) == 0

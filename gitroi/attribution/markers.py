@@ -173,6 +173,20 @@ RULES: tuple[Rule, ...] = (
          "conversation:`): 655 of the 667 `aider: ` subjects in Aider-AI/aider's own history. "
          "A person's `aider: ...` subject about a module named aider has no such body",
          also=r"^# (?:aider chat conversation:|context:\s*\n+(?:user|assistant):)"),
+    # --- other coding agents ---------------------------------------------------------------
+    Rule("amp", "amp", "strong", "email", r"amp@ampcode\.com", "amp",
+         "Sourcegraph Amp's trailer `Co-authored-by: Amp <amp@ampcode.com>` (its "
+         "`amp.git.commit.coauthor.enabled` setting), often with `Amp-Thread-ID:`"),
+    Rule("opencode", "opencode", "strong", "email", r"noreply@opencode\.ai", "opencode",
+         "opencode's trailer `Co-Authored-By: opencode <noreply@opencode.ai>`"),
+    Rule("junie", "junie", "strong", "email", r"junie@jetbrains\.com", "junie",
+         "JetBrains Junie's trailer `Co-authored-by: Junie <junie@jetbrains.com>`"),
+    Rule("droid-bot", "droid", "strong", "email", _bot("factory-droid[bot]"), "factory-droid[bot]",
+         "Factory's Droid: `factory-droid[bot] <138933559+factory-droid[bot]@users.noreply."
+         "github.com>` (git-ai-project/git-ai history)"),
+    Rule("firebender", "firebender", "strong", "email", r"help@firebender\.com", "firebender",
+         "Firebender's trailer `Co-authored-by: Firebender <help@firebender.com>` (10 commits "
+         "of git-ai-project/git-ai)"),
     # --- Entire ----------------------------------------------------------------------------
     Rule("entire-checkpoint", "entire", "strong", "message", r"^[ \t]*entire-checkpoint:[ \t]*\S",
          "entire-checkpoint",
@@ -298,7 +312,7 @@ def unknown_switches(sw: dict[str, bool]) -> list[str]:
 
 #: Bumped whenever :data:`RULES` changes what it finds: a ledger row made from markers
 #: carries it in its ``source_key``, so the next run re-reads every marker-only commit.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 def source_key(found: bool, sw: dict[str, bool] | None = None) -> str:
