@@ -117,7 +117,11 @@ def analyze(
     progress: Progress | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> AnalysisResult:
-    """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger."""
+    """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger.
+
+    ``progress(done, total)`` counts the commits replayed (:mod:`gitroi.progress`
+    draws it on a terminal).
+    """
     from gitroi import timeutil
     from gitroi.git.branch import resolve_branch
     from gitroi.ledger import survival as lsurv
@@ -131,7 +135,8 @@ def analyze(
     if since:
         since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
         if not since_sha:
-            raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
+            raise GitroiError(f"--since {since!r} is not a commit (analyze --since takes a commit, not a date)",
+                              hint="pass a commit, tag or branch; " + repo.branch_hint())
     missing = _missing(repo, tip)
     excluded = tuple(sorted(missing[1])) if missing else ()
     window_s = float(window_days) * 86400.0
