@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from gitroi.errors import GitroiError
+
 _FMT = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -72,8 +74,53 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
 
 
-def parse_since(value: str) -> str:
-    """A ``--since``/``--until`` value: an ISO date or time, or a duration ago (``30d``)."""
+#: What every ``--since``/``--until`` accepts, for help texts and error hints.
+TIME_SYNTAX = "an ISO date or time (2026-01-31, 2026-01-31T12:00Z), a duration ago (30d, 2w, 36h), today or yesterday"
+WINDOW_SYNTAX = "a duration: 14d, 2w, 36h, or a bare number of days"
+
+
+def parse_since(value: str, *, now: datetime | None = None) -> str:
+    """A ``--since``/``--until`` value as a canonical time (``ValueError`` if it is none).
+
+    Accepted, the same in every command: an ISO 8601 date or time (naive means
+    UTC), a duration ago (``30d``, ``2w``, ``36h``: see :func:`parse_duration`),
+    ``now``, ``today`` and ``yesterday`` (midnight of the local day, as a person
+    at the terminal means it).
+    """
+    current = now or datetime.now(tz=UTC)
+    word = value.strip().lower()
+    if word == "now":
+        return iso(current)
+    if word in ("today", "yesterday"):
+        local = current.astimezone()
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if word == "yesterday":
+            # the calendar day before, whatever its length (DST)
+            midnight = (midnight - timedelta(hours=12)).replace(hour=0, minute=0, second=0,
+                                                                microsecond=0)
+        return iso(midnight)
     if _DURATION.match(value):
-        return iso(datetime.now(tz=UTC) - parse_duration(value))
-    return iso(parse(value))
+        return iso(current - parse_duration(value))
+    try:
+        return iso(parse(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time: use {TIME_SYNTAX}") from None
+
+
+def time_option(value: str | None, option: str) -> str | None:
+    """:func:`parse_since` for a command-line option: a GitroiError naming the option and the syntax."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_since(value)
+    except ValueError:
+        raise GitroiError(f"{option} {value!r} is not a time",
+                          hint=f"use {TIME_SYNTAX}") from None
+
+
+def window_option(value: str, option: str = "--window") -> float:
+    """A churn window for a command-line option, in days (GitroiError naming the option)."""
+    try:
+        return parse_duration(value).total_seconds() / 86400.0
+    except ValueError:
+        raise GitroiError(f"{option} {value!r} is not a duration", hint=f"use {WINDOW_SYNTAX}") from None

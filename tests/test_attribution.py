@@ -200,7 +200,7 @@ def test_rebuild_gives_identical_figures(repo: GitRepo, ledger: Database) -> Non
     assert rebuild(r, ledger) == 5
     assert dump_attribution(ledger) == before
     out = run_gitroi("rebuild", cwd=repo.path, env={"GITROI_DB": str(ledger_path(ledger))})
-    assert "rebuilt attribution of 5 commit(s)" in out.stdout
+    assert "rebuilt attribution of 5 commits" in out.stdout
 
 
 def ledger_path(db: Database) -> str:

@@ -183,7 +183,8 @@ def test_a_current_git_ai_note_in_attribute_show_and_report(repo: GitRepo) -> No
                              "(reads authorship/3.x); skipped"]
     text = run_gitroi("show", bad, cwd=repo.path)
     assert f"gitroi: warning: the git-ai note on commit {bad[:12]}" in text.stderr
-    assert "attribution: commit (markers)" in text.stdout
+    assert "attribution: commit level (every added line counts, from the commit's AI markers), " \
+        "from the commit trailers and author" in text.stdout
     out = run_gitroi("attribute", "--json", cwd=repo.path)
     assert json.loads(out.stdout) == {"line": 1, "commit": 1, "none": 1}
 

@@ -161,7 +161,7 @@ def test_unreadable_log_directory(hooked: GitRepo, tmp_path: Path) -> None:
     proc = commit(hooked, "with a broken log dir" + CLAUDE_TRAILER,
                   env={"CLAUDE_CONFIG_DIR": str(root)})
     line = one_warning(proc)
-    assert line == (f"gitroi: warning: post-commit: skipped 1 unreadable item(s) in 1 file(s): "
+    assert line == (f"gitroi: warning: post-commit: skipped 1 unreadable item in 1 file: "
                     f"{projects} (unreadable directory: Not a directory 1) {CATCH_UP}")
     # what could be read was still attributed
     assert '"attribution": "commit"' in (note_text(hooked) or "")

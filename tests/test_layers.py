@@ -6,7 +6,7 @@ functions count: they are dependencies too), becomes an edge to the most
 specific module it names.  Two rules follow (issue 9, part 4):
 
 * no import cycle between modules;
-* the layers, lowest first: base (errors, git, timeutil, progress, ranges) < ledger <
+* the layers, lowest first: base (errors, git, timeutil, progress, ranges, wording) < ledger <
   sessions < attribution < survival < report < pr < org < cli.  A module never
   imports one of a higher layer.  ``gitroi/cli`` and ``action/`` may import
   anything, and only ``gitroi/cli`` imports click.
@@ -31,6 +31,7 @@ LAYER_OF = {
     "timeutil": "base",
     "progress": "base",
     "ranges": "base",              # line-range arithmetic (untrusted notes never expanded)
+    "wording": "base",
     "ledger": "ledger",
     "sessions": "sessions",
     "attribution": "attribution",

@@ -108,7 +108,7 @@ def test_squash_merge_gets_the_union_of_the_notes(world: dict[str, object]) -> N
     merge_sha = merge_on_github(world, "squash")
     rc, summary, log = run_action(world, "pull_request", closed_payload(world, merge_sha))
     assert rc == 0, log
-    assert f"- **squash** (#{PR}): squash: 3 commit(s) mapped onto {merge_sha[:12]}" in summary
+    assert f"- **squash** (#{PR}): squash: 3 commits mapped onto {merge_sha[:12]}" in summary
     assert "23,200 tokens" in summary and "Notes pushed: pushed refs/notes/gitroi to origin" in summary
     [shown] = show_fresh(world, merge_sha)
     assert shown["attribution"] == "line"
@@ -143,7 +143,7 @@ def test_rebase_merge_maps_commit_to_commit(world: dict[str, object]) -> None:
     assert c1r != shas["c1"]
     rc, summary, log = run_action(world, "pull_request", closed_payload(world, tip))
     assert rc == 0, log
-    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id, 2 note(s) carried over" in summary
+    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commits paired by patch id, 2 notes carried over" in summary
     one, two, three = show_fresh(world, c1r, c2r, c3r)
     assert (one["tokens"], one["ai_ranges"], one["sessions"][0]["session_id"]) == (
         13500, {"util.py": [[1, 6]]}, "s1")
@@ -219,7 +219,7 @@ def test_merged_fork_pr_maps_locally_but_does_not_push(world: dict[str, object])
     payload.write_text(json.dumps(data))
     rc, summary, log = run_action(world, "pull_request", payload)
     assert rc == 0, log
-    assert f"- **squash** (#{PR}): squash: 3 commit(s) mapped onto {merge_sha[:12]}" in summary
+    assert f"- **squash** (#{PR}): squash: 3 commits mapped onto {merge_sha[:12]}" in summary
     assert "Notes pushed" not in summary
     [shown] = show_fresh(world, merge_sha)
     assert (shown["attribution"], shown["tokens"]) == ("none", 0)
@@ -248,7 +248,7 @@ def test_push_event_maps_a_rebase_merge_through_the_api(world: dict[str, object]
     finally:
         fake.stop()
     assert rc == 0, log
-    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commit(s) paired by patch id, 2 note(s) carried over" in summary
+    assert f"- **rebase** (#{PR}): rebase: 3 of 3 commits paired by patch id, 2 notes carried over" in summary
     assert [p for m, p, _ in fake.requests()] == [
         f"/api/v3/repos/{repo_name}", f"/api/v3/repos/{repo_name}/commits/{c1r}",
         f"/api/v3/repos/{repo_name}/commits/{c1r}/pulls",
@@ -269,7 +269,7 @@ def test_squash_of_commits_without_notes_says_so(repo: GitRepo) -> None:
     squash = repo.commit(message="By hand (#3)")
     out = map_merge(Repo.discover(repo.path), merge_commit=squash, pr_head=head)
     assert (out.method, out.mapped, out.message) == (
-        "squash", [], "squash: none of the 2 commit(s) has a gitroi note; nothing to map")
+        "squash", [], "squash: none of the 2 commits has a gitroi note; nothing to map")
 
 
 def test_runner_without_git_identity_still_writes_and_pushes(world: dict[str, object]) -> None:

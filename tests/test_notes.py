@@ -174,7 +174,7 @@ def test_notes_from_two_clones_merge_through_sync(repo: GitRepo, tmp_path: Path)
     assert other in remote_notes and sha in remote_notes
     # gitroi sync on machine one brings the merged note back; both sides now agree.
     out = run_gitroi("sync", "origin", cwd=one.path)
-    assert "fetched 2 note(s) from origin: 0 new, 1 merged, 1 unchanged" in out.stdout
+    assert "fetched 2 notes from origin: 0 new, 1 merged, 1 unchanged" in out.stdout
     assert read_note(r1, sha) == merged
     assert one.git("notes", "--ref=gitroi", "list", sha) == two.git("notes", "--ref=gitroi",
                                                                     "list", sha)

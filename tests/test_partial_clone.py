@@ -45,14 +45,14 @@ def test_report_in_a_partial_clone_counts_ai_lines_and_names_missing_files(
     _git(clone, "remote", "set-url", "origin", str(tmp_path / "gone"))
 
     out = run_gitroi("report", "--format", "json", cwd=clone)
-    assert ("warning: partial clone: 3 blob(s) missing; 1 file(s) left out of the commits' "
+    assert ("warning: partial clone: 3 blobs missing; 1 file left out of the commits' "
             "added lines: b.txt") in out.stderr
     data = json.loads(out.stdout)
     h = data["headline"]
     # The AI commit's 2 lines of a.py count; b.txt's lines (1 + 1 by AI) count nowhere.
     assert (h["ai_lines"], h["carried"], h["unanalysed"], h["surviving"]) == (2, 0, 0, 2)
     assert data["missing_blobs"] == {"blobs": 3, "files": 1, "paths": ["b.txt"]}
-    assert any(n.startswith("Partial clone: 3 blob(s) missing") and "b.txt" in n
+    assert any(n.startswith("Partial clone: 3 blobs missing") and "b.txt" in n
                for n in data["notes"])
     ledger = open_ledger(clone / ".git" / "gitroi" / "ledger.db")
     got = {r["sha"]: (r["attribution"], r["ai_lines"]) for r in ledger["commits"].rows}

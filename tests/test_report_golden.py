@@ -232,7 +232,7 @@ def test_unpriced_model_is_named_not_zeroed(db: Any) -> None:
     data = compute(db)
     h = data["headline"]
     assert (h["cost_usd"], h["unpriced_models"], h["unpriced_tokens"]) == (0.5, ["gpt-5"], 1500)
-    assert any("No price for model(s) gpt-5" in n for n in data["notes"])
+    assert any("No price for model gpt-5" in n for n in data["notes"])
     rows = {r["model"]: r["cost_usd"] for r in compute(db, by=["model"])["rows"]}
     assert rows == {"": None, "claude-opus-4-6": 0.5, "gpt-5": None}
 

@@ -156,8 +156,8 @@ def test_sessions_recorded_but_none_attributed_is_not_blamed_on_trailers(
     data = _markers_only(base)
     data["headline"].update(exploration_tokens=4_321, exploration_sessions=2)
     text = render_table(data, 80)
-    assert "Tokens      none attributed to the 3 commit(s): the recorded sessions led to no\n" \
+    assert "Tokens      none attributed to the 3 commits: the recorded sessions led to no\n" \
            "            commit in scope (see Exploration)\n" in text
-    assert "Exploration 4,321 tokens in 2 session(s) that led to no commit" in text
+    assert "Exploration 4,321 tokens in 2 sessions that led to no commit" in text
     assert "no token figures: no recorded session led to these commits\n" in text
     assert NO_TOKENS not in text and "trailers" not in text

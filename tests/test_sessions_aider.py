@@ -190,7 +190,7 @@ def test_end_to_end_import_and_list(repo: Any) -> None:
     repo.commit({"app.py": "x = 0\n"}, "init")
     path = write(repo.path, HISTORY)
     out = run_gitroi("sessions", "import", cwd=repo.path).stdout
-    assert out.startswith("Imported 4 responses and 4 edits of 2 session(s) from 1 log file(s)")
+    assert out.startswith("Imported 4 responses and 4 edits of 2 sessions from 1 log file")
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
     assert [(r["agent"], r["session_id"], r["cwd"], r["started_at"], r["tokens"]) for r in rows] == [
         ("aider", session_id(path, "2026-03-04 09:15:02"), str(repo.path), "2026-03-04T09:15:02.000Z", 16227),
@@ -206,7 +206,7 @@ def test_end_to_end_import_and_list(repo: Any) -> None:
     with path.open("a") as fh:
         fh.write(tool("Tokens: 3.1k sent, 90 received. Cost: $0.0089 message, $0.0101 session."))
     out = run_gitroi("sessions", "import", cwd=repo.path).stdout
-    assert out.startswith("Imported 1 responses and 0 edits of 1 session(s)")
+    assert out.startswith("Imported 1 response and 0 edits of 1 session")
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
     assert rows[1]["tokens"] == 12940 + 3190
     assert rows[1]["models"]["gpt-4-1106-preview"]["responses"] == 2

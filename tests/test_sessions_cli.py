@@ -39,11 +39,11 @@ def test_import_and_list_json(tmp_path: Path, repo: Any) -> None:
     env = setup(tmp_path, repo)
     out = run_gitroi("sessions", "import", cwd=repo.path, env=env)
     # 17 lines: 3 responses, 2 edits; the Codex rollout is outside the repository
-    assert out.stdout.startswith("Imported 3 responses and 2 edits of 1 session(s) from 1 log file(s)")
+    assert out.stdout.startswith("Imported 3 responses and 2 edits of 1 session from 1 log file")
     assert "1 outside this repository" in out.stdout
     assert out.stderr == ""
     again = run_gitroi("sessions", "import", cwd=repo.path, env=env)
-    assert again.stdout.startswith("Imported 0 responses and 0 edits of 0 session(s) from 0 log file(s)")
+    assert again.stdout.startswith("Imported 0 responses and 0 edits of 0 sessions from 0 log files")
     assert "1 unchanged, 1 outside" in again.stdout
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path, env=env).stdout)
     assert len(rows) == 1
@@ -72,7 +72,7 @@ def test_list_table_fits_80_columns(tmp_path: Path, repo: Any) -> None:
     assert lines[1].startswith("claude-code 4d5611e5-2 2026-02-12 16:02 claude-opus-4-6,clau…")
     assert lines[1].endswith("130.9k     $0.21")
     assert lines[2].startswith("codex       019c8bfe-e 2026-02-23 11:42 gpt-5.3-codex")
-    assert lines[-1] == "2 session(s), 430.4k tokens, $0.37"
+    assert lines[-1] == "2 sessions, 430.4k tokens, $0.37"
     assert max(len(x) for x in lines) <= 80
 
 
@@ -83,7 +83,7 @@ def test_unknown_model_warning_problem_line_and_prices_option(tmp_path: Path, re
     assert sum("no price for model 'claude-mystery-9'" in x for x in err) == 1
     summary = [x for x in err if x.startswith("gitroi: skipped")]
     proj = Path(env["CLAUDE_CONFIG_DIR"]) / "projects" / encode_project_dir(str(repo.path))
-    assert summary == [f"gitroi: skipped 1 unreadable item(s) in 1 file(s): {proj / (SID + '.jsonl')}:18 "
+    assert summary == [f"gitroi: skipped 1 unreadable item in 1 file: {proj / (SID + '.jsonl')}:18 "
                        "(truncated or malformed JSON 1)"]
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path, env=env).stdout)
     assert rows[0]["models"]["claude-mystery-9"]["cost_usd"] is None
@@ -111,9 +111,9 @@ def test_doctor_names_where_it_looked(tmp_path: Path, repo: Any) -> None:
     env = setup(tmp_path, repo, bad_line=True)
     out = run_gitroi("doctor", cwd=repo.path, env=env).stdout
     assert f"claude-code: looked in {env['CLAUDE_CONFIG_DIR']}/projects" in out
-    assert "1 log file(s), 0 outside this repository; ledger: 1 session(s), 3 responses, 2 edits" in out
+    assert "1 log file, 0 outside this repository; ledger: 1 session, 3 responses, 2 edits" in out
     assert f"codex: looked in {env['CODEX_HOME']}" in out
-    assert "1 log file(s), 1 outside this repository; ledger: 0 session(s)" in out
+    assert "1 log file, 1 outside this repository; ledger: 0 sessions" in out
     assert f"{SID}.jsonl:18: truncated or malformed JSON" in out
     data = json.loads(run_gitroi("doctor", "--json", cwd=repo.path, env=env).stdout)
     assert {a["agent"] for a in data["agents"]} >= {"claude-code", "codex"}

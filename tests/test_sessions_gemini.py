@@ -319,7 +319,7 @@ def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
     root = str(repo.path)
     path = write_home(isolated_env, root, session_records(root))
     out = run_gitroi("sessions", "import", cwd=repo.path).stdout
-    assert out.startswith("Imported 3 responses and 2 edits of 1 session(s) from 1 log file(s)")
+    assert out.startswith("Imported 3 responses and 2 edits of 1 session from 1 log file")
     rows = json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)
     assert len(rows) == 1
     row = rows[0]

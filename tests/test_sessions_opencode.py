@@ -282,7 +282,7 @@ def test_end_to_end_import_and_list(isolated_env: Path, repo: Any) -> None:
                        " time_updated) VALUES ('ses_X', 'prj1', 's', '/elsewhere', 't', '1', ?, ?)", (T0, T0))
     store.message("msg_x1", "ses_X", T0 + 70000, assistant(T0 + 70000, "gpt-5", "openai", "/elsewhere", inp=5, out=5))
     out = run_gitroi("sessions", "import", cwd=repo.path).stdout
-    assert out.startswith("Imported 3 responses and 5 edits of 2 session(s) from 1 log file(s)")
+    assert out.startswith("Imported 3 responses and 5 edits of 2 sessions from 1 log file")
     rows = {r["session_id"]: r for r in json.loads(run_gitroi("sessions", "list", "--json", cwd=repo.path).stdout)}
     assert sorted(rows) == ["ses_A", "ses_B"]
     a, b = rows["ses_A"], rows["ses_B"]

@@ -64,7 +64,9 @@ def test_outside_repository_error_names_path_and_hint(tmp_path: Path) -> None:
     proc = run_gitroi("sessions", "list", cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert proc.stderr == (f"Error: {tmp_path} is not inside a git repository, so there is no "
-                           "default ledger\nhint: pass --db PATH\n")
+                           "default ledger\nhint: cd into a repository or name one: gitroi -C "
+                           "PATH/TO/REPO ...; to read an existing ledger file instead: gitroi --db "
+                           "LEDGER.db ...\n")
     assert proc.stdout == ""
 
 

@@ -341,7 +341,7 @@ def test_cli_analyze_and_survival_json(repo: GitRepo) -> None:
     repo.commit({"a.py": "a = 1\n"}, "base", date=day(0))
     ai = repo.commit({"a.py": "a = 1\nb = 2\n"}, "ai" + CLAUDE, date=day(1))
     out = run_gitroi("analyze", "--window", "7d", cwd=repo.path)
-    assert "2 commit(s) replayed (full)" in out.stdout and "\r" not in out.stderr
+    assert "2 commits replayed (full)" in out.stdout and "\r" not in out.stderr
     data = json.loads(run_gitroi("survival", "--json", cwd=repo.path).stdout)
     assert set(data["all"]) >= {"lines_added", "surviving", "churned", "reverted", "deleted_later",
                                 "code", "non_code"}
@@ -351,4 +351,4 @@ def test_cli_analyze_and_survival_json(repo: GitRepo) -> None:
                                 "surviving": 1, "churned": 0, "reverted": 0, "deleted_later": 0,
                                 "carried": 0}]
     text = run_gitroi("survival", cwd=repo.path).stdout
-    assert "surviving" in text and "1 attributed commit(s)" in text
+    assert "surviving" in text and "1 attributed commit" in text

@@ -35,13 +35,13 @@ def test_missing_blobs_are_left_out_and_named(repo: GitRepo, tmp_path: Path) -> 
     _git(clone, "remote", "set-url", "origin", str(tmp_path / "gone"))
 
     out = run_gitroi("analyze", cwd=clone)
-    assert "4 commit(s) replayed" in out.stdout
-    assert "partial clone: 3 blob(s) missing; 1 file(s) not analysed: b.txt" in out.stdout
+    assert "4 commits replayed" in out.stdout
+    assert "partial clone: 3 blobs missing; 1 file not analysed: b.txt" in out.stdout
     data = json.loads(run_gitroi("survival", "--json", cwd=clone).stdout)
     assert data["missing_blobs"] == {"blobs": 3, "files": 1, "paths": ["b.txt"]}
     assert data["commits_analysed"] == 4
     text = run_gitroi("survival", cwd=clone).stdout
-    assert "partial clone: 3 blob(s) missing, 1 file(s) not analysed" in text
+    assert "partial clone: 3 blobs missing, 1 file not analysed" in text
     # a.py is analysed as in a full clone (a = 1, then b = 2 churned and c = 3 surviving, then
     # b = 20); b.txt counts nowhere.  (The AI commit's attribution is not checked here: loading
     # markers runs `git log --numstat`, which needs every blob.)

@@ -8,7 +8,7 @@ everything from those sources, so the ledger can always be recreated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from gitroi.attribution.notes import Note, clip, list_notes, parse, read_blobs
 from gitroi.attribution.records import record_from_markers, record_from_note
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -31,7 +32,8 @@ NO_LINES = "#no-lines"
 
 
 def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,
-                  problems: list[str] | None = None, lines: bool = True) -> int:
+                  problems: list[str] | None = None, lines: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> int:
     """Bring every commit reachable from ``rev`` into the ledger; returns how many rows changed.
 
     Sources, strongest first: the gitroi note, a git-ai note, Agent Trace
@@ -47,6 +49,8 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     ``lines_added`` (and a commit-level ``ai_lines``) NULL and their
     ``source_key`` marked :data:`NO_LINES`, so the next full run (``gitroi
     report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
+    ``progress(done, total)`` counts the commits read (a first run on a long
+    history reads thousands).
     """
     from gitroi.attribution import foreign
     from gitroi.ledger.commits import known_sources
@@ -99,14 +103,18 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             shown = ", ".join(excludes[:5]) + (f" (+{len(excludes) - 5} more)"
                                                if len(excludes) > 5 else "")
             problems.append(
-                f"partial clone: {len(gap[0])} blob(s) missing; {len(excludes)} file(s) left "
+                f"partial clone: {plural(len(gap[0]), 'blob')} missing; {plural(len(excludes), 'file')} left "
                 f"out of the commits' added lines: {shown} (fetch them, or use a full clone, "
                 "for complete counts)")
     for hc in iter_history(repo, revs, only=stale, excludes=excludes, counts=lines):
+        if progress is not None and (len(todo) & 63) == 0:
+            progress(len(todo), len(stale))
         src, key = source_of(hc.meta.sha)
         if not src:
             key = marked if hc.meta.markers(sw) else unmarked
         todo.append((hc, src, key))
+    if progress is not None and stale:
+        progress(len(todo), len(stale))
     if not todo:
         return 0
     blobs = read_blobs(repo, [k.split(":", 1)[1] for _, s, k in todo if s in ("note", "git-ai")])

@@ -68,7 +68,8 @@ class Context:
         except GitroiError as exc:
             raise GitroiError(
                 f"{self.cwd} is not inside a git repository, so there is no default ledger",
-                hint="pass --db PATH",
+                hint="cd into a repository or name one: gitroi -C PATH/TO/REPO ...; "
+                     "to read an existing ledger file instead: gitroi --db LEDGER.db ...",
             ) from exc
 
     def db(self) -> Database:
@@ -123,7 +124,10 @@ def echo_json(data: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; maps errors to exit codes."""
     try:
-        cli.main(args=argv, prog_name="gitroi", standalone_mode=False)
+        # Without standalone mode click returns a command's Exit code instead of raising it.
+        rv = cli.main(args=argv, prog_name="gitroi", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv
     except GitroiError as exc:
         click.echo(f"Error: {exc}", err=True)
         return 1

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from gitroi.cli.app import Context, cli, echo_json, pass_ctx
+from gitroi.timeutil import TIME_SYNTAX
+from gitroi.wording import plural
 
 
 @cli.command()
 @click.argument("rev_range", required=False)
-@click.option("--since", help="Without REV-RANGE: only commits newer than this (date or 30d).")
+@click.option("--since", metavar="WHEN",
+              help=f"Without REV-RANGE: only commits newer than this time: {TIME_SYNTAX}.")
 @click.option("--no-import", is_flag=True, help="Do not read new agent log lines first.")
 @click.option("--manual", "manual", multiple=True, metavar="AGENT",
               help="State by hand that AGENT wrote the commit REV (attribution 'manual').")
@@ -38,32 +39,25 @@ def attribute(ctx: Context, rev_range: str | None, since: str | None, no_import:
     import sys
 
     from gitroi.attribution.attribute import attribute_range
-    from gitroi.timeutil import parse_since
+    from gitroi.progress import Progress
+    from gitroi.timeutil import time_option
 
-    bar: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        # A bar on a terminal for long catch-ups; nothing when piped.
-        if not sys.stderr.isatty() or total < 20:
-            return
-        if not bar:
-            bar.append(click.progressbar(length=total, label="attributing", file=sys.stderr))
-            bar[0].__enter__()
-        bar[0].update(1)
-        if done == total:
-            bar[0].__exit__(None, None, None)
-
+    since_iso = time_option(since, "--since")
+    repo = ctx.repo()
+    if rev_range is not None:
+        repo.check_revisions(rev_range, what="REV-RANGE")
     problems: list[str] = []
-    counts = attribute_range(ctx.repo(), ctx.db(), rev_range, import_logs=not no_import,
-                             since=parse_since(since) if since else None, progress=progress,
-                             problems=problems)
+    with Progress(sys.stderr) as bar:   # a bar on a terminal for long catch-ups; nothing piped
+        counts = attribute_range(repo, ctx.db(), rev_range, import_logs=not no_import,
+                                 since=since_iso, progress=bar.stage("attributing", "commits"),
+                                 problems=problems)
     for p in problems:
         click.echo(f"gitroi: warning: {p}", err=True)
     if as_json:
         echo_json(counts)
     else:
         total = sum(counts.values())
-        click.echo(f"attributed {total} commit(s): {counts['line']} line-level, "
+        click.echo(f"attributed {plural(total, 'commit')}: {counts['line']} line-level, "
                    f"{counts['commit']} commit-level, {counts['none']} without AI")
 
 
@@ -89,7 +83,7 @@ def _manual(ctx: Context, rev: str, agents: tuple[str, ...], lines: tuple[str, .
         echo_json(describe(ctx.repo(), rev))
     else:
         click.echo(f"attributed {rev} to {', '.join(note.agents)} by hand: "
-                   f"{note.ai_lines} of {note.lines_added} added line(s)")
+                   f"{note.ai_lines} of {plural(note.lines_added, 'added line')}")
 
 
 def _fmt_cost(cost: float | None) -> str:
@@ -106,6 +100,7 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
     Example: gitroi show HEAD --json
     """
     from gitroi.attribution.describe import describe
+    from gitroi.wording import describe_attribution
 
     repo = ctx.repo()
     sha = repo.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", "--",
@@ -119,8 +114,9 @@ def show(ctx: Context, rev: str, as_json: bool) -> None:
         echo_json(d)
         return
     click.echo(f"commit {d['commit']}  {d['subject']}")
-    click.echo(f"attribution: {d['attribution']} ({d['source']})"
-               + (f"  agents: {', '.join(d['agents'])}" if d["agents"] else ""))
+    click.echo(f"attribution: {describe_attribution(d['attribution'], d['source'])}")
+    if d["agents"]:
+        click.echo(f"agents: {', '.join(d['agents'])}")
     click.echo(f"lines added: {d['lines_added']}, AI lines: {d['ai_lines']}")
     if d["sessions"]:
         click.echo(f"tokens: {d['tokens']:,}  cost: {_fmt_cost(d['cost_usd'])}")
@@ -150,7 +146,7 @@ def rebuild(ctx: Context) -> None:
     n = do_rebuild(ctx.repo(), ctx.db(), problems=problems)
     for p in problems:
         click.echo(f"gitroi: warning: {p}", err=True)
-    click.echo(f"rebuilt attribution of {n} commit(s)")
+    click.echo(f"rebuilt attribution of {plural(n, 'commit')}")
 
 
 @cli.command()
@@ -169,10 +165,11 @@ def sync(ctx: Context, remote: str, no_push: bool) -> None:
     from gitroi.attribution.rebuild import ensure_ledger
 
     repo = ctx.repo()
+    repo.check_remote(remote)
     res = fetch_and_merge(repo, remote)
     for p in res.problems:
         click.echo(f"gitroi: warning: {p}", err=True)
-    click.echo(f"fetched {res.fetched} note(s) from {remote}: {res.added} new, "
+    click.echo(f"fetched {plural(res.fetched, 'note')} from {remote}: {res.added} new, "
                f"{res.merged} merged, {res.unchanged} unchanged")
     if not no_push:
         ok, msg = push(repo, remote)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import click
 
 from gitroi.cli.app import Context, cli, echo_json, pass_ctx
-from gitroi.errors import GitroiError
 
 
 def _window_days(window: str) -> float:
-    from gitroi.timeutil import parse_duration
+    from gitroi.timeutil import window_option
 
-    try:
-        return parse_duration(window).total_seconds() / 86400.0
-    except ValueError as exc:
-        raise GitroiError(f"--window: {exc}", hint="e.g. --window 14d") from exc
+    return window_option(window, "--window")
 
 
 @cli.group()
@@ -25,7 +21,7 @@ def pr() -> None:
 @pr.command("report")
 @click.option("--base", required=True, help="The branch or commit the PR merges into (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The PR's last commit.")
-@click.option("--window", default="14d", show_default=True, help="Churn window.")
+@click.option("--window", default="14d", show_default=True, help="Churn window: 14d, 2w, 36h or a number of days.")
 @click.option("--json", "as_json", is_flag=True, help="Print the gitroi.pr/1 JSON instead of Markdown.")
 @pass_ctx
 def pr_report(ctx: Context, base: str, head: str, window: str, as_json: bool) -> None:
@@ -50,7 +46,7 @@ def pr_report(ctx: Context, base: str, head: str, window: str, as_json: bool) ->
               help="GitHub API root; for Enterprise Server https://HOST/api/v3 (env GITHUB_API_URL).")
 @click.option("--base", help="Base commit or branch (default: the PR's base, from the API).")
 @click.option("--head", help="Head commit (default: the PR's head, from the API).")
-@click.option("--window", default="14d", show_default=True, help="Churn window.")
+@click.option("--window", default="14d", show_default=True, help="Churn window: 14d, 2w, 36h or a number of days.")
 @click.option("--no-post", is_flag=True, help="Do not touch GitHub's comments; just build the report.")
 @click.option("--why", default="", help="With --no-post: the reason shown in the result.")
 @click.option("--fail-on", "fail_on", default="",

@@ -11,6 +11,7 @@ from gitroi.cli.app import Context, cli, pass_ctx
 from gitroi.git import Repo
 from gitroi.report.figures import BY_CHOICES
 from gitroi.report.render import FORMATS
+from gitroi.timeutil import TIME_SYNTAX
 
 NO_EVIDENCE = (
     "No AI evidence in {where}: no agent sessions for this repository, no gitroi notes and no "
@@ -19,25 +20,32 @@ NO_EVIDENCE = (
     "agent wrote and what the tokens cost, and `gitroi report` shows what they bought."
 )
 
+NO_EVIDENCE_LEDGER = (
+    "No AI evidence in the ledger {where}: it holds no agent session and no AI-attributed commit.\n"
+    "To fill it: run `gitroi -C PATH/TO/REPO report` on a repository (or `gitroi install` inside "
+    "one, so every commit records what the agents wrote)."
+)
+
 
 @cli.command()
 @click.option("--by", "by", multiple=True,
               type=click.Choice((*BY_CHOICES, "marker")),
               help="Group rows by these keys (repeatable). author only when asked for. "
                    "marker (alone): the commits and lines each marker rule finds.")
-@click.option("--since", help="Only commits at or after this time (ISO date/time, or 30d).")
-@click.option("--until", help="Only commits before this time (ISO date/time, or 30d).")
-@click.option("--format", "fmt", default="table", show_default=True,
-              type=click.Choice(FORMATS))
+@click.option("--since", metavar="WHEN", help=f"Only commits at or after this time: {TIME_SYNTAX}.")
+@click.option("--until", metavar="WHEN", help="Only commits before this time (same forms as --since).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format (default: from the -o file's extension, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+              help="Write to this file instead of standard output; .html .json .csv .md .txt "
+                   "choose the format.")
 @click.option("--branch", help="Branch to analyse (default: the main branch).")
 @click.option("--no-update", is_flag=True,
               help="Report what the ledger holds; do not import, attribute or analyse first.")
 @click.option("--datasette-metadata", "datasette", is_flag=True,
               help="Write Datasette metadata (table and column descriptions) for the ledger.")
 @pass_ctx
-def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | None, fmt: str,
+def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | None, fmt: str | None,
            output: Path | None, branch: str | None, no_update: bool, datasette: bool) -> None:
     """What did the tokens buy?  Tokens, cost, AI lines, survival, PRs.
 
@@ -46,7 +54,26 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     """
     from gitroi import timeutil
     from gitroi.errors import GitroiError
+    from gitroi.report.render import format_for_path
 
+    if output is not None:
+        implied = format_for_path(output)
+        if fmt is None:
+            fmt = implied or "table"
+        elif implied is not None and implied != fmt:
+            click.echo(f"warning: {output} ends in {output.suffix} but --format {fmt} was given; "
+                       f"writing {fmt}", err=True)
+    fmt = fmt or "table"
+    since_iso = timeutil.time_option(since, "--since")
+    until_iso = timeutil.time_option(until, "--until")
+    repo = ctx.maybe_repo()
+    if repo is None and not ctx.ledger_path().exists():
+        # Nothing to build a ledger from here: never leave an empty file behind.
+        raise GitroiError(
+            f"the ledger {ctx.ledger_path()} does not exist, and {ctx.cwd} is not inside a git "
+            "repository to build one from",
+            hint="report on a repository: gitroi -C PATH/TO/REPO report; or pass --db with an "
+                 "existing ledger file")
     db = ctx.db()
     if datasette:
         import json
@@ -56,12 +83,6 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         meta = datasette_metadata(db, database=ctx.ledger_path().stem)
         _emit(json.dumps(meta, indent=2) + "\n", output)
         return
-    try:
-        since_iso = timeutil.parse_since(since) if since else None
-        until_iso = timeutil.parse_since(until) if until else None
-    except ValueError as exc:
-        raise GitroiError(str(exc), hint="e.g. --since 2026-01-01 or --since 30d") from exc
-    repo = ctx.maybe_repo()
     if "marker" in by:
         _by_marker(repo, by, fmt, output, branch, since_iso, until_iso)
         return
@@ -70,19 +91,18 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     branch_name = branch or "the branch"
     if repo is not None:
         repo_name = (repo.paths.workdir or repo.paths.common_dir).name
+        from gitroi.progress import Progress
         from gitroi.report.pipeline import prepare
 
-        progress = None
-        if sys.stderr.isatty() and fmt == "table":
-            def progress(msg: str) -> None:
-                click.echo(f"gitroi: {msg}…", err=True)
         if no_update:
             from gitroi.sessions.importer import repo_scopes
 
             roots = repo_scopes(repo)
         else:
-            prep = prepare(repo, db, branch=branch, prices_path=ctx.prices_path,
-                           progress=progress)
+            # Counts on a terminal for the steps that take a while; nothing when piped.
+            with Progress(sys.stderr) as progress:
+                prep = prepare(repo, db, branch=branch, prices_path=ctx.prices_path,
+                               progress=progress)
             roots = prep.roots
             branch_name = prep.branch or branch_name
             for p in prep.problems:
@@ -90,16 +110,20 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
     from gitroi.report.figures import chart_data, compute, normalise_by
 
     keys = normalise_by(by)
+    # One person, one row: the repository's .mailmap joins a person's names and e-mails.
+    canonical = repo.canonical_contacts if repo is not None else None
     if fmt == "html":
         data = chart_data(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
-                          roots=roots)
+                          roots=roots, canonical=canonical)
     else:
         data = compute(db, by=keys, since=since_iso, until=until_iso, repo_name=repo_name,
-                       roots=roots)
+                       roots=roots, canonical=canonical)
     h = data["headline"]
     if not (h["tokens"] or h["ai_lines"] or h["exploration_tokens"]):
-        where = repo.paths.workdir if repo is not None else ctx.ledger_path()
-        msg = NO_EVIDENCE.format(where=where, branch=branch_name)
+        if repo is not None:
+            msg = NO_EVIDENCE.format(where=repo.paths.workdir, branch=branch_name)
+        else:
+            msg = NO_EVIDENCE_LEDGER.format(where=ctx.ledger_path())
         if fmt == "table" and output is None:
             click.echo(msg)
             return

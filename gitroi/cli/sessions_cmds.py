@@ -14,6 +14,8 @@ import click
 
 from gitroi.cli.app import Context, cli, echo_json, pass_ctx
 from gitroi.errors import GitroiError
+from gitroi.timeutil import TIME_SYNTAX
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from gitroi.sessions.importer import ImportSummary
@@ -37,37 +39,15 @@ def _run_import(ctx: Context, *, all_sessions: bool, since: str | None) -> Impor
     from gitroi.sessions.pricing import PriceTable
 
     scopes = _scopes(ctx, all_sessions)
-    since_iso = None
-    if since:
-        try:
-            since_iso = timeutil.parse_since(since)
-        except ValueError as exc:
-            raise GitroiError(f"--since {since!r} is not a date, time or duration",
-                              hint="use e.g. 2026-01-31, 2026-01-31T12:00:00Z or 30d") from exc
+    since_iso = timeutil.time_option(since, "--since")
     prices = PriceTable.load(ctx.prices_path)
     db = ctx.db()
-    if not sys.stderr.isatty():
-        return import_sessions(db, all_sessions=all_sessions, scopes=scopes, since=since_iso,
-                               prices=prices)
-    bar: Any = None
-    shown = [0]
+    from gitroi.progress import Progress
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            if total < 8 << 20:  # small imports finish before a bar is worth drawing
-                return
-            bar = click.progressbar(length=total, label="Reading agent logs", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - shown[0])
-        shown[0] = done
-
-    try:
+    with Progress(sys.stderr) as bar:
         return import_sessions(db, all_sessions=all_sessions, scopes=scopes, since=since_iso,
-                               prices=prices, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+                               prices=prices,
+                               progress=bar.stage("reading agent logs", "MB", scale=1_000_000))
 
 
 @cli.group()
@@ -78,8 +58,8 @@ def sessions() -> None:
 @sessions.command("import")
 @click.option("--all", "all_sessions", is_flag=True,
               help="Take every session found, not only those inside this repository's work trees.")
-@click.option("--since", metavar="DATE",
-              help="Only log files written since DATE (2026-01-31, or a duration such as 30d).")
+@click.option("--since", metavar="WHEN",
+              help=f"Only log files written since this time: {TIME_SYNTAX}.")
 @click.option("--reprice", is_flag=True,
               help="Recompute the cost of every imported response with the current price tables.")
 @pass_ctx
@@ -94,10 +74,11 @@ def import_cmd(ctx: Context, all_sessions: bool, since: str | None, reprice: boo
         from gitroi.sessions.store import reprice as reprice_events
 
         n, unpriced = reprice_events(ctx.db(), PriceTable.load(ctx.prices_path).cost)
-        click.echo(f"Repriced {n} responses ({unpriced} without a price).")
+        click.echo(f"Repriced {plural(n, 'response')} ({unpriced} without a price).")
     mb = s.bytes_read / 1e6
-    click.echo(f"Imported {s.events} responses and {s.edits} edits of {s.sessions} session(s) "
-               f"from {s.files_read} log file(s) ({mb:.1f} MB); "
+    click.echo(f"Imported {plural(s.events, 'response')} and {plural(s.edits, 'edit')} of "
+               f"{plural(s.sessions, 'session')} "
+               f"from {plural(s.files_read, 'log file')} ({mb:.1f} MB); "
                f"{s.files_unchanged} unchanged, {s.files_out_of_scope} outside this repository.")
     line = s.problem_line()
     if line:
@@ -134,7 +115,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         costs.append(r["cost_usd"])
     known = [c for c in costs if c is not None]
     total = _fmt_cost(sum(known)) + ("+?" if len(known) < len(costs) else "")
-    lines.append(f"{len(rows)} session(s), {_fmt_int(tok)} tokens, {total}")
+    lines.append(f"{plural(len(rows), 'session')}, {_fmt_int(tok)} tokens, {total}")
     return "\n".join(lines)
 
 
@@ -163,6 +144,8 @@ def list_cmd(ctx: Context, as_json: bool, all_sessions: bool) -> None:
 @pass_ctx
 def doctor(ctx: Context, as_json: bool) -> None:
     """Where gitroi looks for each agent's logs, what it found, what is wrong.
+
+    Exits 1 when it found an error (the ledger or the price table cannot be read).
 
     Example: gitroi doctor
     """
@@ -204,8 +187,11 @@ def doctor(ctx: Context, as_json: bool) -> None:
                 "sessions": c.get("sessions", 0), "responses": c.get("events", 0),
                 "edits": c.get("edits", 0),
             })
+    failed = "error" in report or "error" in report["prices"]
     if as_json:
         echo_json(report)
+        if failed:
+            raise click.exceptions.Exit(1)
         return
     click.echo(f"Repository: {report['repository'] or '(none: every session is in scope)'}")
     click.echo(f"Ledger:     {report['ledger'] or '-'}")
@@ -222,18 +208,24 @@ def doctor(ctx: Context, as_json: bool) -> None:
         if not a["found_dirs"]:
             click.echo("  nothing there (agent not used on this machine, or logs elsewhere)")
             continue
-        click.echo(f"  {a['log_files']} log file(s), {a['outside_repository']} outside this repository; "
-                   f"ledger: {a['sessions']} session(s), {a['responses']} responses, {a['edits']} edits")
+        click.echo(f"  {plural(a['log_files'], 'log file')}, {a['outside_repository']} outside this "
+                   f"repository; ledger: {plural(a['sessions'], 'session')}, "
+                   f"{plural(a['responses'], 'response')}, {plural(a['edits'], 'edit')}")
     jobs = report.get("hook_jobs") or []
     if jobs:
-        click.echo(f"\n{len(jobs)} piece(s) of hook work were left unfinished:")
+        click.echo(f"\n{plural(len(jobs), 'piece')} of hook work {'was' if len(jobs) == 1 else 'were'} "
+                   "left unfinished:")
         for j in jobs:
             click.echo(f"  {j['message']}")
         if ctx._db is not None:
             click.echo("  (finished now: see the lines above, if any)")
     if report["problems"]:
-        click.echo(f"\n{report['problems_total']} line(s) or file(s) could not be read; most recent:")
+        n = report["problems_total"]
+        click.echo(f"\n{n} {'line or file' if n == 1 else 'lines or files'} could not be read; most recent:")
         for p in report["problems"]:
             click.echo(f"  {p['path']}:{p['line']}: {p['reason']}")
     else:
         click.echo("\nNo unreadable log lines.")
+    if failed:
+        # A check that found an error fails, so scripts and CI see it.
+        raise click.exceptions.Exit(1)

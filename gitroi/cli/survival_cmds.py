@@ -8,16 +8,14 @@ from typing import Any
 import click
 
 from gitroi.cli.app import Context, cli, echo_json, pass_ctx
+from gitroi.wording import plural
 
 
 def _parse_window(text: str) -> float:
-    """``14d``, ``36h``, ``2w`` or a bare number of days, as days (``timeutil.parse_duration``, like ``pr --window``)."""
-    from gitroi.timeutil import parse_duration
+    """``14d``, ``36h``, ``2w`` or a bare number of days, as days (like ``pr --window``)."""
+    from gitroi.timeutil import window_option
 
-    try:
-        return parse_duration(text).total_seconds() / 86400.0
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a duration (examples: 14d, 36h, 2w)") from None
+    return window_option(text, "--window")
 
 
 def _parse_size(text: str) -> int:
@@ -33,8 +31,11 @@ def _parse_size(text: str) -> int:
 @cli.command()
 @click.option("--branch", "-b", help="Branch to analyse (default: the repository's main branch).")
 @click.option("--window", default="14d", show_default=True,
-              help="Churn window: a line changed or deleted within it after its commit is churned.")
-@click.option("--since", metavar="REV", help="Replay only commits after REV; older lines are of unknown origin.")
+              help="Churn window (14d, 2w, 36h or a number of days): a line changed or deleted within "
+                   "it after its commit is churned.")
+@click.option("--since", metavar="REV",
+              help="Replay only commits after the commit REV (a commit, not a date); older lines are "
+                   "of unknown origin.")
 @click.option("--max-file-size", default="1m", show_default=True, metavar="SIZE",
               help="Files larger than this (bytes, or with k/m suffix) are skipped like binary files.")
 @pass_ctx
@@ -50,24 +51,11 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None, ma
 
     days = _parse_window(window)
     max_bytes = _parse_size(max_file_size)
-    bar: Any = None
-    progress = None
-    if sys.stderr.isatty():
-        state: dict[str, Any] = {}
+    from gitroi.progress import Progress
 
-        def progress(done: int, total: int) -> None:
-            if "bar" not in state:
-                state["bar"] = click.progressbar(length=total, label="replaying history", file=sys.stderr)
-                state["bar"].__enter__()
-                state["last"] = 0
-            state["bar"].update(done - state["last"])
-            state["last"] = done
-
-        bar = state
-    result = run(ctx.repo(), ctx.db(), branch=branch, window_days=days, since=since, progress=progress,
-                 max_file_bytes=max_bytes)
-    if bar is not None and "bar" in bar:
-        bar["bar"].__exit__(None, None, None)
+    with Progress(sys.stderr) as bar:
+        result = run(ctx.repo(), ctx.db(), branch=branch, window_days=days, since=since,
+                     progress=bar.stage("replaying history", "commits"), max_file_bytes=max_bytes)
     click.echo(result.message)
     for problem in result.stats.get("problems") or []:
         click.echo(f"gitroi: warning: {problem}", err=True)
@@ -78,12 +66,14 @@ def analyze(ctx: Context, branch: str | None, window: str, since: str | None, ma
     if missing.get("blobs"):
         shown = ", ".join(missing.get("paths") or [])
         more = missing["files"] - len(missing.get("paths") or [])
-        click.echo(f"partial clone: {missing['blobs']} blob(s) missing; {missing['files']} file(s) not analysed"
+        click.echo(f"partial clone: {plural(missing['blobs'], 'blob')} missing; "
+                   f"{plural(missing['files'], 'file')} not analysed"
                    + (f": {shown}" if shown else "") + (f" and {more} more" if more > 0 else ""))
         click.echo("  fetch them (`git fetch --refetch origin`, or `git backfill` with git >= 2.49) "
                    "and analyse again for complete figures")
     if result.stats.get("unknown_origin_lines"):
-        click.echo(f"{result.stats['unknown_origin_lines']} line(s) at the tip are of unknown origin "
+        n = result.stats["unknown_origin_lines"]
+        click.echo(f"{plural(n, 'line')} at the tip {'is' if n == 1 else 'are'} of unknown origin "
                    "(shallow clone or --since)")
 
 
@@ -115,10 +105,10 @@ def survival(ctx: Context, as_json: bool) -> None:
             g = data[name] if sub is None else data[name][sub]
             click.echo(f"{label:10}{g['lines_added']:>9}{g['surviving']:>11}{g['churned']:>9}"
                        f"{g['reverted']:>10}{g['deleted_later']:>9}{g['carried']:>9}")
-    click.echo(f"{len(data['commits'])} attributed commit(s); per commit: gitroi survival --json")
+    click.echo(f"{plural(len(data['commits']), 'attributed commit')}; per commit: gitroi survival --json")
     missing = data.get("missing_blobs") or {}
     if missing.get("blobs"):
-        click.echo(f"partial clone: {missing['blobs']} blob(s) missing, {missing['files']} file(s) "
+        click.echo(f"partial clone: {plural(missing['blobs'], 'blob')} missing, {plural(missing['files'], 'file')} "
                    "not analysed (gitroi survival --json names them)")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -165,7 +165,7 @@ def discover(path: str | Path = ".") -> RepoPaths:
         if proc.returncode != 0:
             raise GitroiError(
                 f"{p} is not inside a git repository",
-                hint="run gitroi inside a repository, or pass --db PATH",
+                hint="cd into a git repository, or name one with -C: gitroi -C PATH/TO/REPO ...",
             )
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     git_dir, common = Path(lines[0]), Path(lines[1])
@@ -232,3 +232,83 @@ class Repo:
             if run_git(["rev-parse", "--verify", "-q", f"refs/heads/{cand}"], cwd=cwd, check=False).returncode == 0:
                 return cand
         return "HEAD"
+
+    def branch_names(self) -> list[str]:
+        """Local branches, then remote-tracking ones (``origin/main``), without ``origin/HEAD``."""
+        out = self.git("for-each-ref", "--format=%(refname:short)%00%(symref)",
+                       "refs/heads/", "refs/remotes/", check=False).decode("utf-8", "replace")
+        names = []
+        for line in out.splitlines():
+            name, _, symref = line.partition("\0")
+            if name and not symref:
+                names.append(name)
+        return names
+
+    def branch_hint(self, limit: int = 12) -> str:
+        """A hint that names the branches there are (what ``--branch`` can take)."""
+        names = self.branch_names()
+        if not names:
+            return "this repository has no branch yet: make a first commit"
+        shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+        return f"branches here: {shown}"
+
+    def check_revisions(self, spec: str, *, what: str = "revision") -> None:
+        """GitroiError naming the first revision of ``spec`` (``A``, ``A..B``, ``A...B``) git cannot find.
+
+        Before a command hands ``spec`` to git, so the user reads which name is
+        wrong and which branches exist, not git's multi-line fatal.
+        """
+        import re as _re
+
+        text = spec.strip()
+        if not text:
+            raise GitroiError(f"empty {what}", hint=self.branch_hint())
+        if text.startswith("-"):
+            raise GitroiError(f"{what} {spec!r} looks like an option, not a revision")
+        parts = _re.split(r"\.\.\.?", text, maxsplit=1)
+        for part in parts:
+            rev = part.lstrip("^")
+            rev = _re.sub(r"\^[!@]$|\^-\d*$", "", rev)
+            if not rev:   # "A.." and "..B" mean HEAD on the empty side
+                rev = "HEAD"
+            ok = self.git("rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}",
+                          check=False).strip()
+            if not ok:
+                raise GitroiError(f"{rev!r} is not a commit or branch in this repository"
+                                  + (f" (in {what} {spec!r})" if rev != text else ""),
+                                  hint=self.branch_hint())
+
+    def remote_names(self) -> list[str]:
+        """The configured remotes (``git remote``)."""
+        return self.git("remote", check=False).decode("utf-8", "replace").split()
+
+    def check_remote(self, remote: str) -> None:
+        """GitroiError when ``remote`` is neither a configured remote nor a URL or path git can use."""
+        names = self.remote_names()
+        if remote in names:
+            return
+        if "/" in remote or ":" in remote or Path(remote).exists():
+            return   # a URL or a path: git fetch takes those as they are
+        if names:
+            raise GitroiError(f"no remote named {remote!r} in this repository",
+                              hint=f"remotes here: {', '.join(names)} (e.g. gitroi sync {names[0]})")
+        raise GitroiError(f"no remote named {remote!r}: this repository has no remote",
+                          hint=f"add one: git remote add {remote} URL, then run gitroi sync again")
+
+    def canonical_contacts(self, contacts: Iterable[str]) -> dict[str, str]:
+        """``Name <email>`` -> the person ``.mailmap`` says it is (``git check-mailmap``).
+
+        Contacts the mailmap does not name map to themselves.  One git call per
+        200 contacts; without a ``.mailmap`` (or ``mailmap.file``) git answers
+        each with itself.
+        """
+        todo = sorted({c for c in contacts if c and "<" in c and c.rstrip().endswith(">")})
+        out: dict[str, str] = {}
+        for i in range(0, len(todo), 200):
+            chunk = todo[i:i + 200]
+            proc = run_git(["check-mailmap", *chunk], cwd=self.cwd, check=False)
+            answers = proc.stdout.decode("utf-8", "replace").splitlines()
+            if proc.returncode != 0 or len(answers) != len(chunk):
+                continue   # an odd contact git refuses: keep this chunk as written
+            out.update(zip(chunk, answers, strict=True))
+        return out

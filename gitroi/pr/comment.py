@@ -103,7 +103,7 @@ def render_markdown(data: Mapping[str, Any], *, title: str | None = None,
         churned = int(data.get("churned") or 0) + int(data.get("deleted_later") or 0)
         lines += [
             f"**{_n(data.get('tokens'))} tokens** · **{_usd(data.get('cost_usd'))}** → "
-            f"**{_n(ai)} AI lines** of {_n(data.get('lines_added'))} added · "
+            f"**{_n(ai)} AI line{'s' if ai != 1 else ''}** of {_n(data.get('lines_added'))} added · "
             f"**{_n(data.get('surviving'))} reached the head** · "
             f"**{_n(churned)} churned in review ({_pct(data.get('review_churn'))})** · "
             f"**{_n(data.get('tokens_per_surviving_line'))} tokens / surviving line**"

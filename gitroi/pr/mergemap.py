@@ -33,6 +33,7 @@ from typing import Any
 from gitroi.attribution.notes import read_note
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, run_git
+from gitroi.wording import plural
 
 METHODS = ("auto", "merge", "squash", "rebase")
 _SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
@@ -194,10 +195,10 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
             out.method = "squash"
         _apply(repo, m_sha, pr_commits, out, write=write, head=h_sha, exclude=[m_sha])
         if not out.mapped:
-            out.message = (f"squash: none of the {len(pr_commits)} commit(s) has a gitroi note; "
+            out.message = (f"squash: none of the {plural(len(pr_commits), 'commit')} has a gitroi note; "
                            "nothing to map")
         elif not out.message:
-            out.message = f"squash: {len(pr_commits)} commit(s) mapped onto {m_sha[:12]}"
+            out.message = f"squash: {plural(len(pr_commits), 'commit')} mapped onto {m_sha[:12]}"
         return out
     pids = patch_ids(repo, pr_commits + new)
     idents = _identity(repo, pr_commits + new)
@@ -211,8 +212,8 @@ def map_merge(repo: Repo, *, merge_commit: str, pr_head: str, method: str = "aut
             continue
         free.remove(match)
         _apply(repo, target, [match], out, write=write)
-    out.message = (f"rebase: {len(new) - len(out.unmatched)} of {len(new)} commit(s) paired by "
-                   f"patch id, {len(out.mapped)} note(s) carried over")
+    out.message = (f"rebase: {len(new) - len(out.unmatched)} of {plural(len(new), 'commit')} paired by "
+                   f"patch id, {plural(len(out.mapped), 'note')} carried over")
     return out
 
 

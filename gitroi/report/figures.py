@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -105,8 +106,12 @@ def normalise_by(by: Sequence[str]) -> list[str]:
 
 def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
             until: str | None = None, commits: Sequence[str] | None = None,
-            repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
+            repo_name: str = "repository", roots: Sequence[str] | None = None,
+            canonical: Canonical | None = None) -> dict[str, Any]:
     """Headline and rows (one per group of ``by``) of the report; the ``gitroi.report/1`` JSON.
+
+    ``canonical`` (the repository's ``.mailmap``, :meth:`gitroi.git.Repo.canonical_contacts`)
+    makes ``--by author`` one row per person.
 
     ``commits`` restricts the report to those commits (a PR's, for example)
     instead of the analysed branch; ``since``/``until`` bound the commit time
@@ -142,34 +147,44 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     headline["unpriced_models"] = unpriced
     headline["unpriced_tokens"] = max(0, headline["tokens"] - _int(priced))
 
-    rows = group_rows(db, keys, scope, repo_name, prs) if keys else []
+    rows = group_rows(db, keys, scope, repo_name, prs, canonical) if keys else []
 
     notes: list[str] = []
+    ai_all = headline["ai_lines"]
     if headline["ai_lines_commit_level"]:
+        n = headline["ai_lines_commit_level"]
         notes.append(
-            f"{headline['ai_lines_commit_level']:,} of {headline['ai_lines']:,} AI lines are "
-            "counted at commit level (no transcript: every line added by an AI-attributed commit "
+            f"{n:,} of {plural(ai_all, 'AI line', number=f'{ai_all:,}')} "
+            + ("is" if n == 1 else "are")
+            + " counted at commit level (no transcript: every line added by an AI-attributed commit "
             f"counts); {headline['ai_lines_line_level']:,} at line level.")
     if headline["carried"]:
+        n = headline["carried"]
         notes.append(
-            f"{headline['carried']:,} more lines added by AI commits were moved or reformatted "
-            "from older commits (carried): survival follows them under their older commit, so "
-            f"they are not counted as new AI lines; {headline['ai_lines']:,} + "
-            f"{headline['carried']:,} = the lines the AI commits added.")
+            f"{plural(n, 'more line', number=f'{n:,}')} added by AI commits "
+            + ("was" if n == 1 else "were")
+            + " moved or reformatted from older commits (carried): survival follows them under "
+            "their older commit, so they are not counted as new AI lines; "
+            f"{ai_all:,} + {n:,} = the lines the AI commits added.")
     if headline["unanalysed"]:
-        notes.append(f"{headline['unanalysed']:,} AI lines are not analysed yet (no survival "
-                     "outcome): run `gitroi analyze`.")
+        n = headline["unanalysed"]
+        notes.append(f"{plural(n, 'AI line', number=f'{n:,}')} "
+                     + ("is" if n == 1 else "are")
+                     + " not analysed yet (no survival outcome): run `gitroi analyze`.")
     missing = missing_blobs(db)
     if missing["files"]:
         shown = ", ".join(missing["paths"][:10])
         more = missing["files"] - min(10, len(missing["paths"]))
+        blobs, files = missing["blobs"], missing["files"]
         notes.append(
-            f"Partial clone: {missing['blobs']:,} blob(s) missing (no promisor remote to fetch "
-            f"them from); {missing['files']:,} file(s) are left out of every figure: {shown}"
+            f"Partial clone: {plural(blobs, 'blob', number=f'{blobs:,}')} "
+            f"missing (no promisor remote to fetch them from); "
+            f"{plural(files, 'file', number=f'{files:,}')} "
+            + ("is" if missing["files"] == 1 else "are") + f" left out of every figure: {shown}"
             + (f" and {more:,} more" if more > 0 else "")
             + ". Fetch them, or report on a full clone, for complete figures.")
     if unpriced:
-        notes.append("No price for model(s) " + ", ".join(unpriced)
+        notes.append("No price for " + ("model " if len(unpriced) == 1 else "models ") + ", ".join(unpriced)
                      + ": their tokens are counted, their cost is not.")
     if "author" in keys:
         notes.append(PER_PERSON_NOTE)
@@ -187,14 +202,53 @@ def compute(db: Database, *, by: Sequence[str] = (), since: str | None = None,
     }
 
 
+#: ``Name <email>`` contacts -> the person each is (``Repo.canonical_contacts``: ``.mailmap``).
+Canonical = Callable[[Sequence[str]], dict[str, str]]
+
+#: Raw sums that do not add up across rows of one person (kept from the first row).
+_NOT_SUMMED = ("repo", "week", "agent", "model", "pr", "path", "symbol", "author")
+
+
+def merge_people(raws: list[dict[str, Any]], keys: list[str], canonical: Canonical) -> list[dict[str, Any]]:
+    """One row per person: rows whose authors ``.mailmap`` names as one person are summed.
+
+    The raw figures are sums (ratios come later from :func:`finish`), so two
+    rows of one person add up; ``merged_prs`` may count a PR twice when one
+    person committed to it under both identities.
+    """
+    mapped = canonical([str(r.get("author") or "") for r in raws])
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for raw in raws:
+        person = mapped.get(str(raw.get("author") or ""), raw.get("author"))
+        key = tuple(person if k == "author" else raw.get(k) for k in keys)
+        have = merged.get(key)
+        if have is None:
+            merged[key] = {**raw, "author": person}
+            continue
+        for k, v in raw.items():
+            # SQL's SUM: NULLs are skipped, and all-NULL stays NULL (an unknown cost).
+            if k in _NOT_SUMMED or isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            old = have.get(k)
+            have[k] = v if old is None else old + v
+    return list(merged.values())
+
+
 def group_rows(db: Database, keys: list[str], scope: Any, repo_name: str,
-               prs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows per group of ``keys`` over the materialised scope (see ``ledger.figures.materialise``)."""
+               prs: list[dict[str, Any]], canonical: Canonical | None = None) -> list[dict[str, Any]]:
+    """Rows per group of ``keys`` over the materialised scope (see ``ledger.figures.materialise``).
+
+    With ``author`` among the keys and ``canonical`` given, one person is one
+    row whatever names and e-mails they committed under (:func:`merge_people`).
+    """
     from gitroi.ledger.facts import group_figures
 
     rows: list[dict[str, Any]] = []
     pr_info = {p["pr"]: p for p in prs}
-    for raw in group_figures(db, keys, repo_name, provider_of=providers()):
+    raws = group_figures(db, keys, repo_name, provider_of=providers())
+    if "author" in keys and canonical is not None:
+        raws = merge_people(raws, keys, canonical)
+    for raw in raws:
         row: dict[str, Any] = {k: raw[k] for k in keys}
         row.update(finish(raw))
         if "pr" in keys:
@@ -303,7 +357,8 @@ def cohorts(rows: Sequence[tuple[str, int, str, int]], last_week: str | None,
 
 
 def chart_data(db: Database, *, by: Sequence[str] = (), since: str | None = None, until: str | None = None,
-               repo_name: str = "repository", roots: Sequence[str] | None = None) -> dict[str, Any]:
+               repo_name: str = "repository", roots: Sequence[str] | None = None,
+               canonical: Canonical | None = None) -> dict[str, Any]:
     """Everything the HTML report draws: cohort curves, weekly figures, rework by agent/model, top PRs and paths.
 
     Also :func:`compute`'s headline and, with ``by``, its rows (computed once).
@@ -311,7 +366,8 @@ def chart_data(db: Database, *, by: Sequence[str] = (), since: str | None = None
     from gitroi.ledger.charts import cohort_facts, top_rework
     from gitroi.ledger.figures import Scope
 
-    base = compute(db, by=by, since=since, until=until, repo_name=repo_name, roots=roots)
+    base = compute(db, by=by, since=since, until=until, repo_name=repo_name, roots=roots,
+                   canonical=canonical)
     scope = Scope(since=since, until=until)
 
     from gitroi.ledger.prs import pr_rows

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitroi.wording import plural
+
 
 def compact(n: float | None) -> str:
     """1234 -> '1,234'; 1234567 -> '1.2M'; None -> '-'."""
@@ -73,11 +75,11 @@ def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     if tokens:
         split = (f"input {compact(h['input'])} · cache write {compact(h['cache_write'])} · "
                  f"cache read {compact(h['cache_read'])} · output {compact(h['output'])}")
-        out.append(("Tokens", f"{compact(tokens)} attributed to {h['commits']} commit(s) ({split})"))
+        out.append(("Tokens", f"{compact(tokens)} attributed to {plural(h['commits'], 'commit')} ({split})"))
         out.append(("Cost", money(h["cost_usd"]) + (
             f" (no price for {', '.join(h['unpriced_models'])})" if h["unpriced_models"] else "")))
     elif sessions:
-        out.append(("Tokens", f"none attributed to the {h['commits']} commit(s): the recorded "
+        out.append(("Tokens", f"none attributed to the {plural(h['commits'], 'commit')}: the recorded "
                     "sessions led to no commit in scope (see Exploration)"))
     else:
         out.append(("Tokens", NO_TOKENS))
@@ -99,8 +101,8 @@ def headline_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
     per_pr = h.get("cost_per_merged_pr")
     out.append(("PRs", f"{h['merged_prs']} merged with AI work"
                 + (f" · {money(per_pr)} per merged PR" if per_pr is not None else "")
-                + f" · review churn {compact(h['review_churn'])} AI lines"))
+                + " · review churn " + plural(h["review_churn"], "AI line", number=compact(h["review_churn"]))))
     if tokens or sessions:
-        out.append(("Exploration", f"{compact(h['exploration_tokens'])} tokens in {sessions} "
-                    "session(s) that led to no commit (shown, not counted above)"))
+        out.append(("Exploration", f"{compact(h['exploration_tokens'])} tokens in "
+                    f"{plural(sessions, 'session')} that led to no commit (shown, not counted above)"))
     return out

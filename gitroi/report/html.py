@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from gitroi.report.formatting import compact, headline_lines, key_label, money, pct
+from gitroi.wording import plural
 
 _CSS = """
 :root{--fg:#1f2328;--mut:#59636e;--bg:#fff;--card:#f6f8fa;--bd:#d1d9e0;
@@ -27,6 +28,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 8px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:10px;margin-bottom:18px}
 .kpi{background:var(--card);border:1px solid var(--bd);border-radius:8px;padding:10px 12px}
 .kpi .v{font-size:22px;font-weight:600}.kpi .l{color:var(--mut);font-size:12px}
+.kpi .why{color:var(--mut);font-size:11px;font-style:italic;margin-top:4px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
 .card{border:1px solid var(--bd);border-radius:8px;padding:14px 16px;background:#fff}
 .card p.d{color:var(--mut);font-size:12px;margin:0 0 8px}
@@ -56,6 +58,7 @@ function num(n){if(n===null||n===undefined){return "-";} var a=Math.abs(n);
   if(a>=1e4){return (n/1e3).toFixed(0)+"k";} return (Math.round(n*10)/10).toLocaleString("en-US");}
 function usd(n){if(n===null||n===undefined){return "-";} return n<1?"$"+n.toFixed(4):"$"+n.toFixed(2);}
 function pct(n){return (n===null||n===undefined)?"-":(n*100).toFixed(1)+"%";}
+function weeks(k){return k+(k===1?" week":" weeks");}
 function done(box){box.setAttribute("data-rendered","1");}
 function empty(box,msg){var p=document.createElement("p");p.className="empty";p.textContent=msg;
   box.appendChild(p);done(box);}
@@ -85,7 +88,7 @@ function cohort(box, C){
   series.forEach(function(c,i){
     var col=ramp(n>1?i/(n-1):0.5), pts=c.alive.map(function(v,k){return X(k)+","+Y(v);});
     var tip=c.cohort+": "+num(c.ai_lines)+" AI lines written, "+pct(c.alive[c.alive.length-1])+
-      " alive after "+(c.alive.length-1)+" week(s), "+num(c.surviving)+" at the tip";
+      " alive after "+weeks(c.alive.length-1)+", "+num(c.surviving)+" at the tip";
     if(c.alive.length===1){var d=el("circle",{cx:X(0),cy:Y(c.alive[0]),r:3,fill:col},s);
       el("title",{},d).textContent=tip; return;}
     var p=el("polyline",{points:pts.join(" "),fill:"none",stroke:col,"stroke-width":(0.8+2.2*Math.sqrt(c.ai_lines/big)).toFixed(2),
@@ -93,14 +96,14 @@ function cohort(box, C){
   });
   if(n>1&&C.overall.length>1){var o=el("polyline",{points:C.overall.map(function(v,k){return X(k)+","+Y(v);}).join(" "),
     fill:"none",stroke:"#1f2328","stroke-width":2.4,"stroke-dasharray":"6 3"},s);
-    el("title",{},o).textContent="all cohorts (Kaplan-Meier): "+pct(C.overall[C.overall.length-1])+" alive after "+(C.overall.length-1)+" week(s)";}
+    el("title",{},o).textContent="all cohorts (Kaplan-Meier): "+pct(C.overall[C.overall.length-1])+" alive after "+weeks(C.overall.length-1);}
   txt(s,L,H-6,"weeks since the week written (0 = end of that week) · y: share of the cohort's AI lines alive");
-  var items=n<=8?series.map(function(c,i){return [c.cohort+" ("+num(c.ai_lines)+")",ramp(n>1?i/(n-1):0.5)];})
-    :[[series[0].cohort+" (oldest)",ramp(0)],[series[Math.floor((n-1)/2)].cohort,ramp(0.5)],[series[n-1].cohort+" (newest)",ramp(1)]];
+  /* The legend names every cohort the chart draws, in the colour it is drawn in. */
+  var items=series.map(function(c,i){return [c.cohort+" ("+num(c.ai_lines)+")",ramp(n>1?i/(n-1):0.5)];});
   if(n>1){items.push(["all cohorts","#1f2328"]);}
   legend(box,items);
   if(C.unknown_end){var p2=document.createElement("p");p2.className="empty";
-    p2.textContent=num(C.unknown_end)+" dead AI line(s) have no end week (analysed before gitroi recorded it): counted at the tip; run gitroi analyze.";box.appendChild(p2);}
+    p2.textContent=num(C.unknown_end)+(C.unknown_end===1?" dead AI line has":" dead AI lines have")+" no end week (analysed before gitroi recorded it): counted at the tip; run gitroi analyze.";box.appendChild(p2);}
   done(box);
 }
 
@@ -161,22 +164,61 @@ document.body.setAttribute("data-charts-ready","1");
 """
 
 
+def _absent(h: dict[str, Any]) -> dict[str, str]:
+    """Why each headline figure that shows "-" is absent, by card: a card never shows a bare dash."""
+    sessions = bool(h.get("tokens")) or bool(h.get("exploration_sessions"))
+    no_sessions = "no sessions recorded: install the hooks (gitroi install)"
+    no_ai = "no AI lines in this scope"
+    why: dict[str, str] = {}
+    if not h.get("ai_lines"):
+        why["surviving_share"] = why["rework_rate"] = no_ai
+    elif h.get("surviving_share") is None:
+        why["surviving_share"] = why["rework_rate"] = "not analysed yet: run gitroi analyze"
+    if not sessions:
+        for k in ("cost_usd", "tokens_per_surviving_line", "cost_per_surviving_line", "cost_per_merged_pr"):
+            why[k] = no_sessions
+        return why
+    if not h.get("tokens"):
+        for k in ("cost_usd", "tokens_per_surviving_line", "cost_per_surviving_line", "cost_per_merged_pr"):
+            why[k] = "the recorded sessions led to no commit in scope"
+        return why
+    unpriced = h.get("unpriced_models") or []
+    if h.get("cost_usd") is None:
+        why["cost_usd"] = why["cost_per_surviving_line"] = (
+            "no price for " + ", ".join(unpriced) if unpriced else "no price known")
+    if not h.get("surviving"):
+        why["tokens_per_surviving_line"] = why["cost_per_surviving_line"] = "no surviving AI line"
+    if h.get("cost_per_merged_pr") is None:
+        why["cost_per_merged_pr"] = ("no merged PR with AI work in history" if not h.get("merged_prs")
+                                     else "the merged PRs' sessions have no price")
+    return why
+
+
 def _kpis(data: dict[str, Any]) -> str:
     h = data["headline"]
+    why = _absent(h)
     cards = [
-        (compact(h["tokens"]), "tokens attributed"),
-        (money(h["cost_usd"]), "cost"),
+        (compact(h["tokens"]), "tokens attributed", ""),
+        (money(h["cost_usd"]), "cost", "cost_usd"),
         (compact(h["ai_lines"]), f"new AI lines (+{compact(h['carried'])} moved or reformatted)"
-         if h.get("carried") else "AI lines"),
-        (pct(h["surviving_share"]), "of AI lines surviving"),
-        (pct(h["rework_rate"]), "rework (churned + reverted)"),
-        (compact(h["tokens_per_surviving_line"]), "tokens per surviving line"),
-        (money(h["cost_per_surviving_line"], small=True), "cost per surviving line"),
-        (money(h["cost_per_merged_pr"]), f"per merged PR ({h['merged_prs']} PRs)"),
-        (compact(h["exploration_tokens"]), "exploration tokens (no commit)"),
+         if h.get("carried") else "AI lines", ""),
+        (pct(h["surviving_share"]), "of AI lines surviving", "surviving_share"),
+        (pct(h["rework_rate"]), "rework (churned + reverted)", "rework_rate"),
+        (compact(h["tokens_per_surviving_line"]), "tokens per surviving line", "tokens_per_surviving_line"),
+        (money(h["cost_per_surviving_line"], small=True), "cost per surviving line",
+         "cost_per_surviving_line"),
+        (money(h["cost_per_merged_pr"]), f"per merged PR ({plural(h['merged_prs'], 'PR')})",
+         "cost_per_merged_pr"),
+        (compact(h["exploration_tokens"]), "exploration tokens (no commit)", ""),
     ]
-    return "".join(f'<div class="kpi"><div class="v">{html.escape(v)}</div>'
-                   f'<div class="l">{html.escape(label)}</div></div>' for v, label in cards)
+    out = []
+    for value, label, key in cards:
+        reason = (why.get(key) or "not known in this scope") if key and h.get(key) is None else ""
+        out.append(f'<div class="kpi"><div class="v">{html.escape(value)}</div>'
+                   f'<div class="l">{html.escape(label)}</div>'
+                   + (f'<div class="why">{html.escape(reason)}</div>' if reason else "")
+                   + "</div>")
+    return "".join(out)
 
 
 def _rows_table(data: dict[str, Any]) -> str:

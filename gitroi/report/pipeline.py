@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo
+from gitroi.progress import Progress
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
-
-Progress = Callable[[str], None]
-
 
 @dataclass
 class Prepared:
@@ -79,7 +77,9 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     from gitroi.ledger.views import create_views
 
     out = Prepared()
-    say = progress or (lambda _msg: None)
+    # Each step counts what it does (log MB read, commits read, replayed, files parsed,
+    # PRs); the bar is drawn only on a terminal and only for steps that take a while.
+    bar = progress if progress is not None else Progress(None)
     if repo.head() is None:
         out.steps.append("empty repository: nothing to do")
         return out
@@ -88,7 +88,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     tip = tip_proc.decode().strip()
     if not tip:
         raise GitroiError(f"branch {branch!r} does not exist in {repo.paths.workdir or repo.paths.git_dir}",
-                          hint="pass --branch NAME")
+                          hint=repo.branch_hint() + " (pass one with --branch NAME)")
     out.branch, out.tip = branch, tip
     try:
         from gitroi.sessions.importer import repo_scopes
@@ -98,7 +98,6 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
         out.roots = [str(p) for p in repo.paths.worktrees()]
 
     if import_logs:
-        say("importing agent sessions")
         try:
             from gitroi.sessions.importer import import_sessions
 
@@ -107,7 +106,8 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                 from gitroi.sessions.pricing import PriceTable
 
                 prices = PriceTable.load(prices_path)
-            summary = _call(import_sessions, db, repo=repo, prices=prices)
+            summary = _call(import_sessions, db, repo=repo, prices=prices,
+                            progress=bar.stage("reading agent logs", "MB", scale=1_000_000))
             out.sessions_imported = int(getattr(summary, "sessions", 0) or 0)
             said = summary.problem_line() if hasattr(summary, "problem_line") else None
             if said:  # file:line of every log line skipped, and why
@@ -122,7 +122,6 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
 
     refs = head_refs(repo) if prs else []
     if attribute:
-        say("loading attribution")
         try:
             from gitroi.attribution.attribute import attribute_range
             from gitroi.attribution.rebuild import ensure_ledger
@@ -130,10 +129,11 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             if import_logs and _has_sessions(db, out.roots):
                 since = _first_session(db, out.roots)
                 counts = _call(attribute_range, repo, db, None, import_logs=False,
-                               since=since)
+                               since=since, progress=bar.stage("attributing commits", "commits"))
                 out.commits_attributed = int(sum(v for k, v in counts.items() if k != "none"))
             out.commits_loaded = int(_call(ensure_ledger, repo, db, [branch, *refs],
-                                           problems=out.problems))
+                                           problems=out.problems,
+                                           progress=bar.stage("reading commits", "commits")))
             out.steps.append("attribution")
         except ImportError:
             out.problems.append("attribution: not available")
@@ -141,7 +141,6 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             _problem(out, "attribution", exc)
 
     if analyse:
-        say("analysing survival")
         try:
             import importlib
 
@@ -149,7 +148,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             fn = getattr(survival, "analyze", None) or getattr(survival, "analyse", None)
             if fn is None:
                 raise ImportError("gitroi.survival.analyze has no analyze()")
-            _call(fn, repo, db, branch=branch)
+            _call(fn, repo, db, branch=branch, progress=bar.stage("replaying history", "commits"))
             out.analysed = True
             out.steps.append("analysis")
         except ImportError:
@@ -159,15 +158,16 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             _problem(out, "analysis", exc)
 
     if prs:
-        say("finding pull requests")
         try:
             from gitroi.report.prs import record
 
-            out.prs_recorded = record(repo, db, branch)
+            out.prs_recorded = int(_call(record, repo, db, branch,
+                                         progress=bar.stage("reading pull requests", "PRs")))
             out.steps.append("prs")
         except Exception as exc:
             _problem(out, "prs", exc)
 
+    bar.finish()
     shas = repo.git_text("rev-list", branch).split()
     set_branch_commits(db, branch, shas)
     # Views follow the code's definitions even on a ledger made by an older gitroi.

@@ -15,6 +15,8 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable
+from os import PathLike
+from pathlib import PurePath
 from typing import Any
 
 from gitroi.report.formatting import (
@@ -27,10 +29,28 @@ from gitroi.report.formatting import (
     pct,
 )
 
-__all__ = ["FORMATS", "NO_TOKENS", "compact", "headline_lines", "key_cell", "key_label", "money",
-           "pct", "render", "render_csv", "render_json", "render_markdown", "render_table"]
+__all__ = [
+    "EXTENSIONS",
+    "FORMATS",
+    "NO_TOKENS",
+    "compact",
+    "format_for_path",
+    "headline_lines",
+    "key_cell",
+    "key_label",
+    "money",
+    "pct",
+    "render",
+    "render_csv",
+    "render_json",
+    "render_markdown",
+    "render_table",
+]
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
+#: File extension -> format, for ``report -o FILE`` without ``--format``.
+EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".md": "markdown",
+              ".markdown": "markdown", ".txt": "table"}
 ROW_LIMIT_TABLE = 25
 _CSV_FIGURES = ("tokens", "input", "cache_write", "cache_read", "output", "reasoning", "cost_usd",
                 "ai_lines", "surviving", "churned", "reverted", "deleted_later", "unanalysed",
@@ -275,6 +295,28 @@ def _title(data: dict[str, Any]) -> str:
     return f"{what} · {data.get('repo', '')}{span}"
 
 
+#: ``--by`` keys that are dates: their views read in date order, oldest first.
+DATE_KEYS = ("week",)
+
+
+def shown_rows(rows: list[dict[str, Any]], keys: list[str],
+               limit: int = ROW_LIMIT_TABLE) -> tuple[list[dict[str, Any]], str]:
+    """The rows the terminal table shows, and how they were picked (for the "N of M" line).
+
+    A date view (``--by week`` first) is a time line: in date order (then the
+    other keys), the latest ``limit`` rows.  Any other view keeps the rows'
+    order when they fit, else shows the ``limit`` rows with the most AI lines
+    (then tokens), in that order.
+    """
+    if keys and keys[0] in DATE_KEYS:
+        ordered = sorted(rows, key=lambda r: tuple((r.get(k) is None, str(r.get(k) or "")) for k in keys))
+        return ordered[-limit:], "the latest"
+    if len(rows) <= limit:
+        return rows, "all"
+    top = sorted(rows, key=lambda r: -(r["ai_lines"] + r["tokens"] / 1e9))[:limit]
+    return top, "the top, by AI lines,"
+
+
 def render_table(data: dict[str, Any], width: int = 80) -> str:
     """The terminal report: headline block, then up to 25 rows, every line within ``width``.
 
@@ -292,11 +334,10 @@ def render_table(data: dict[str, Any], width: int = 80) -> str:
         lines += ["", f"(no rows by {' · '.join(keys)} in this scope)"]
     if keys and rows:
         lines.append("")
-        shown = sorted(rows, key=lambda r: -(r["ai_lines"] + r["tokens"] / 1e9))[:ROW_LIMIT_TABLE] \
-            if len(rows) > ROW_LIMIT_TABLE else rows
+        shown, which = shown_rows(rows, keys)
         lines += table_rows(data, shown, width)
         if len(rows) > len(shown):
-            lines.extend(_wrap("", f"top {len(shown)} of {len(rows)} rows by AI lines; "
+            lines.extend(_wrap("", f"{which} {len(shown)} of {len(rows)} rows; "
                                "--format json/csv for all", text_w))
         for why in _why_dropped(data, _empty_figures(rows)):
             lines.extend(_wrap("", why, text_w))
@@ -389,6 +430,11 @@ def render_markdown(data: dict[str, Any], *, max_rows: int = 50) -> str:
         out.append("")
         out += [f"> {n}" for n in notes]
     return "\n".join(out) + "\n"
+
+
+def format_for_path(path: str | PathLike[str]) -> str | None:
+    """The format a file name asks for by its extension (``x.html`` -> html), None if it says none."""
+    return EXTENSIONS.get(PurePath(path).suffix.lower())
 
 
 def render(data: dict[str, Any], fmt: str, *, width: int | None = None) -> str:

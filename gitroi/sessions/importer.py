@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitroi.sessions import Problem, Reader, ReadResult, UsageEvent, sha1
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -93,8 +94,10 @@ class ImportSummary:
                 parts.append(path)
         more = len(by_file) - max_files
         why = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
-        return (f"gitroi: skipped {len(self.problems)} unreadable item(s) in {len(by_file)} file(s): "
-                + "; ".join(parts) + (f"; and {more} more file(s)" if more > 0 else "") + f" ({why})")
+        return (f"gitroi: skipped {plural(len(self.problems), 'unreadable item')} in "
+                f"{plural(len(by_file), 'file')}: "
+                + "; ".join(parts) + (f"; and {plural(more, 'more file')}" if more > 0 else "")
+                + f" ({why})")
 
 
 def in_scope(cwd: str | None, scopes: Sequence[str] | None) -> bool:

@@ -34,6 +34,7 @@ from gitroi.survival.replay import (
     ReplayState,
 )
 from gitroi.survival.rows import Snapshot, all_rows, row_delta, tip_stats
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -115,7 +116,11 @@ def analyze(
     progress: Progress | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> AnalysisResult:
-    """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger."""
+    """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger.
+
+    ``progress(done, total)`` counts the commits replayed (:mod:`gitroi.progress`
+    draws it on a terminal).
+    """
     from gitroi import timeutil
     from gitroi.ledger import survival as lsurv
 
@@ -127,12 +132,14 @@ def analyze(
     if not tip:
         if repo.head() is None:
             return AnalysisResult(branch, None, "empty", message="empty repository: no commits to analyse")
-        raise GitroiError(f"branch {branch!r} does not exist", hint="pass --branch NAME")
+        raise GitroiError(f"branch {branch!r} does not exist",
+                          hint=repo.branch_hint() + " (pass one with --branch NAME)")
     since_sha: str | None = None
     if since:
         since_sha = repo.git("rev-parse", "--verify", "-q", f"{since}^{{commit}}", check=False).decode().strip()
         if not since_sha:
-            raise GitroiError(f"--since {since!r} is not a commit", hint="pass a commit, tag or branch")
+            raise GitroiError(f"--since {since!r} is not a commit (analyze --since takes a commit, not a date)",
+                              hint="pass a commit, tag or branch; " + repo.branch_hint())
     missing = _missing(repo, tip)
     excluded = tuple(sorted(missing[1])) if missing else ()
     window_s = float(window_days) * 86400.0
@@ -237,7 +244,7 @@ def analyze(
     n = st.commits - before
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
-                          message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})")
+                          message=f"analysed {branch} at {tip[:12]}: {plural(n, 'commit')} replayed ({mode})")
 
 
 def _revs(tip: str, stop: str | None) -> list[str]:
