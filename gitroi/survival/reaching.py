@@ -14,12 +14,21 @@ size.  When some line is not found, a second pass without ``-w`` runs: ``-w``
 hands a line that a later commit only re-spaced (a formatter run) to the older
 commit, and the re-spacing commit's line, present at the head, must not count
 as lost.
+
+Why blame and not the replay that makes every other survival figure: the two
+answer different questions about a line the PR added.  Blame: is the line the
+agent typed still at the head (a line the PR moved or re-indented is the PR's
+line, as its note says)?  The replay: whose line is it (a moved or re-indented
+line is *carried*, the older commit's)?  :func:`replay_reaching` gives the
+replay's answer for the same keys; ``benchmarks/bench_reaching.py`` measures
+both on real PRs and docs/action.md ("Why blame here") gives the figures;
+``tests/test_reaching.py`` checks that they agree where both must.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gitroi.git import Repo
 from gitroi.git.patch import unquote_path
@@ -68,3 +77,43 @@ def reaching(repo: Repo, merge_base: str | None, head: str, keys: Iterable[Key])
     if found != keys:
         found |= _survivors(repo, merge_base, head, commits, ignore_whitespace=False) & keys
     return found
+
+
+def replay_reaching(repo: Repo, merge_base: str | None, head: str, keys: Iterable[Key]) -> set[Key]:
+    """Which of ``keys`` reach ``head`` by the survival replay run on ``merge_base..head``.
+
+    The keys are the AI lines (line-level ranges of their commits), the merge
+    base is the boundary (its lines are of unknown origin, as with ``gitroi
+    analyze --since``); a key reaches the head when a line there still has it
+    as its origin.  No ledger, one ``git log -p`` stream of the range.
+    """
+    from gitroi.survival.codes import CSHIFT, LINE_MASK, PATH_MASK, PSHIFT
+    from gitroi.survival.replay import Attribution, Replayer, ReplayState
+
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    ranges: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    for c, p, n in sorted(wanted):
+        ranges.setdefault(c, {}).setdefault(p, []).append((n, n))
+    attribution = Attribution(kinds=dict.fromkeys(ranges, "line"), ranges=ranges)
+    state = ReplayState(window_s=0.0, fingerprint="")
+    Replayer(repo, state, attribution, tokenize=_tokenizer()).run(head, boundary=merge_base)
+    found: set[Key] = set()
+    for codes in state.tip_files.values():
+        for code in codes:
+            if code & 2:   # an AI line: its origin is one of the keys' versions
+                key = (state.shas[code >> CSHIFT], state.paths[(code >> PSHIFT) & PATH_MASK],
+                       (code >> 2) & LINE_MASK)
+                if key in wanted:
+                    found.add(key)
+    return found
+
+
+def _tokenizer() -> Callable[[str, list[str]], list[tuple[str, ...]]] | None:
+    """The lexer the replay uses to see a reformat (as ``gitroi analyze`` does)."""
+    try:
+        from gitroi.survival.lexer import tokenize_lines
+    except ImportError:  # pragma: no cover - the lexer ships with gitroi
+        return None
+    return tokenize_lines
