@@ -17,7 +17,11 @@ process's whole CPU time (start-up included; git's children are apart,
 bench_hook.py counts them), the sum of every import's self time, and the
 modules that cost most.  Bytecode is written, as in a normal installation.
 
-Usage: ``python benchmarks/bench_hook_imports.py [--rounds 15] [--top 25]``
+``--against DIR`` interleaves a second series that imports gitroi from
+another source tree (``PYTHONPATH=DIR``, e.g. ``git archive main | tar -x -C
+DIR``), so a change is measured before and after in the same run.
+
+Usage: ``python benchmarks/bench_hook_imports.py [--rounds 15] [--top 25] [--against DIR]``
 """
 
 from __future__ import annotations
@@ -96,10 +100,30 @@ def cpu_of(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
+def report(label: str, runs: list[dict[str, list[float]]], top: int, notes: int) -> None:
+    ms = 1000.0
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(r[name][i] if name in r else 0.0 for r in runs)
+
+    print(f"[{label}] hook process (GITROI_HOOK_FOREGROUND=1, profiled, git children apart): "
+          f"median {med('(process)', 0) * ms:.1f} ms CPU over {len(runs)} commits "
+          f"({notes} notes written in all)")
+    names = {k for r in runs for k in r if k != "(process)"}
+    total = sum(med(k, 0) for k in names)
+    print(f"[{label}] imports: {len(names)} modules, {total * ms:.1f} ms CPU (sum of medians of "
+          "self)")
+    rows = sorted(((med(k, 0), med(k, 1), k) for k in names), reverse=True)
+    print("  self ms    cum ms  module")
+    for own, cum, name in rows[:top]:
+        print(f"  {own * ms:7.2f}  {cum * ms:8.2f}  {name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--against", type=Path, help="a second gitroi source tree, interleaved")
     args = ap.parse_args()
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="gitroi-bench-hook-imports-"))
@@ -126,7 +150,9 @@ def main() -> None:
         profiler = tmp / "profile_hook.py"
         profiler.write_text(PROFILER)
         clock = time.time()
-        runs: list[dict[str, list[float]]] = []
+        series: dict[str, list[dict[str, list[float]]]] = {"this tree": []}
+        if args.against:
+            series[f"PYTHONPATH={args.against}"] = []
         bare: dict[str, list[float]] = {"python -c pass": [], "python -S -c pass": []}
         for n in range(args.rounds + 2):  # two warm-up rounds: bytecode written, ledger made
             clock += 2
@@ -140,32 +166,33 @@ def main() -> None:
             subprocess.run(["git", "add", "-A"], cwd=repo, env=e, check=True)
             subprocess.run(["git", "commit", "-q", "--no-verify", "-m", f"c{n}"], cwd=repo,
                            env=e, check=True)
-            out = tmp / f"run-{n}.json"
-            cpu_of([py, str(profiler), str(out)], repo, {**e, "GITROI_HOOK_FOREGROUND": "1"})
+            order = list(series) if n % 2 else list(series)[::-1]
+            for which in order:
+                out = tmp / f"run-{n}.json"
+                extra = {"PYTHONPATH": str(args.against)} if which != "this tree" else {}
+                if which != order[0]:  # the second series needs a commit of its own
+                    with (repo / "people.txt").open("a") as f:
+                        f.write(f"a person's line {n}\n")
+                    subprocess.run(["git", "add", "-A"], cwd=repo, env=e, check=True)
+                    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", f"c{n} again"],
+                                   cwd=repo, env=e, check=True)
+                cpu_of([py, str(profiler), str(out)], repo,
+                       {**e, **extra, "GITROI_HOOK_FOREGROUND": "1"})
+                if n >= 2:
+                    series[which].append({k: list(v)
+                                          for k, v in json.loads(out.read_text()).items()})
             if n < 2:
                 continue
-            runs.append({k: list(v) for k, v in json.loads(out.read_text()).items()})
             bare["python -c pass"].append(cpu_of([py, "-c", "pass"], repo, env))
             bare["python -S -c pass"].append(cpu_of([py, "-S", "-c", "pass"], repo, env))
         notes = subprocess.run(["git", "notes", "--ref=gitroi", "list"], cwd=repo, env=env,
                                capture_output=True, text=True).stdout.split()
         ms = 1000.0
 
-        def med(name: str, i: int) -> float:
-            return statistics.median(r[name][i] if name in r else 0.0 for r in runs)
-
         for what, xs in bare.items():
             print(f"{what}: median {statistics.median(xs) * ms:.1f} ms CPU")
-        print(f"hook process (GITROI_HOOK_FOREGROUND=1, profiled, git children apart): median "
-              f"{med('(process)', 0) * ms:.1f} ms CPU over {len(runs)} commits "
-              f"({len(notes) // 2} notes written)")
-        names = {k for r in runs for k in r if k != "(process)"}
-        total = sum(med(k, 0) for k in names)
-        print(f"imports: {len(names)} modules, {total * ms:.1f} ms CPU (sum of medians of self)")
-        rows = sorted(((med(k, 0), med(k, 1), k) for k in names), reverse=True)
-        print("  self ms    cum ms  module")
-        for own, cum, name in rows[:args.top]:
-            print(f"  {own * ms:7.2f}  {cum * ms:8.2f}  {name}")
+        for label, runs in series.items():
+            report(label, runs, args.top, len(notes) // 2)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

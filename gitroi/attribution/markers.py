@@ -31,15 +31,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 
+TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
+    from typing import Literal
+
     from gitroi.git import Repo
 
-Strength = Literal["strong", "weak"]
-#: Where a rule looks: an identity (author, committer, each Co-authored-by trailer), the
-#: author name alone, the committer name alone, or the message text.
-Field = Literal["email", "author-name", "committer-name", "message", "subject"]
+    Strength = Literal["strong", "weak"]
+    #: Where a rule looks: an identity (author, committer, each Co-authored-by trailer), the
+    #: author name alone, the committer name alone, or the message text.
+    Field = Literal["email", "author-name", "committer-name", "message", "subject"]
 
 CONFIG_SECTION = "gitroi.marker"
 

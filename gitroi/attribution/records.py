@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from gitroi.attribution.commits import CommitMeta
 from gitroi.attribution.markers import Marker
@@ -12,7 +11,10 @@ from gitroi.attribution.markers import source_key as marker_source_key
 from gitroi.attribution.notes import Note, SessionShare
 from gitroi.sessions import session_key, sha1
 
+TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from gitroi.ledger.commits import CommitRecord
 
 

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitroi.errors import GitroiError
 
+TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
     import pygit2
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from gitroi.ledger.transactions import transaction
 
+TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlite_utils import Database
 
 _COMMIT_COLUMNS = ("sha", "author_name", "author_email", "authored_at", "committed_at", "subject",
