@@ -64,7 +64,7 @@ def resolve_branch(repo: Repo, branch: str | None = None) -> Branch | None:
                 return None
             names = _branches(repo)
             raise GitroiError(f"branch {branch!r} does not exist",
-                              hint=("branches here: " + ", ".join(names)) if names
+                              hint=("branches here: " + ", ".join(names) + " (pass one with --branch NAME)") if names
                               else "this repository has no branches yet")
         return Branch(branch, tip, detached=detached)
     remote = run_git(["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"], cwd=repo.cwd,

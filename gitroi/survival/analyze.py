@@ -34,6 +34,7 @@ from gitroi.survival.replay import (
     ReplayState,
 )
 from gitroi.survival.rows import Snapshot, all_rows, row_delta, tip_stats
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -248,7 +249,7 @@ def analyze(
     n = st.commits - before
     return AnalysisResult(branch, tip, mode, commits_replayed=n, rows_written=written,
                           seconds=time.perf_counter() - t0, stats=stats,
-                          message=f"analysed {branch} at {tip[:12]}: {n} commit(s) replayed ({mode})",
+                          message=f"analysed {branch} at {tip[:12]}: {plural(n, 'commit')} replayed ({mode})",
                           branch_note=note)
 
 
