@@ -29,6 +29,7 @@ from gitroi.ledger.formulas import (
 from gitroi.org.dataset import TABLES, read_dataset
 from gitroi.org.engines import Engine, open_engine, register_dataset
 from gitroi.report.figures import PER_PERSON_NOTE, finish
+from gitroi.report.figures import normalise_by as report_normalise_by
 
 SCHEMA = "gitroi.org-report/1"
 BY_CHOICES = ("repo", "team", "agent", "model", "provider", "week", "month", "author", "path",
@@ -37,15 +38,8 @@ NO_TEAM = "(no team)"
 
 
 def normalise_by(by: Sequence[str]) -> list[str]:
-    keys: list[str] = []
-    for k in by:
-        if k not in BY_CHOICES:
-            raise GitroiError(f"unknown --by key {k!r}", hint="use one of " + ", ".join(BY_CHOICES))
-        if k == "symbol" and "path" not in keys:
-            keys.append("path")
-        if k not in keys:
-            keys.append(k)
-    return keys
+    """``report``'s key rule (:func:`gitroi.report.figures.normalise_by`) over the org's keys."""
+    return report_normalise_by(by, BY_CHOICES)
 
 
 def load_teams(path: Path) -> list[tuple[str, list[str]]]:

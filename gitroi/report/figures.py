@@ -91,12 +91,15 @@ def providers() -> Callable[[str], str | None]:
     return of
 
 
-def normalise_by(by: Sequence[str]) -> list[str]:
-    """Validated, de-duplicated keys in a stable order; ``symbol`` implies ``path``."""
+def normalise_by(by: Sequence[str], choices: Sequence[str] = BY_CHOICES) -> list[str]:
+    """Validated, de-duplicated keys in a stable order; ``symbol`` implies ``path``.
+
+    ``choices``: the keys the command offers (``org report`` offers repo and team too).
+    """
     keys: list[str] = []
     for k in by:
-        if k not in BY_CHOICES:
-            raise GitroiError(f"unknown --by key {k!r}", hint="use one of " + ", ".join(BY_CHOICES))
+        if k not in choices:
+            raise GitroiError(f"unknown --by key {k!r}", hint="use one of " + ", ".join(choices))
         if k == "symbol" and "path" not in keys:
             keys.append("path")
         if k not in keys:
