@@ -55,7 +55,8 @@ def test_named_paths_and_modules_exist() -> None:
 
 def test_docs_do_not_point_outside_the_project() -> None:
     # the workplace's shared folder is not there for a user or a fresh clone
-    # (benchmarks may default to ../shared/corpora when present, and say so)
+    # (benchmarks may default to the shared corpora folder beside the project when present,
+    # and say so)
     checked = [p for p in _texts() if p.relative_to(ROOT).parts[0] != "benchmarks"]
     outside = [f"{p.relative_to(ROOT)}: {m.group()}" for p in checked
                for m in re.finditer(r"(?:\.\./|/work/)shared\b[^\s`)]*", p.read_text())]
