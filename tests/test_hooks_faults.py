@@ -311,22 +311,32 @@ def _can_mount() -> str | None:
     return None if probe.returncode == 0 else "mount is not permitted here"
 
 
+def _hooked_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[GitRepo, Transcript]:
+    """A repository with the hooks installed and a Claude Code transcript to edit through."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    repo = init(tmp_path / "repo")
+    repo.commit({"app.py": BASE}, "base", date="2026-02-12T15:00:00Z")
+    run_gitroi("install", cwd=repo.path)
+    return repo, Transcript(tmp_path / "claude", repo.path)
+
+
+def _agent_edit(t: Transcript, repo: GitRepo, i: int, date: str) -> None:
+    """The agent's i-th edit of app.py, 20 s before the commit at ``date``."""
+    t.edit(date.replace(":30Z", ":10.000Z"), f"msg_{i}", f"toolu_{i}", repo.path / "app.py",
+           "# end", f"def f{i}(x):\n    return x * {i + 2}\n# end",
+           input=3 + i, output=100 * (i + 1), cache_write=800, cache_read=4000 * (i + 1))
+
+
 def test_read_only_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              clean: dict[str, list[Any]]) -> None:
     """``.git/gitroi`` read-only for the second commit (a read-only bind mount as root, else
     chmod): the note is written, the warning says the ledger is behind, the job is recorded
     in the git dir itself, and the next command catches the ledger up."""
     why_not = _can_mount()
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
-    repo = init(tmp_path / "repo")
-    repo.commit({"app.py": BASE}, "base", date="2026-02-12T15:00:00Z")
-    run_gitroi("install", cwd=repo.path)
-    t = Transcript(tmp_path / "claude", repo.path)
+    repo, t = _hooked_repo(tmp_path, monkeypatch)
     state = repo.path / ".git" / "gitroi"
     for i, date in enumerate(DATES):
-        t.edit(date.replace(":30Z", ":10.000Z"), f"msg_{i}", f"toolu_{i}", repo.path / "app.py",
-               "# end", f"def f{i}(x):\n    return x * {i + 2}\n# end",
-               input=3 + i, output=100 * (i + 1), cache_write=800, cache_read=4000 * (i + 1))
+        _agent_edit(t, repo, i, date)
         if i != 1:
             proc = git_commit(repo, f"agent {i}", DATES[i])
             assert (proc.returncode, proc.stderr) == (0, "")
@@ -368,16 +378,10 @@ def test_full_disk_under_the_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     if why_not:
         pytest.skip(f"{why_not}; SQLite's own disk-full error is injected in "
                     "test_hooks_failures.py::test_full_disk_in_the_ledger")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
-    repo = init(tmp_path / "repo")
-    repo.commit({"app.py": BASE}, "base", date="2026-02-12T15:00:00Z")
-    run_gitroi("install", cwd=repo.path)
-    t = Transcript(tmp_path / "claude", repo.path)
+    repo, t = _hooked_repo(tmp_path, monkeypatch)
     state = repo.path / ".git" / "gitroi"
     for i, date in enumerate(DATES):
-        t.edit(date.replace(":30Z", ":10.000Z"), f"msg_{i}", f"toolu_{i}", repo.path / "app.py",
-               "# end", f"def f{i}(x):\n    return x * {i + 2}\n# end",
-               input=3 + i, output=100 * (i + 1), cache_write=800, cache_read=4000 * (i + 1))
+        _agent_edit(t, repo, i, date)
         if i != 1:
             proc = git_commit(repo, f"agent {i}", DATES[i])
             assert (proc.returncode, proc.stderr) == (0, "")
