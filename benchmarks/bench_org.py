@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -39,7 +40,8 @@ t0 = time.perf_counter()
 from gitroi.org.report import compute
 t1 = time.perf_counter()
 src, engine, by, html = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4] == "1"
-data = compute(src, by=by, engine=engine, charts=html)
+since, quick = sys.argv[5] or None, sys.argv[6] == "1"
+data = compute(src, by=by, engine=engine, charts=html, since=since, use_summary=quick)
 if html:
     from gitroi.org.html import render_org_html
     page = render_org_html(data)
@@ -60,17 +62,22 @@ for task in os.listdir("/proc/self/task"):
         except OSError:
             pass
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+h = data["headline"]
 print(json.dumps({"wall": wall, "query": query, "rss_kb": rss, "jvm_kb": jvm,
-                  "ai_lines": data["headline"]["ai_lines"], "rows": len(data["rows"])}))
+                  "ai_lines": h["ai_lines"], "rows": len(data["rows"]),
+                  "check": [h["tokens"], h["ai_lines"], h["surviving"], h["merged_prs"],
+                            h["commits"], h["exploration_tokens"], h["cost_usd"]]}))
 """
 
 
-def run_child(src: str, engine: str, by: list[str], html: bool) -> dict[str, float]:
+def run_child(src: str, engine: str, by: list[str], html: bool, since: str = "",
+              quick: bool = True) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", CHILD, src, engine, json.dumps(by),
-                           "1" if html else "0"], capture_output=True, text=True)
+                           "1" if html else "0", since, "1" if quick else "0"],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"org report ({engine}, {by}, html={html}) failed:\n{proc.stderr}")
-    out: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
@@ -83,7 +90,8 @@ def scaled(tables: dict[str, object], name: str, factor: int) -> dict[str, objec
     counts = {"tokens", "input", "cache_write", "cache_read", "output", "reasoning",
               "priced_tokens", "ai_lines", "surviving", "churned", "reverted", "deleted_later",
               "unanalysed", "carried", "ai_lines_line_level", "ai_lines_commit_level",
-              "ai_written", "ai_merged", "review_churn"}
+              "ai_written", "ai_merged", "review_churn", "pr_tokens", "exploration_tokens"}
+    money = {"cost_usd", "pr_cost_usd", "exploration_cost_usd"}
     for t, tbl in tables.items():
         assert isinstance(tbl, pa.Table)
         cols = []
@@ -96,7 +104,7 @@ def scaled(tables: dict[str, object], name: str, factor: int) -> dict[str, objec
                                                   "#")
             elif field.name in counts:
                 col = pc.multiply(col, factor)
-            elif field.name == "cost_usd":
+            elif field.name in money:
                 col = pc.multiply(col, float(factor))
             cols.append(col)
         out[t] = pa.Table.from_arrays(cols, schema=tbl.schema)
@@ -113,7 +121,7 @@ def main() -> None:
     from bench_report import build
 
     from gitroi.ledger import open_ledger
-    from gitroi.org.dataset import open_store
+    from gitroi.org.dataset import SCHEMA_VERSION, open_store
     from gitroi.org.export import export, fact_tables, write_export
     from gitroi.report.figures import providers
 
@@ -136,19 +144,28 @@ def main() -> None:
               f"{args.commits / best:,.0f} commits/s; rows {done.rows}")
         tables = fact_tables(db, "template", roots=None, provider_of=providers())
         store = open_store(str(dest))
-        if not (dest / "repo=github.com%2Fbench%2Frepo-0000").exists():
+        first = dest / "repo=github.com%2Fbench%2Frepo-0000" / "_current.json"
+        if not first.exists() or json.loads(first.read_text()).get(
+                "schema_version") != SCHEMA_VERSION:
             t = time.perf_counter()
-            for r in range(args.repos):
-                name = f"github.com/bench/repo-{r:04d}"
-                write_export(store, name, scaled(tables, name, 1 + r % 7))  # type: ignore[arg-type]
+            for i in range(args.repos):
+                name = f"github.com/bench/repo-{i:04d}"
+                write_export(store, name, scaled(tables, name, 1 + i % 7))  # type: ignore[arg-type]
             took = time.perf_counter() - t
             n = args.repos * args.commits
             print(f"wrote {args.repos:,} repositories ({n:,} commits) with the export's writer in "
                   f"{took:.1f} s: {n / took:,.0f} commits/s, {args.repos / took:.1f} repos/s")
         size = sum(f.stat().st_size for f in dest.rglob("*.parquet"))
         print(f"dataset: {dest} ({size / 1e6:.0f} MB of Parquet)")
-        cases = [("headline", [], False), ("HTML", [], True), ("--by repo", ["repo"], False),
-                 ("--by provider", ["provider"], False)]
+        # The summary answers unbounded views; the fact tables the rest (and, forced, the
+        # same headline: its figures must equal the summary's).
+        everything = "2000-01-01T00:00:00.000Z"
+        cases: list[tuple[str, list[str], bool, str, bool]] = [
+            ("headline", [], False, "", True), ("HTML", [], True, "", True),
+            ("--by repo", ["repo"], False, "", True),
+            ("--by provider", ["provider"], False, "", True),
+            ("headline facts", [], False, "", False),
+            ("--since (facts)", [], False, everything, True)]
         engines = ["duckdb"] + ([] if args.no_spark or shutil.which("java") is None
                                 else ["spark"])
         print("\norg report, each in a fresh process (imports and the JVM's start included); "
@@ -156,10 +173,12 @@ def main() -> None:
               "RSS = peak of the Python process (+ the JVM's for Spark); DuckDB best of 2, "
               "Spark one run; targets with DuckDB: headline < 2 s, HTML < 5 s", flush=True)
         for engine in engines:
-            for label, by, html in cases:
+            checks: dict[str, list[Any]] = {}
+            for label, by, html, since, quick in cases:
                 n = 2 if engine == "duckdb" else 1  # a Spark run costs a JVM start
                 try:
-                    runs = [run_child(str(dest), engine, by, html) for _ in range(n)]
+                    runs = [run_child(str(dest), engine, by, html, since, quick)
+                            for _ in range(n)]
                 except SystemExit as exc:
                     print(f"{engine:<7} {label:<14} failed: {str(exc).splitlines()[0]}", flush=True)
                     continue
@@ -169,6 +188,13 @@ def main() -> None:
                 print(f"{engine:<7} {label:<14} process {r['wall']:7.2f} s   query "
                       f"{r['query']:7.2f} s   RSS {rss}   (AI lines {r['ai_lines']:,.0f}, "
                       f"rows {r['rows']:,.0f})", flush=True)
+                if not by:
+                    checks[label] = r["check"]
+            heads = list(checks.values())
+            same = all(h[:-1] == heads[0][:-1] and abs(h[-1] - heads[0][-1]) < 1e-3 * max(
+                1.0, abs(heads[0][-1])) for h in heads)
+            print(f"{engine:<7} headline from the summary and from the fact tables: "
+                  + ("the same" if same else f"DIFFERENT {checks}"), flush=True)
         print(f"cores: {os.cpu_count()}; load average at the end: "
               + " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     finally:

@@ -131,7 +131,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                                            env=env).stdout)
             out = json.loads(cli("export", "--to", str(dest), "--json", *extra, cwd=path,
                                  env=env).stdout)
-            assert out["repo"] == name and out["schema_version"] == 1
+            assert out["repo"] == name and out["schema_version"] == 2
         yield {"env": env, "dest": dest, "reports": reports,
                "paths": {n: p for n, (p, _) in repos.items()}, "base": base}
     finally:
@@ -186,6 +186,20 @@ def test_every_view_per_repository_equals_its_report(org: dict[str, Any], key: s
 
 def _sorted(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys))
+
+
+def test_the_summary_gives_what_the_fact_tables_give(org: dict[str, Any]) -> None:
+    """Every view the per-repository summary answers, and the charts, equal the full computation."""
+    from gitroi.org.report import compute
+
+    src = str(org["dest"])
+    teams = [("platform", ["github.com/acme/*"])]
+    for by in ([], ["repo"], ["team"], ["week"], ["month"], ["agent"], ["model"], ["provider"],
+               ["repo", "provider"], ["team", "month"]):
+        quick = compute(src, by=by, teams=teams, charts=not by)
+        full = compute(src, by=by, teams=teams, charts=not by, use_summary=False)
+        assert quick["headline"]["ai_lines"] > 0 and (quick["rows"] or not by)
+        assert json.dumps(quick, sort_keys=True) == json.dumps(full, sort_keys=True), by
 
 
 def test_provider_comes_from_the_price_table(org: dict[str, Any]) -> None:
@@ -342,12 +356,15 @@ def test_spark_gives_the_same_json_as_duckdb(org: dict[str, Any]) -> None:
     from gitroi.org.report import compute
 
     src = str(org["dest"])
-    # One compute (the JVM's start and each Spark job cost seconds): the headline is the
-    # commit-grain SQL, provider x path the union of token and line sides with both joins.
-    for by in (["provider", "path"],):
-        duck = compute(src, by=by, engine="duckdb")
-        spark = compute(src, by=by, engine="spark")
-        assert json.dumps(spark, sort_keys=True) == json.dumps(
+    teams = [("platform", ["github.com/acme/*"])]
+    # Few computes (the JVM's start and each Spark job cost seconds): provider x path is the
+    # union of token and line sides with both joins (the headline from the summary); the
+    # headline and --by team, model from the fact tables and from the cached summary.
+    for by, quick in ((["provider", "path"], True), (["team", "model"], False),
+                      (["team", "model"], True)):
+        duck = compute(src, by=by, engine="duckdb", use_summary=quick, teams=teams)
+        spark = compute(src, by=by, engine="spark", use_summary=quick, teams=teams)
+        assert duck["rows"] and json.dumps(spark, sort_keys=True) == json.dumps(
             {**duck, "engine": "spark"}, sort_keys=True), by
 
 
@@ -424,3 +441,18 @@ def test_by_author_is_one_row_per_person_through_mailmap(repo: GitRepo, tmp_path
     rows = json.loads(out.stdout)["rows"]
     assert [(r["author"], r["ai_lines"], r["commits"]) for r in rows] == \
         [("Real Person <real@example.com>", 5, 2)]
+
+
+def test_export_doc_names_every_column_and_the_schema_version() -> None:
+    """docs/export.md is the export's contract: each table and column is named there."""
+    from gitroi.org.dataset import COLUMNS, SCHEMA_VERSION
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "export.md").read_text()
+    assert f"## Schema version {SCHEMA_VERSION}" in doc
+    assert f"`gitroi.export.schema = {SCHEMA_VERSION}`" in doc
+    for table, cols in COLUMNS.items():
+        section = doc.split(f"**{table}**", 1)
+        assert len(section) == 2, table
+        text = section[1].split("\n\n**", 1)[0]
+        missing = [c for c, _ in cols if c != "repo" and f"`{c}`" not in text]
+        assert missing == [], (table, missing)

@@ -27,13 +27,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from gitroi.errors import GitroiError
+from gitroi.org import summary
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.fs as pafs
 
-#: Version of the export's schema (tables, columns, layout); readers refuse newer ones.
-SCHEMA_VERSION = 1
+#: Version of the export's schema (tables, columns, layout); readers refuse other ones.
+#: 2: the ``summary`` table (:mod:`gitroi.org.summary`).
+SCHEMA_VERSION = 2
 POINTER = "_current.json"
 META_KEY = b"gitroi.export.schema"
 
@@ -67,8 +69,12 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("repo", _STR), ("session_key", _STR), ("agent", _STR), ("model", _STR),
         ("provider", _STR), ("ts", _STR), ("input", _INT), ("cache_write", _INT),
         ("cache_read", _INT), ("output", _INT), ("reasoning", _INT), ("cost_usd", _F64)],
+    "summary": [("repo", _STR), ("grain", _STR), ("grain_value", _STR),
+                *((c, _F64 if c in summary.MONEY else _INT) for c in summary.COLUMNS)],
 }
 TABLES = tuple(COLUMNS)
+#: The tables the report reads when the summary cannot answer (all but the summary).
+FACT_TABLES = tuple(t for t in TABLES if t != "summary")
 
 
 def arrow_schema(table: str) -> pa.Schema:

@@ -33,6 +33,7 @@ from gitroi.org.dataset import (
     partition,
     storage_error,
 )
+from gitroi.org.summary import summary_rows
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,6 +124,8 @@ def fact_tables(db: Database, name: str, *, roots: Sequence[str] | None,
     prs = [{"repo": name, **{c: p.get(c) for c, _ in COLUMNS["pull_requests"] if c != "repo"}}
            for p in pr_rows(db, scope)]
     out["pull_requests"] = pa.Table.from_pylist(prs, schema=arrow_schema("pull_requests"))
+    out["summary"] = pa.Table.from_pylist(summary_rows(db, name, tables, prs),
+                                          schema=arrow_schema("summary"))
     return out
 
 

@@ -26,8 +26,10 @@ from gitroi.ledger.formulas import (
     exploration_sql,
     figure_sql,
 )
-from gitroi.org.dataset import TABLES, read_dataset
+from gitroi.org import summary
+from gitroi.org.dataset import FACT_TABLES, read_dataset
 from gitroi.org.engines import Engine, open_engine, register_dataset
+from gitroi.org.summary import grain_of
 from gitroi.report.figures import PER_PERSON_NOTE, finish
 from gitroi.report.figures import normalise_by as report_normalise_by
 
@@ -79,28 +81,38 @@ def team_of(repo: str, teams: Sequence[tuple[str, list[str]]]) -> str:
 def compute(src: str, *, by: Sequence[str] = (), since: str | None = None,
             until: str | None = None, teams: Sequence[tuple[str, list[str]]] = (),
             engine: str = "duckdb", spark_remote: str | None = None,
-            charts: bool = False) -> dict[str, Any]:
-    """The org report's data (``gitroi.org-report/1``); ``charts`` adds what the HTML draws."""
+            charts: bool = False, use_summary: bool = True) -> dict[str, Any]:
+    """The org report's data (``gitroi.org-report/1``); ``charts`` adds what the HTML draws.
+
+    ``use_summary=False`` computes every figure from the fact tables (what the
+    summary is tested against).
+    """
     keys = normalise_by(by)
     _bound(since)
     _bound(until)
     ds = read_dataset(src)
+    # The per-repository summary answers unbounded views by one grain (and the charts): a
+    # few rows per repository instead of every commit (gitroi.org.summary).
+    quick = use_summary and since is None and until is None
+    from_summary = quick and grain_of(keys) is not None
+    need = [*(("summary",) if quick else ()), *(() if from_summary else FACT_TABLES)]
     work = tempfile.TemporaryDirectory(prefix="gitroi-org-") if not ds.store.local else None
     eng = open_engine(engine, spark_remote=spark_remote)
     try:
-        register_dataset(eng, ds, TABLES, work)
+        # Several queries over the summary (a view, the HTML's charts): read it once.
+        cache = ("summary",) if quick and (keys or charts) else ()
+        register_dataset(eng, ds, need, work, cache=cache)
         repos = sorted(e.repo for e in ds.exports)
         eng.register_rows("teams", ("repo", "team"), [(r, team_of(r, teams)) for r in repos])
-        data = _figures(eng, keys, since, until)
+        headline = (_summary_headline(eng) if quick else _headline(eng, since, until))
+        data: dict[str, Any] = {"headline": headline,
+                                "rows": _rows(eng, keys, since, until, from_summary) if keys else []}
         data["headline"]["repositories"] = len(ds.exports)
         if charts:
             data["charts"] = {
-                "repos": _rows(eng, ["repo"], since, until),
-                "months": _rows(eng, ["month"], since, until),
-                "weeks": _rows(eng, ["week"], since, until),
-                "providers": _rows(eng, ["provider"], since, until),
-                "agents": _rows(eng, ["agent"], since, until),
-            }
+                name: _rows(eng, [key], since, until, quick)
+                for name, key in (("repos", "repo"), ("months", "month"), ("weeks", "week"),
+                                  ("providers", "provider"), ("agents", "agent"))}
     finally:
         eng.close()
         if work is not None:
@@ -139,21 +151,28 @@ def compute(src: str, *, by: Sequence[str] = (), since: str | None = None,
     }
 
 
-def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None
-          ) -> list[dict[str, Any]]:
+def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None,
+          from_summary: bool) -> list[dict[str, Any]]:
     tables = Tables()
-    sql, pr_sql = figure_sql(keys, tables, since=since, until=until)
     line_grain = any(k in LINE_KEYS for k in keys)
-    raw = eng.query(sql)
-    prs = {} if line_grain else {tuple(r[k] for k in keys): r for r in eng.query(pr_sql)}
+    explo_keys = all(k in ("repo", "team", *TOKEN_KEYS) for k in keys)
+    prs: dict[tuple[Any, ...], dict[str, Any]] | None = None
     explo: dict[tuple[Any, ...], dict[str, Any]] = {}
-    if all(k in ("repo", "team", *TOKEN_KEYS) for k in keys):
-        explo = {tuple(r[k] for k in keys): r
-                 for r in eng.query(exploration_sql(keys, tables, since=since, until=until))}
+    if from_summary:
+        raw = eng.query(summary.figures_sql(keys))
+        if explo_keys:
+            explo = {tuple(r[k] for k in keys): r for r in raw}
+    else:
+        sql, pr_sql = figure_sql(keys, tables, since=since, until=until)
+        raw = eng.query(sql)
+        prs = {} if line_grain else {tuple(r[k] for k in keys): r for r in eng.query(pr_sql)}
+        if explo_keys:
+            explo = {tuple(r[k] for k in keys): r
+                     for r in eng.query(exploration_sql(keys, tables, since=since, until=until))}
     out = []
     for r in raw:
         key = tuple(r[k] for k in keys)
-        q = prs.get(key, {})
+        q = r if prs is None else prs.get(key, {})
         r["merged_prs"] = None if line_grain else int(q.get("merged_prs") or 0)
         r["pr_cost_usd"] = q.get("pr_cost_usd")
         r["pr_tokens"] = q.get("pr_tokens") or 0
@@ -169,8 +188,8 @@ def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None
     return out
 
 
-def _figures(eng: Engine, keys: list[str], since: str | None, until: str | None
-             ) -> dict[str, Any]:
+def _headline(eng: Engine, since: str | None, until: str | None) -> dict[str, Any]:
+    """The headline from the fact tables (time bounds apply to each commit's time)."""
     tables = Tables()
     head_sql, head_pr = figure_sql([], tables, since=since, until=until)
     raw = eng.query(head_sql)[0]
@@ -202,5 +221,24 @@ def _figures(eng: Engine, keys: list[str], since: str | None, until: str | None
         + (f" AND {cwhere}" if cwhere else "") + " ORDER BY 1")
     headline["unpriced_models"] = [r["model"] for r in unpriced]
     headline["unpriced_tokens"] = max(0, headline["tokens"] - priced)
-    rows = _rows(eng, keys, since, until) if keys else []
-    return {"headline": headline, "rows": rows}
+    return headline
+
+
+def _summary_headline(eng: Engine) -> dict[str, Any]:
+    """:func:`_headline` from the summary: the same figures, a few rows per repository read."""
+    raw = eng.query(summary.figures_sql([]))[0]
+    raw["merged_prs"] = int(raw.get("merged_prs") or 0)
+    raw["pr_tokens"] = raw.get("pr_tokens") or 0
+    headline = finish(raw)
+    explo = raw
+    headline["exploration_tokens"] = int(explo.get("exploration_tokens") or 0)
+    headline["exploration_sessions"] = int(explo.get("exploration_sessions") or 0)
+    headline["ai_lines_line_level"] = int(raw.get("ai_lines_line_level") or 0)
+    headline["ai_lines_commit_level"] = int(raw.get("ai_lines_commit_level") or 0)
+    headline["prs_in_history"] = int(raw.get("prs_in_history") or 0)
+    headline["review_churn"] = int(raw.get("review_churn") or 0)
+    priced = round(float(raw.get("priced_tokens") or 0))
+    unpriced = [] if priced >= headline["tokens"] else eng.query(summary.unpriced_sql())
+    headline["unpriced_models"] = [r["model"] for r in unpriced]
+    headline["unpriced_tokens"] = max(0, headline["tokens"] - priced)
+    return headline
