@@ -18,7 +18,9 @@ when git returns: right after each hooked commit (untimed) the benchmark
 checks that the commit's note is there and no hook job is still running,
 and prints how many were.  A third series times the same commit with
 ``GITROI_HOOK_FOREGROUND=1`` (the work in the hook's own process, no forked
-worker and no deadline), for comparison.  Between commits the benchmark
+worker and no deadline), for comparison; that series is traced
+(``GITROI_HOOK_TRACE``, gitroi/attribution/hooktrace.py) and the benchmark prints the
+hook process's time phase by phase.  Between commits the benchmark
 waits for any hook still working (not timed), so rounds never overlap;
 commit dates step 2 s apart.  It also checks
 that the hook process imported none of click, sqlite_utils, tree_sitter,
@@ -83,6 +85,25 @@ def p90(xs: list[float]) -> float:
 
 def p95(xs: list[float]) -> float:
     return pct(xs, 0.95)
+
+
+def print_trace(trace: Path) -> None:
+    """The FOREGROUND=1 series' phases (gitroi/attribution/hooktrace.py): the median CPU and
+    wall time of each, from the previous mark (the first: from the process's start, CPU only)."""
+    runs = [json.loads(line)["marks"] for line in trace.read_text().splitlines() if line]
+    if not runs:
+        return
+    names = [m[0] for m in runs[0]]
+    print(f"the hook process, phase by phase (FOREGROUND=1, medians of {len(runs)}; each phase "
+          "counts the imports it makes; git's children apart):")
+    print("     CPU ms   wall ms  phase (ended)")
+    for i, name in enumerate(names):
+        cpu = [r[i][2] - (r[i - 1][2] if i else 0.0) for r in runs if len(r) > i and r[i][0] == name]
+        wall = [r[i][1] - r[i - 1][1] for r in runs if i and len(r) > i and r[i][0] == name]
+        w = f"{statistics.median(wall) * 1000:9.1f}" if wall else "        -"
+        print(f"  {statistics.median(cpu) * 1000:9.1f} {w}  {name}")
+    total = [r[-1][2] for r in runs]
+    print(f"  {statistics.median(total) * 1000:9.1f}            the whole process (CPU)")
 
 
 def main() -> None:
@@ -163,6 +184,8 @@ def main() -> None:
             return {**env, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
 
         lock = repo / ".git" / "gitroi" / "hook.lock"
+        trace = tmp / "hook-trace.jsonl"
+        trace.unlink(missing_ok=True)
 
         def settle() -> None:
             """Wait for a background hook to finish, so rounds do not overlap (not timed)."""
@@ -199,7 +222,8 @@ def main() -> None:
                                             mode))
                 elif mode == "sync":
                     series[mode].append(run(["git", "commit", "-q", "-m", f"c{n}"], repo,
-                                            {**e, "GITROI_HOOK_FOREGROUND": "1"}, mode))
+                                            {**e, "GITROI_HOOK_FOREGROUND": "1",
+                                             "GITROI_HOOK_TRACE": str(trace)}, mode))
                 else:
                     series[mode].append(run(["git", "-c", f"core.hooksPath={no_hooks}", "commit",
                                              "-q", "-m", f"c{n}"], repo, e, mode))
@@ -255,6 +279,7 @@ def main() -> None:
               f" ratio {ms / mo:.2f}x; complete on return {complete['sync']} of {len(sync)}")
         print(f"of the last 6 commits, {attributed} hooked ones were attributed line-level, "
               f"{tokens} tokens in all")
+        print_trace(trace)
         heavy = probe.stdout.strip()
         print(f"heavy modules imported by the hook: {heavy or 'none'}"
               + (f" [probe stderr: {probe.stderr.strip()}]" if probe.stderr.strip() else ""))

@@ -5,8 +5,9 @@ jobs, load average 20 on two cores) inflates tenfold and at random; this
 measures CPU time (``time.process_time``) instead, which load moves much
 less.  In a temporary repository with ``gitroi install`` done and a Claude
 Code session that edits a file before each commit, each round makes a commit
-with ``--no-verify`` and then runs the hook's work in a fresh interpreter
-(``GITROI_HOOK_FOREGROUND=1``: no worker, so one process does it all) under
+with ``--no-verify`` and then runs the hook's work in a fresh interpreter started as
+the installed hook starts it (``python -S``, gitroi's folder put on ``sys.path``;
+``GITROI_HOOK_FOREGROUND=1``: no worker, so one process does it all) under
 a small import profiler: every module's load, its own CPU time ("self",
 without the modules it imported) and with them ("cum").  Rounds are
 interleaved with two bare interpreters, ``python -c pass`` and
@@ -18,7 +19,8 @@ bench_hook.py counts them), the sum of every import's self time, and the
 modules that cost most.  Bytecode is written, as in a normal installation.
 
 ``--against DIR`` interleaves a second series that imports gitroi from
-another source tree (``PYTHONPATH=DIR``, e.g. ``git archive main | tar -x -C
+another source tree (DIR instead of this one on ``sys.path``; a tree whose hooks
+predate ``python -S`` is run as ``python -m`` ran it, ``site`` included), e.g. ``git archive main | tar -x -C
 DIR``), so a change is measured before and after in the same run.
 
 Usage: ``python benchmarks/bench_hook_imports.py [--rounds 15] [--top 25] [--against DIR]``
@@ -51,6 +53,9 @@ import json, os, sys, time
 import importlib._bootstrap as bootstrap
 
 out = sys.argv.pop(1)
+lib = sys.argv.pop(1)  # where gitroi is, as the installed hook passes it
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if p and p != here] + [lib]
 load = bootstrap._load_unlocked
 stack = []
 rec = {}
@@ -81,10 +86,19 @@ def leave(code):
     real_exit(code)
 
 os._exit = leave
-import runpy
-sys.argv = ["hookrun", "post-commit"]
+sys.argv = ["-c", "post-commit"]
 try:
-    runpy.run_module("gitroi.attribution.hookrun", run_name="__main__", alter_sys=True)
+    try:
+        from gitroi.attribution.hookrun import boot
+    except ImportError:  # a tree from before `python -S` hooks: as `python -m` ran them
+        import runpy
+        import site
+
+        del sys.modules["gitroi.attribution.hookrun"]
+        site.main()
+        runpy.run_module("gitroi.attribution.hookrun", run_name="__main__", alter_sys=True)
+    else:
+        boot()
 finally:
     dump()
 '''
@@ -152,7 +166,7 @@ def main() -> None:
         clock = time.time()
         series: dict[str, list[dict[str, list[float]]]] = {"this tree": []}
         if args.against:
-            series[f"PYTHONPATH={args.against}"] = []
+            series[f"{args.against}"] = []
         bare: dict[str, list[float]] = {"python -c pass": [], "python -S -c pass": []}
         for n in range(args.rounds + 2):  # two warm-up rounds: bytecode written, ledger made
             clock += 2
@@ -169,15 +183,15 @@ def main() -> None:
             order = list(series) if n % 2 else list(series)[::-1]
             for which in order:
                 out = tmp / f"run-{n}.json"
-                extra = {"PYTHONPATH": str(args.against)} if which != "this tree" else {}
+                lib = str(args.against) if which != "this tree" else str(ROOT)
                 if which != order[0]:  # the second series needs a commit of its own
                     with (repo / "people.txt").open("a") as f:
                         f.write(f"a person's line {n}\n")
                     subprocess.run(["git", "add", "-A"], cwd=repo, env=e, check=True)
                     subprocess.run(["git", "commit", "-q", "--no-verify", "-m", f"c{n} again"],
                                    cwd=repo, env=e, check=True)
-                cpu_of([py, str(profiler), str(out)], repo,
-                       {**e, **extra, "GITROI_HOOK_FOREGROUND": "1"})
+                cpu_of([py, "-S", str(profiler), str(out), lib], repo,
+                       {**e, "GITROI_HOOK_FOREGROUND": "1"})
                 if n >= 2:
                     series[which].append({k: list(v)
                                           for k, v in json.loads(out.read_text()).items()})

@@ -18,9 +18,32 @@ def _version() -> str:
 
     ``importlib.metadata`` costs ~40 ms to import (it parses metadata with the
     email package), a third of the post-commit hook's whole budget, and notes
-    carry the version.  The dist-info directory's name holds it too.
+    carry the version.  The dist-info directory's name holds it too.  A hook
+    runs ``python -S`` (gitroi/attribution/hookboot.py), where site-packages
+    is not on sys.path: then the folders ``site`` would add are looked at,
+    without running it.
     """
-    for entry in sys.path:
+    found = _dist_info_version(sys.path)
+    if found is None and sys.flags.no_site:
+        from gitroi.sitepaths import site_folders
+
+        found = _dist_info_version(site_folders())
+        if found is None:
+            import site
+
+            site.main()  # importlib.metadata below looks on sys.path
+    if found is not None:
+        return found
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gitroi")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
+def _dist_info_version(folders: list[str]) -> str | None:
+    for entry in folders:
         if not entry:
             continue  # the current directory: not where installed packages live
         try:
@@ -30,12 +53,7 @@ def _version() -> str:
         for name in names:
             if name.startswith("gitroi-") and name.endswith(".dist-info"):
                 return name[len("gitroi-"):-len(".dist-info")]
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("gitroi")
-    except PackageNotFoundError:  # running from a source tree without install
-        return "0.0.0"
+    return None
 
 
 def __getattr__(name: str) -> str:

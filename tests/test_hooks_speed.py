@@ -12,26 +12,29 @@ from pathlib import Path
 
 import pytest
 
+import gitroi
 from gitroi.attribution.commits import CommitRead, read_commit, read_commit_and_note
 from gitroi.attribution.notes import Note, read_note, write_note
 from gitroi.git import Repo
-from tests.conftest import GitRepo, run_gitroi
+from tests.conftest import ROOT, GitRepo, run_gitroi
 from tests.test_attribution_claude_log import Transcript
 
 HEAVY = {"click", "sqlite_utils", "tree_sitter", "pygit2", "github3"}
 
-# Loaded by the hook process through PYTHONPATH: writes "name type" of every module in
-# sys.modules when the process ends (the hook leaves through os._exit).
+# Loaded by the hook process through PYTHONPATH (the hook runs `sitecustomize` as `site`
+# would): writes "name type" of every module in sys.modules when the process ends (the hook
+# leaves through os._exit), and whether the interpreter started without `site` (-S) and had
+# it run since (site.main() defines builtins.quit).
 PROBE = '''
-import os, sys
+import builtins, os, sys
 _real_exit = os._exit
 
 def _dump():
     path = os.environ.get("PROBE_MODULES_OUT")
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if path and getattr(spec, "name", "") == "gitroi.attribution.hookrun":
+    if path and "gitroi.attribution.hookrun" in sys.modules:
         with open(path, "a") as f:
             f.write("".join(f"{n} {type(m).__name__}\\n" for n, m in sorted(sys.modules.items())))
+            f.write(f"(no_site) {sys.flags.no_site}\\n(site_ran) {hasattr(builtins, 'quit')}\\n")
 
 def _exit(code):
     _dump()
@@ -89,6 +92,40 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     assert modules.get("sqlite_utils") == "_Stub" and "sqlite_utils.db" not in modules
     assert "logging" not in modules
     assert "typing" not in modules
+    # started with `python -S` (hooks/, gitroi.attribution.hookboot), and nothing it imported
+    # needed site-packages, so `site` never ran (~16 ms with an editable install's finder)
+    assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "False"
+    # the note names this gitroi's version, found without site-packages on sys.path
+    note = json.loads(repo.git("notes", "--ref=gitroi", "show", "HEAD"))
+    assert note["source"] == f"gitroi {gitroi.__version__}" != "gitroi 0.0.0"
+
+
+def test_hook_sets_site_up_when_an_import_needs_it(repo: GitRepo, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first commit after `gitroi install` creates the ledger, which takes sqlite-utils (in
+    site-packages): the hook started without `site` sets it up then, and attributes."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
+    repo.commit({"app.py": "import os\n\n\ndef main():\n    print('hi')\n"}, "base",
+                date="2026-02-12T15:00:00Z")
+    run_gitroi("install", cwd=repo.path)
+    hook = (repo.path / ".git" / "hooks" / "post-commit").read_text()
+    assert f"BOOT='{ROOT / 'gitroi' / 'attribution' / 'hookboot.py'}'" in hook
+    t = Transcript(tmp_path / "claude", repo.path)
+    t.edit("2026-02-12T16:02:27.718Z", "msg_A", "toolu_A", repo.path / "app.py", "    print('hi')",
+           "    name = os.environ.get('USER', 'world')\n    print(f'hi {name}')",
+           input=3, output=9, cache_write=15005, cache_read=11442)
+    assert not (repo.path / ".git" / "gitroi" / "ledger.db").exists()
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(PROBE)
+    out = tmp_path / "modules.txt"
+    proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+    modules = dict(line.split() for line in out.read_text().splitlines())
+    assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "True"
+    assert modules.get("sqlite_utils") == "module" and "sqlite_utils.db" in modules
 
 
 def test_hook_runs_two_git_commands(repo: GitRepo, tmp_path: Path,
@@ -185,3 +222,20 @@ def test_inspect_stand_in_loads_on_first_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stderr == ""
     assert out.stdout.split() == ["_Stub", "module", "NoDoc(a:", "int)"]
+
+
+def test_sqlite_utils_stand_in_loads_on_use() -> None:
+    """`from sqlite_utils import Database` keeps the stand-in (found without a look-up that, in a
+    hook started with `python -S`, would set `site` up); calling Database loads the package."""
+    code = (
+        "import sys\n"
+        "from gitroi.attribution.lazymodules import defer_sqlite_utils\n"
+        "defer_sqlite_utils()\n"
+        "from sqlite_utils import Database\n"
+        "kinds = [type(sys.modules['sqlite_utils']).__name__]\n"
+        "db = Database(memory=True)\n"
+        "kinds.append(type(sys.modules['sqlite_utils']).__name__)\n"
+        "print(*kinds, type(db) is sys.modules['sqlite_utils'].Database)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr == ""
+    assert out.stdout.split() == ["_Stub", "module", "True"]

@@ -26,7 +26,12 @@ import contextlib
 import os
 import sys
 
+from gitroi.attribution.hooktrace import flush, mark
 from gitroi.attribution.hookwarn import HookWarning, warning_line
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks count them
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOKS = ("post-commit", "post-rewrite", "pre-push")
 
@@ -77,15 +82,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
+    from gitroi.attribution import classcache
+    from gitroi.attribution.lazymodules import defer_inspect
+
+    defer_inspect()  # before dataclasses, which imports it
+    classcache.install()
     if name == "post-commit":
         from gitroi.attribution.postcommit import hook as post_commit_hook
 
+        mark("imported the hook")
         post_commit_hook()
         return
     from gitroi.attribution.fastgit import discover_repo
-    from gitroi.attribution.lazymodules import defer_inspect
 
-    defer_inspect()
     repo = discover_repo(os.getcwd())
     if name == "post-rewrite":
         from gitroi.attribution.postrewrite import hook as post_rewrite_hook
@@ -112,11 +121,81 @@ def _read_stdin() -> str:
         return ""
 
 
-if __name__ == "__main__":
-    _code = main()
+class _SiteOnMiss:
+    """Last on ``sys.meta_path`` in a hook started with ``python -S``: the first import that
+    the standard library and gitroi's own folder cannot satisfy runs :func:`site.main` (the
+    site-packages folders, their ``.pth`` files, the user's site), then is looked up again.
+
+    ``-S`` saves the hook what ``site`` costs at every start (~16 ms with an editable
+    install's finder, which imports ``pathlib``, ``re``, ``urllib``); the hook's common path
+    needs only the standard library and gitroi, and anything else (sqlite-utils on a first
+    run, a dependency installed through a ``.pth`` file) is still found, at that cost.
+    """
+
+    # The standard library's own optional imports (``msvcrt`` in subprocess, Jython's ``org``
+    # in copy) miss on every run, and site-packages would not have them either; and
+    # :func:`boot` looks for ``sitecustomize`` only where ``-S`` left sys.path.
+    NOT_THERE = frozenset(getattr(sys, "stdlib_module_names", ())) | {"org", "sitecustomize"}
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name.partition(".")[0] in cls.NOT_THERE:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(cls)  # once: site.main() below sets up every other path
+        import site
+
+        site.main()
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                return spec
+        return None
+
+
+def boot() -> None:
+    """What the installed hooks run (``hooks/``): ``python -S -c`` puts gitroi's folder on
+    ``sys.path`` and calls this, which never returns."""
+    mark("started")  # its CPU time: the interpreter's start-up and this module's imports
+    if sys.flags.no_site and _SiteOnMiss not in sys.meta_path:
+        sys.meta_path.append(_SiteOnMiss)
+        _sitecustomize()
+    _exit(main())
+
+
+def _sitecustomize() -> None:
+    """Run ``sitecustomize`` as ``site`` would (an installation's own set-up, and what tests
+    use to put faults into a hook), from where ``-S`` left sys.path (``PYTHONPATH``, the
+    standard library, gitroi's folder); a failed look-up costs a few set look-ups."""
+    try:
+        __import__("sitecustomize")
+    except ImportError as exc:
+        if exc.name != "sitecustomize":
+            _site_error(exc)
+    except Exception as exc:
+        _site_error(exc)
+
+
+def _site_error(exc: BaseException) -> None:
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n"
+                         f"{type(exc).__name__}: {exc}\n")
+
+
+def _exit(code: int) -> None:
+    flush()
+    if "gitroi.attribution.classcache" in sys.modules:
+        from gitroi.attribution.classcache import save
+
+        save()
     # Everything is written and closed by now: skip the interpreter's teardown (freeing
     # every module and object, several ms that git, and the user, would wait for).
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
         sys.stderr.flush()
-    os._exit(_code)
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    _exit(main())

@@ -37,6 +37,7 @@ MARKER_PREFIX = "# gitroi-hook v"
 MARKER = MARKER_PREFIX + "1"
 LEGACY_SUFFIX = ".legacy"
 _PY_PLACEHOLDER = "@PYTHON@"
+_BOOT_PLACEHOLDER = "@BOOT@"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ def template_dir() -> Path:
 
 
 def render(name: str, python: str | None = None) -> str:
-    """The text of hook ``name`` with the interpreter path baked in."""
+    """The text of hook ``name`` with the interpreter path baked in, and the path of this
+    gitroi's :mod:`gitroi.attribution.hookboot`, which the hook runs with ``python -S``
+    (docs/hooks.md); for another interpreter than this one, no such path: the hook then runs
+    ``python -m``, which finds gitroi as that interpreter would."""
     if name not in HOOK_NAMES:
         raise GitroiError(f"unknown hook {name!r}", hint=f"gitroi has {', '.join(HOOK_NAMES)}")
     path = template_dir() / name
@@ -82,7 +86,15 @@ def render(name: str, python: str | None = None) -> str:
     py = python or sys.executable
     if "'" in py:
         raise GitroiError(f"the interpreter path {py!r} contains a quote; cannot bake it into a hook")
-    return text.replace(_PY_PLACEHOLDER, py)
+    boot = boot_script() if python is None or python == sys.executable else ""
+    if "'" in boot:
+        boot = ""  # the hook runs `python -m` instead
+    return text.replace(_PY_PLACEHOLDER, py).replace(_BOOT_PLACEHOLDER, boot)
+
+
+def boot_script() -> str:
+    """The script the hooks run (:mod:`gitroi.attribution.hookboot`), in this gitroi."""
+    return str(Path(__file__).resolve().parent / "hookboot.py")
 
 
 def is_ours(path: Path) -> bool:

@@ -44,12 +44,18 @@ def _stand_in(name: str, proxies: tuple[str, ...] = ()) -> None:
     if name in sys.modules:
         return
     import importlib
-    import importlib.util
     import types
+    from importlib.machinery import PathFinder
 
-    spec = importlib.util.find_spec(name)
+    # sys.path's folders only (and those `site` would add, in a hook started without it): no
+    # finder on sys.meta_path, which in a hook would set `site` up to look further
+    spec = PathFinder.find_spec(name)
+    if spec is None and sys.flags.no_site:
+        from gitroi.sitepaths import site_folders
+
+        spec = PathFinder.find_spec(name, site_folders())
     if spec is None:
-        return
+        return  # not where it is cheap to find: the import itself looks everywhere
     loaded: list[types.ModuleType] = []
 
     def load() -> Any:

@@ -30,9 +30,10 @@ from __future__ import annotations
 import os
 import sys
 
-from gitroi.attribution import pending
+from gitroi.attribution import classcache, hooktrace, pending
 from gitroi.attribution.fastgit import discover_repo, fast_git_dirs, fast_head, picked_commit
 from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock
+from gitroi.attribution.hooktrace import mark
 from gitroi.attribution.hookwarn import HookWarning, defer, take_deferred, warning_line
 from gitroi.attribution.lazymodules import defer_inspect, defer_sqlite_utils
 
@@ -105,6 +106,7 @@ def hook() -> None:
                          f"stopped, run `gitroi attribute {sha[:12]}`\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    mark("job recorded")
     if foreground() or not hasattr(os, "fork"):
         out: list[str] = []
         try:
@@ -133,6 +135,7 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
         code = 0
         try:
             os.close(r)
+            hooktrace.forked()
             os.setsid()
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
@@ -154,6 +157,8 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
         except BaseException:
             code = 1
         finally:
+            hooktrace.flush()
+            classcache.save()
             os._exit(code)
     os.close(w)
     limit = deadline()
@@ -220,6 +225,7 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
     the user about it.
     """
     defer_inspect()
+    defer_sqlite_utils()
     repo = discover_repo(cwd)
     with hook_lock(os.path.join(common_dir, "gitroi"), timeout=LOCK_WAIT_S) as lock:
         if not lock.held:
@@ -231,6 +237,7 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
                                   f"and the work could not be queued: commit {sha[:12]} has "
                                   "no note", catch_up=f"gitroi attribute {sha[:12]}")
             return
+        mark("locked")
         earlier = [j for j in pending.iter_unfinished(common_dir) if j.path != job]
         if earlier:
             _catch_up(repo, earlier, out)
@@ -243,6 +250,7 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
             _requeue(job)  # the next gitroi command tries again
             raise
     pending.finish(job)
+    mark("job finished")
 
 
 def _catch_up(repo: Repo, jobs: list[pending.Job], out: list[str]) -> None:
@@ -299,6 +307,7 @@ def post_commit(repo: Repo, sha: str, picked: str | None = None, *,
     from gitroi.attribution.commits import CommitRead
 
     read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read
+    mark("started git log")
     try:
         problems = _attribute(repo, sha, read, busy_timeout_ms)
     finally:
@@ -326,18 +335,24 @@ def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> 
         db, trouble = None, exc
     if db is not None:
         try:
+            mark("opened the ledger")
             with db.atomic():  # nothing reaches the ledger file before the note is in git
                 problems = import_logs(repo, db)
+                mark("read the session logs")
                 decided = _decide(repo, db, sha, read)
+                mark("decided")
                 _write_note(repo, decided)
                 noted = True
+                mark("wrote the note")
                 _write_rows(db, decided)
+                mark("wrote the rows")
         except _NoteFailed as failed:
             raise failed.cause from None
         except (GitroiError, OSError, sqlite3.Error) as exc:
             trouble = exc
         finally:
             db.conn.close()
+            mark("committed the ledger")
     if trouble is None:
         return problems
     if not noted:

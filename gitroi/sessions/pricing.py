@@ -27,10 +27,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gitroi.errors import GitroiError
 from gitroi.sessions import UsageEvent
+
+TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 _DATE_SUFFIX = re.compile(r"(-\d{8}|-\d{4}-\d{2}-\d{2}|@\d{8})$")

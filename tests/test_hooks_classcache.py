@@ -1,0 +1,137 @@
+"""The hook's cache of the code dataclasses generate (gitroi/attribution/classcache.py), and
+its phase trace (gitroi/attribution/hooktrace.py): on real commits through the installed
+hooks, and on classes made with and without the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GitRepo
+from tests.test_hooks_speed import _attributed, _commit, _story
+
+MADE = '''
+import dataclasses, sys
+from gitroi.attribution import classcache
+if sys.argv[1] == "cached":
+    classcache.install()
+
+@dataclasses.dataclass(frozen=True)
+class Edit:
+    """An edit."""
+    path: str
+    lines: tuple[int, ...] = ()
+    cost: float | None = None
+
+@dataclasses.dataclass(order=True)
+class Row:
+    """A row."""
+    n: int
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+a, b = Edit("x.py", (1, 2)), Edit("x.py", (1, 2))
+try:
+    a.path = "y"  # type: ignore[misc]
+    frozen = "no"
+except dataclasses.FrozenInstanceError:
+    frozen = "yes"
+r = Row(2)
+r.tags.append("t")
+print(repr(a), a == b, hash(a) == hash(b), frozen, repr(r), Row(1) < r, Row(1).tags,
+      [f.name for f in dataclasses.fields(Edit)], dataclasses.replace(a, cost=0.5),
+      dataclasses.asdict(r), Edit.__init__.__qualname__)
+classcache.save()
+'''
+
+
+def _cache_file(home: Path) -> Path:
+    return home / ".cache" / "gitroi" / f"hook-classes.{sys.implementation.cache_tag}.marshal"
+
+
+def test_classes_made_from_the_cache_are_the_same(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", MADE, mode], capture_output=True, text=True,
+                           env=env) for mode in ("plain", "cached", "cached")]
+    assert [r.stderr for r in runs] == ["", "", ""]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert "Edit(path='x.py', lines=(1, 2), cost=None) True True yes" in runs[0].stdout
+    cache = tmp_path / "cache" / "gitroi" / f"hook-classes.{sys.implementation.cache_tag}.marshal"
+    assert cache.stat().st_size > 0
+
+
+def test_hook_writes_the_cache_once_and_reads_it(repo: GitRepo, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    t = _story(repo, tmp_path, monkeypatch)
+    cache = _cache_file(Path(os.environ["HOME"]))
+    assert not cache.exists()
+    proc = _commit(repo, {})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+    assert cache.stat().st_size > 10_000  # the hook's ~20 classes, several methods each
+    stats = []
+    for n, (old, new) in enumerate([("hi", "hello"), ("hello", "hey")]):
+        t.edit(f"2026-02-12T16:1{n}:27.718Z", f"msg_{n}", f"toolu_{n}", repo.path / "app.py",
+               f"    print(f'{old} {{name}}')", f"    print(f'{new} {{name}}')",
+               input=3, output=9, cache_write=10, cache_read=20)
+        subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)
+        date = f"2026-02-12T16:1{n}:50Z"
+        proc = subprocess.run(["git", "commit", "-q", "-m", new], cwd=repo.path,
+                              capture_output=True, text=True,
+                              env={**os.environ, "GIT_AUTHOR_DATE": date,
+                                   "GIT_COMMITTER_DATE": date})
+        assert (proc.returncode, proc.stderr) == (0, "")
+        note = json.loads(repo.git("notes", "--ref=gitroi", "show", "HEAD"))
+        assert note["attribution"] == "line" and note["ai_ranges"] == {"app.py": [[6, 6]]}
+        st = cache.stat()
+        stats.append((st.st_ino, st.st_mtime_ns))
+    # the second commit priced new usage (one more class); the third made classes of shapes
+    # all in the cache: read, not rewritten
+    assert stats[0] == stats[1]
+
+
+def test_a_corrupt_cache_is_ignored_and_replaced(repo: GitRepo, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    cache = _cache_file(Path(os.environ["HOME"]))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"\x00not marshal data")
+    proc = _commit(repo, {})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+    from importlib.util import MAGIC_NUMBER
+
+    assert cache.read_bytes().startswith(MAGIC_NUMBER)
+
+
+def test_an_unwritable_cache_only_means_compiling(repo: GitRepo, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder would be\n")
+    proc = _commit(repo, {"XDG_CACHE_HOME": str(blocker)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+
+
+def test_the_trace_names_every_phase(repo: GitRepo, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    monkeypatch.delenv("GITROI_HOOK_FOREGROUND")  # the forked worker writes its own line
+    trace = tmp_path / "trace.jsonl"
+    proc = _commit(repo, {"GITROI_HOOK_TRACE": str(trace)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    lines = [json.loads(x) for x in trace.read_text().splitlines()]
+    names = [[m[0] for m in line["marks"]] for line in lines]
+    assert sorted(names) == sorted([
+        ["started", "imported the hook", "job recorded"],
+        ["locked", "started git log", "opened the ledger", "read the session logs", "decided",
+         "wrote the note", "wrote the rows", "committed the ledger", "job finished"]])
+    assert len({line["pid"] for line in lines}) == 2
+    for line in lines:
+        cpu = [m[2] for m in line["marks"]]
+        assert cpu == sorted(cpu)
