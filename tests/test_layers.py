@@ -6,8 +6,8 @@ functions count: they are dependencies too), becomes an edge to the most
 specific module it names.  Two rules follow (issue 9, part 4):
 
 * no import cycle between modules;
-* the layers, lowest first: base (errors, git, timeutil, progress, ranges, wording) < ledger <
-  sessions < attribution < survival < report < pr < org < cli.  A module never
+* the layers, lowest first: base (errors, git, timeutil, progress, ranges, wording,
+  sitepaths) < ledger < sessions < attribution < survival < report < pr < org < cli.  A module never
   imports one of a higher layer.  ``gitroi/cli`` and ``action/`` may import
   anything, and only ``gitroi/cli`` imports click.
 
@@ -32,6 +32,7 @@ LAYER_OF = {
     "progress": "base",
     "ranges": "base",              # line-range arithmetic (untrusted notes never expanded)
     "wording": "base",
+    "sitepaths": "base",           # site-packages folders without running site (hooks: python -S)
     "ledger": "ledger",
     "sessions": "sessions",
     "attribution": "attribution",
