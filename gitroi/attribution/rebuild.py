@@ -76,8 +76,11 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
 
     # Cheap pass first: commits are immutable, so a known commit needs work only
     # when a note (or foreign record) appeared or changed.
-    stale = []
-    for sha in repo.git_text("rev-list", *revs, "--").split():
+    stale: list[str] = []
+    # A first run (nothing known) wants every commit: the log below walks the history
+    # itself, one git traversal fewer (unless a progress bar wants the count first).
+    everything = not known and progress is None
+    for sha in ([] if everything else repo.git_text("rev-list", *revs, "--").split()):
         src, key = source_of(sha)
         have = known.get(sha, "?")
         if not lines and have is not None and have.endswith(NO_LINES):
@@ -88,8 +91,9 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             continue
         stale.append(sha)
     todo: list[tuple[HistoryCommit, str, str]] = []
+    found: dict[str, list[markers.Marker]] = {}  # read once per commit: a cold run reads thousands
     excludes: list[str] | None = None
-    if stale and lines:
+    if (stale or everything) and lines:
         from gitroi.git.partial import missing_blobs
 
         try:
@@ -106,12 +110,13 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
                 f"partial clone: {plural(len(gap[0]), 'blob')} missing; {plural(len(excludes), 'file')} left "
                 f"out of the commits' added lines: {shown} (fetch them, or use a full clone, "
                 "for complete counts)")
-    for hc in iter_history(repo, revs, only=stale, excludes=excludes, counts=lines):
+    for hc in iter_history(repo, revs, only=None if everything else stale, excludes=excludes, counts=lines):
         if progress is not None and (len(todo) & 63) == 0:
             progress(len(todo), len(stale))
         src, key = source_of(hc.meta.sha)
         if not src:
-            key = marked if hc.meta.markers(sw) else unmarked
+            mk = found[hc.meta.sha] = hc.meta.markers(sw)
+            key = marked if mk else unmarked
         todo.append((hc, src, key))
     if progress is not None and stale:
         progress(len(todo), len(stale))
@@ -147,7 +152,9 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
             rec = record_from_note(hc.meta, note, lines_added=hc.lines_added, source=src,
                                    source_key=key)
         else:
-            rec = record_from_markers(hc.meta, hc.meta.markers(sw), hc.lines_added,
+            known_marks = found.get(hc.meta.sha)
+            rec = record_from_markers(hc.meta, hc.meta.markers(sw) if known_marks is None else known_marks,
+                                      hc.lines_added,
                                       source_key=key if src else None, switches=sw)
         if not lines:
             if note is not None and src == "note":

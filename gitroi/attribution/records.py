@@ -62,9 +62,9 @@ def record_from_markers(meta: CommitMeta, markers: Sequence[Marker], lines_added
 
     agents = sorted({m.agent for m in markers})
     row = {**_base_row(meta), "attribution": "commit" if markers else "none",
-           "agents": json.dumps(agents), "lines_added": lines_added,
+           "agents": json.dumps(agents) if agents else "[]", "lines_added": lines_added,
            "ai_lines": lines_added if markers else 0, "tokens": 0, "cost_usd": None,
            "note_version": None, "source": "markers" if markers else "none",
            "source_key": source_key or marker_source_key(bool(markers), switches),
-           "markers": json.dumps(sorted({m.evidence for m in markers}))}
+           "markers": json.dumps(sorted({m.evidence for m in markers})) if markers else "[]"}
     return CommitRecord(row=row)
