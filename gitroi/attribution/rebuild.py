@@ -33,7 +33,8 @@ NO_LINES = "#no-lines"
 
 def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *,
                   problems: list[str] | None = None, lines: bool = True,
-                  progress: Callable[[int, int], None] | None = None) -> int:
+                  progress: Callable[[int, int], None] | None = None,
+                  known_upto: str | None = None) -> int:
     """Bring every commit reachable from ``rev`` into the ledger; returns how many rows changed.
 
     Sources, strongest first: the gitroi note, a git-ai note, Agent Trace
@@ -51,6 +52,11 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     report``, ``sync``, ``rebuild``) fills them with the same figures as ever.
     ``progress(done, total)`` counts the commits read (a first run on a long
     history reads thousands).
+
+    ``known_upto``: a commit whose every ancestor is already in the ledger (the
+    tip the last analysis brought in): only the commits after it are listed
+    from git, and the ledger's own rows are checked against the notes; a
+    re-analysis after one commit then walks one commit, not the history.
     """
     from gitroi.attribution import foreign
     from gitroi.ledger.commits import known_sources
@@ -76,20 +82,33 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
 
     # Cheap pass first: commits are immutable, so a known commit needs work only
     # when a note (or foreign record) appeared or changed.
+    def current(sha: str, have: str | None) -> bool:
+        src, key = source_of(sha)
+        if not lines and have is not None and have.endswith(NO_LINES):
+            have = have[:-len(NO_LINES)]  # counts are not wanted here: the row serves
+        if src:
+            return have == key
+        return have in (marked, unmarked)
+
     stale: list[str] = []
     # A first run (nothing known) wants every commit: the log below walks the history
     # itself, one git traversal fewer (unless a progress bar wants the count first).
     everything = not known and progress is None
-    for sha in ([] if everything else repo.git_text("rev-list", *revs, "--").split()):
-        src, key = source_of(sha)
-        have = known.get(sha, "?")
-        if not lines and have is not None and have.endswith(NO_LINES):
-            have = have[:-len(NO_LINES)]  # counts are not wanted here: the row serves
-        if src and have == key:
-            continue
-        if not src and have in (marked, unmarked):
-            continue
-        stale.append(sha)
+    walked = False
+    if known and known_upto and len(revs) == 1 and repo.is_ancestor(known_upto, revs[0]):
+        new = repo.git_text("rev-list", revs[0], f"^{known_upto}", "--").split()
+        seen = set(new)
+        # Old rows a new or changed note (or marker switch) voids: few, each checked to be
+        # in this history (a row may be of a commit rebased away); many: the whole walk.
+        old = [sha for sha, have in known.items() if sha not in seen and not current(sha, have)]
+        if len(old) <= 64:
+            stale = [sha for sha in new if not current(sha, known.get(sha, "?"))]
+            stale += [sha for sha in old if repo.is_ancestor(sha, revs[0])]
+            walked = True
+    if not walked:
+        for sha in ([] if everything else repo.git_text("rev-list", *revs, "--").split()):
+            if not current(sha, known.get(sha, "?")):
+                stale.append(sha)
     todo: list[tuple[HistoryCommit, str, str]] = []
     found: dict[str, list[markers.Marker]] = {}  # read once per commit: a cold run reads thousands
     excludes: list[str] | None = None

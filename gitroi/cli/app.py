@@ -1,8 +1,8 @@
 """The ``gitroi`` group, its shared :class:`Context` and the entry point's error mapping.
 
-The command modules (``*_cmds.py``) register their commands on :data:`cli`;
-``gitroi.cli`` imports them all, so this module never imports its commands
-(no import cycle).
+The command modules (``*_cmds.py``) register their commands on :data:`cli`
+when imported; :class:`LazyGroup` imports the one a command line names, so this
+module never imports its commands at start-up (no import cycle either).
 
 Only the ``gitroi.cli`` package imports click.  A command resolves the
 repository and the ledger through :class:`Context`, calls one core function
@@ -95,8 +95,37 @@ class Context:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+#: Which module registers each command: a command's module is imported when the
+#: command runs (or help lists it), not at start-up.  Importing them all cost
+#: every invocation ~80 ms (the org report's DuckDB and figure SQL among them),
+#: a third of a re-analysis.  ``tests/test_cli_lazy.py`` checks this table.
+COMMAND_MODULES: dict[str, str] = {
+    "analyze": "survival_cmds", "survival": "survival_cmds", "verify": "survival_cmds",
+    "attribute": "attribution_cmds", "show": "attribution_cmds", "rebuild": "attribution_cmds",
+    "sync": "attribution_cmds",
+    "doctor": "sessions_cmds", "sessions": "sessions_cmds",
+    "export": "org_cmds", "org": "org_cmds",
+    "install": "hooks_cmds", "uninstall": "hooks_cmds", "hook-impl": "hooks_cmds",
+    "pr": "pr_cmds",
+    "report": "report_cmds",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands' modules load on first use (:data:`COMMAND_MODULES`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            import importlib
+
+            importlib.import_module(f"gitroi.cli.{COMMAND_MODULES[cmd_name]}")  # registers it
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gitroi")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Ledger file (default: .git/gitroi/ledger.db of this repository; env GITROI_DB).")

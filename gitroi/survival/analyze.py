@@ -79,8 +79,12 @@ def _save_state(path: Path, st: ReplayState) -> None:
     path.with_name(path.name + ".z").unlink(missing_ok=True)  # the compressed snapshot of gitroi <= 0.1
 
 
-def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None) -> Attribution:
-    """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it."""
+def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None,
+                      known_upto: str | None = None) -> Attribution:
+    """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it.
+
+    ``known_upto``: the tip of the last analysis, whose history the ledger holds.
+    """
     from gitroi.ledger import survival as lsurv
 
     problems = problems if problems is not None else []
@@ -92,7 +96,7 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
         try:
             # Who wrote what is all the replay needs: no diff of every commit for
             # line counts (the next full ensure_ledger fills them, same figures).
-            ensure_ledger(repo, db, tip, lines=False)
+            ensure_ledger(repo, db, tip, lines=False, known_upto=known_upto)
         except GitroiError as exc:  # analyse with what the ledger already holds
             problems.append(f"attribution not refreshed: {exc}")
     kinds, agents, ranges, sessions = lsurv.load_attribution(db)
@@ -164,7 +168,8 @@ def analyze(
         log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha), excluded)
     try:
         problems: list[str] = []
-        attribution = _load_attribution(repo, db, tip, problems)
+        attribution = _load_attribution(repo, db, tip, problems,
+                                        known_upto=st.tip if usable and st is not None else None)
         mode = "full"
         exclude: str | None = None
         if usable and st is not None and st.fingerprint == attribution.fingerprint(st.shas):
