@@ -201,14 +201,14 @@ def test_full_disk_when_git_writes_the_note(hooked: GitRepo, tmp_path: Path) -> 
     """git failing with ENOSPC while writing the note object (git's own message), injected
     where gitroi runs git: hooks run with git's exec-path first on PATH, so no wrapper there."""
     env = _sitecustomize(tmp_path, (
-        "import subprocess\n"
-        "_run = subprocess.run\n"
-        "def run(cmd, *a, **k):\n"
-        "    if list(cmd[:4]) == ['git', 'notes', '--ref=refs/notes/gitroi', 'add']:\n"
-        "        return subprocess.CompletedProcess(cmd, 128, b'', b'error: unable to create '\n"
+        "from gitroi.git import spawn\n"
+        "_run = spawn.run\n"
+        "def run(args, **k):\n"
+        "    if list(args[:3]) == ['notes', '--ref=refs/notes/gitroi', 'add']:\n"
+        "        return spawn.GitResult(['git', *args], 128, b'', b'error: unable to create '\n"
         "            b'temporary file: No space left on device\\nfatal: unable to write note object\\n')\n"
-        "    return _run(cmd, *a, **k)\n"
-        "subprocess.run = run\n"))
+        "    return _run(args, **k)\n"
+        "spawn.run = run\n"))
     proc = commit(hooked, "disk full" + CLAUDE_TRAILER, env=env)
     line = one_warning(proc)
     assert line.startswith("gitroi: warning: post-commit: `git notes --ref=refs/notes/gitroi add")

@@ -92,6 +92,10 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     assert modules.get("sqlite_utils") == "_Stub" and "sqlite_utils.db" not in modules
     assert "logging" not in modules
     assert "typing" not in modules
+    # git is spawned without `subprocess` (gitroi/git/spawn.py: ~4 ms of imports saved)
+    assert "subprocess" not in modules and "threading" not in modules
+    # pathlib's urllib.parse (with ipaddress) is a stand-in: the hook never makes a file: URI
+    assert modules.get("urllib.parse") == "_Stub" and "ipaddress" not in modules
     # started with `python -S` (hooks/, gitroi.attribution.hookboot), and nothing it imported
     # needed site-packages, so `site` never ran (~16 ms with an editable install's finder)
     assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "False"
@@ -134,11 +138,15 @@ def test_hook_runs_two_git_commands(repo: GitRepo, tmp_path: Path,
     trace = tmp_path / "trace2.log"  # every git process logs its command line here
     proc = _commit(repo, {"GIT_TRACE2": str(trace)})
     assert (proc.returncode, proc.stderr) == (0, "")
-    calls = [line.split(" start ", 1)[1].split()[1:4] for line in trace.read_text().splitlines()
+    argvs = [line.split(" start ", 1)[1].split() for line in trace.read_text().splitlines()
              if " start " in line and " maintenance run --auto" not in line]
-    # the user's `git commit`, then the hook's two: no rev-parse, no worktree list
+    # the user's `git commit`, then the hook's two (run in the work tree by `git -C`, spawned
+    # without `subprocess`): no rev-parse, no worktree list
+    top = str(repo.path.resolve())
+    calls = [argv[3:6] if argv[1:3] == ["-C", top] else argv[1:4] for argv in argvs]
     assert calls == [["commit", "-q", "-m"], ["-c", "core.quotepath=off", "log"],
                      ["notes", "--ref=refs/notes/gitroi", "add"]]
+    assert [argv[1:3] for argv in argvs[1:]] == [["-C", top]] * 2
     assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
 
 
@@ -239,3 +247,20 @@ def test_sqlite_utils_stand_in_loads_on_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stderr == ""
     assert out.stdout.split() == ["_Stub", "module", "True"]
+
+
+def test_urllib_parse_stand_in_loads_on_first_use() -> None:
+    code = (
+        "import sys\n"
+        "from gitroi.attribution.lazymodules import defer_urllib_parse\n"
+        "defer_urllib_parse()\n"
+        "import pathlib, urllib.parse\n"
+        "before = type(sys.modules['urllib.parse']).__name__, 'ipaddress' in sys.modules\n"
+        "uri = pathlib.Path('/tmp/a b').as_uri()\n"
+        "print(*before, uri, type(sys.modules['urllib.parse']).__name__,\n"
+        "      urllib.parse.quote('c d'), urllib.parse is sys.modules['urllib.parse'])\n")
+    # -S, as the hooks run: `site` (an editable install's finder) would import it first
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stderr == ""
+    assert out.stdout.split() == ["_Stub", "False", "file:///tmp/a%20b", "module", "c%20d", "True"]

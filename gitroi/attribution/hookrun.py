@@ -83,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
     from gitroi.attribution import classcache
-    from gitroi.attribution.lazymodules import defer_inspect
+    from gitroi.attribution.lazymodules import defer_inspect, defer_urllib_parse
 
     defer_inspect()  # before dataclasses, which imports it
+    defer_urllib_parse()  # before pathlib
     classcache.install()
     if name == "post-commit":
         from gitroi.attribution.postcommit import hook as post_commit_hook

@@ -15,13 +15,14 @@ post-commit hook must stay fast and imports only what it uses.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from gitroi.errors import GitroiError
+from gitroi.git import spawn
+from gitroi.git.spawn import GitResult
 
 TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
@@ -49,17 +50,24 @@ def run_git(
     input: bytes | None = None,
     check: bool = True,
     env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git ARGS`` and return the completed process (stdout as bytes).
+) -> GitResult:
+    """Run ``git ARGS`` and return the finished process (stdout and stderr as bytes).
 
     With ``check`` (the default) a non-zero exit raises :class:`GitroiError`
-    carrying the command, exit code and git's own stderr.
+    carrying the command, exit code and git's own stderr.  git is started by
+    :mod:`gitroi.git.spawn` (no ``subprocess``: the post-commit hook counts
+    its import).
     """
     cmd = ["git", *args]
     try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, input=input, capture_output=True, env=git_env(env), check=False
-        )
+        if spawn.AVAILABLE:
+            proc = spawn.run(args, cwd=cwd, input=input, env=git_env(env))
+        else:  # pragma: no cover - Windows
+            import subprocess
+
+            done = subprocess.run(cmd, cwd=cwd, input=input, capture_output=True,
+                                  env=git_env(env), check=False)
+            proc = GitResult(cmd, done.returncode, done.stdout, done.stderr)
     except FileNotFoundError as exc:
         raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
     if check and proc.returncode != 0:
@@ -77,24 +85,23 @@ def start_git(args: Sequence[str], *, cwd: str | Path | None = None) -> Callable
     even when the result is no longer wanted, to reap the process.
     """
     cmd = ["git", *args]
-    try:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=git_env())
-    except FileNotFoundError as exc:
-        raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
-    done: list[tuple[bytes, bytes]] = []
+    if not spawn.AVAILABLE:  # pragma: no cover - Windows: git runs now
+        done = run_git(args, cwd=cwd, check=False)
+        finish: Callable[[], GitResult] = lambda: done  # noqa: E731
+    else:
+        try:
+            finish = spawn.start(args, cwd=cwd, env=git_env()).finish
+        except FileNotFoundError as exc:
+            raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
 
     def wait() -> bytes:
-        if not done:
-            done.append(proc.communicate())
+        proc = finish()
         if proc.returncode != 0:
-            err = done[0][1].decode("utf-8", "replace").strip()
+            err = proc.stderr.decode("utf-8", "replace").strip()
             raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {err}")
-        return done[0][0]
+        return proc.stdout
 
     return wait
-
-
 
 
 @dataclass(frozen=True)
