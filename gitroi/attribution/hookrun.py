@@ -82,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
-    from gitroi.attribution import classcache
+    from gitroi.attribution import compilecache
     from gitroi.attribution.lazymodules import defer_inspect, defer_urllib_parse
 
     defer_inspect()  # before dataclasses, which imports it
     defer_urllib_parse()  # before pathlib
-    classcache.install()
+    compilecache.install()
     if name == "post-commit":
         from gitroi.attribution.postcommit import hook as post_commit_hook
 
@@ -186,8 +186,8 @@ def _site_error(exc: BaseException) -> None:
 
 def _exit(code: int) -> None:
     flush()
-    if "gitroi.attribution.classcache" in sys.modules:
-        from gitroi.attribution.classcache import save
+    if "gitroi.attribution.compilecache" in sys.modules:
+        from gitroi.attribution.compilecache import save
 
         save()
     # Everything is written and closed by now: skip the interpreter's teardown (freeing

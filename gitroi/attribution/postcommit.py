@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import sys
 
-from gitroi.attribution import classcache, hooktrace, pending
+from gitroi.attribution import compilecache, hooktrace, pending
 from gitroi.attribution.fastgit import discover_repo, fast_git_dirs, fast_head, picked_commit
 from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock
 from gitroi.attribution.hooktrace import mark
@@ -158,7 +158,7 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
             code = 1
         finally:
             hooktrace.flush()
-            classcache.save()
+            compilecache.save()
             os._exit(code)
     os.close(w)
     limit = deadline()

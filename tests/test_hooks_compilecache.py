@@ -1,4 +1,4 @@
-"""The hook's cache of the code dataclasses generate (gitroi/attribution/classcache.py), and
+"""The hook's cache of the code dataclasses generate (gitroi/attribution/compilecache.py), and
 its phase trace (gitroi/attribution/hooktrace.py): on real commits through the installed
 hooks, and on classes made with and without the cache."""
 
@@ -17,9 +17,9 @@ from tests.test_hooks_speed import _attributed, _commit, _story
 
 MADE = '''
 import dataclasses, sys
-from gitroi.attribution import classcache
+from gitroi.attribution import compilecache
 if sys.argv[1] == "cached":
-    classcache.install()
+    compilecache.install()
 
 @dataclasses.dataclass(frozen=True)
 class Edit:
@@ -45,7 +45,7 @@ r.tags.append("t")
 print(repr(a), a == b, hash(a) == hash(b), frozen, repr(r), Row(1) < r, Row(1).tags,
       [f.name for f in dataclasses.fields(Edit)], dataclasses.replace(a, cost=0.5),
       dataclasses.asdict(r), Edit.__init__.__qualname__)
-classcache.save()
+compilecache.save()
 '''
 
 
