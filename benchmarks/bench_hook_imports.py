@@ -49,7 +49,7 @@ from tests.test_attribution_claude_log import Transcript  # noqa: E402
 # module, runs the hook module as ``-m`` would, and writes the figures when the process
 # leaves (the hook leaves through os._exit).
 PROFILER = r'''
-import json, os, sys, time
+import os, sys, time  # json only when writing: it loads re, enum, which the hook counts
 import importlib._bootstrap as bootstrap
 
 out = sys.argv.pop(1)
@@ -76,6 +76,7 @@ bootstrap._load_unlocked = timed
 
 def dump():
     rec["(process)"] = (time.process_time(), time.process_time())
+    import json
     with open(out, "w") as f:
         json.dump(rec, f)
 

@@ -1,6 +1,6 @@
-"""The hook's cache of the code dataclasses generate (gitroi/attribution/compilecache.py), and
-its phase trace (gitroi/attribution/hooktrace.py): on real commits through the installed
-hooks, and on classes made with and without the cache."""
+"""The hook's cache of what Python compiles (gitroi/attribution/compilecache.py: dataclass
+methods, regular expressions), and its phase trace (gitroi/attribution/hooktrace.py): on real
+commits through the installed hooks, and on classes and patterns made with and without it."""
 
 from __future__ import annotations
 
@@ -16,10 +16,21 @@ from tests.conftest import GitRepo
 from tests.test_hooks_speed import _attributed, _commit, _story
 
 MADE = '''
-import dataclasses, sys
+import dataclasses, re, sys
+from re import _compiler
 from gitroi.attribution import compilecache
+plain_compile = _compiler.compile
 if sys.argv[1] == "cached":
     compilecache.install()
+
+PATTERNS = [(r"^[ \\t]*co-authored-by:[ \\t]*(.*?)[ \\t]*<([^>\\n]*)>[ \\t]*$", re.I | re.M),
+            (r"(?P<year>\\d{4})-(?P<month>\\d\\d)|(?i:claude)", 0), (rb"\\x00+(?=end)", re.S)]
+for text, flags in PATTERNS:
+    re.purge()
+    made = re.compile(text, flags)
+    assert made == plain_compile(text, flags), text  # the same matcher code, flags, pattern
+    subject = b"a\\x00\\x00end" if isinstance(text, bytes) else "Co-authored-by: A <a@x>\\n2026-02 Claude"
+    print(made.groups, made.groupindex, [m.span() for m in made.finditer(subject)])
 
 @dataclasses.dataclass(frozen=True)
 class Edit:
@@ -50,7 +61,7 @@ compilecache.save()
 
 
 def _cache_file(home: Path) -> Path:
-    return home / ".cache" / "gitroi" / f"hook-classes.{sys.implementation.cache_tag}.marshal"
+    return home / ".cache" / "gitroi" / f"hook-compiled.{sys.implementation.cache_tag}.marshal"
 
 
 def test_classes_made_from_the_cache_are_the_same(tmp_path: Path) -> None:
@@ -60,7 +71,8 @@ def test_classes_made_from_the_cache_are_the_same(tmp_path: Path) -> None:
     assert [r.stderr for r in runs] == ["", "", ""]
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
     assert "Edit(path='x.py', lines=(1, 2), cost=None) True True yes" in runs[0].stdout
-    cache = tmp_path / "cache" / "gitroi" / f"hook-classes.{sys.implementation.cache_tag}.marshal"
+    assert "2 {'year': 1, 'month': 2} [(24, 31), (32, 38)]" in runs[0].stdout
+    cache = tmp_path / "cache" / "gitroi" / f"hook-compiled.{sys.implementation.cache_tag}.marshal"
     assert cache.stat().st_size > 0
 
 
@@ -73,6 +85,10 @@ def test_hook_writes_the_cache_once_and_reads_it(repo: GitRepo, tmp_path: Path,
     assert (proc.returncode, proc.stderr) == (0, "")
     assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
     assert cache.stat().st_size > 10_000  # the hook's ~20 classes, several methods each
+    import marshal
+
+    kept = marshal.loads(cache.read_bytes()[4:])
+    assert len(kept["classes"]) > 60 and len(kept["patterns"]) > 20
     stats = []
     for n, (old, new) in enumerate([("hi", "hello"), ("hello", "hey")]):
         t.edit(f"2026-02-12T16:1{n}:27.718Z", f"msg_{n}", f"toolu_{n}", repo.path / "app.py",
