@@ -209,6 +209,27 @@ def test_provider_comes_from_the_price_table(org: dict[str, Any]) -> None:
     assert rows["anthropic"]["exploration_tokens"] == two["exploration_tokens"]
 
 
+def test_datasette_views_name_the_provider_as_the_report_does(org: dict[str, Any]) -> None:
+    """The ledger's report_* views read model_providers, which the report writes from the price table."""
+    from gitroi.ledger import open_ledger
+
+    path = org["paths"]["github.com/acme/two"]
+    mine = json.loads(cli("report", "--format", "json", "--no-update", "--by", "provider",
+                          cwd=path, env=org["env"]).stdout)["rows"]
+    db = open_ledger(path / ".git" / "gitroi" / "ledger.db")
+    try:
+        providers = dict(db.execute("SELECT model, provider FROM model_providers").fetchall())
+        assert providers and set(providers.values()) == {"anthropic"}, providers
+        slices = db.execute("SELECT DISTINCT provider FROM report_fact_tokens").fetchall()
+        assert slices == [("anthropic",)]
+        view = {r[0]: r[1:] for r in db.execute(
+            "SELECT provider, tokens, ai_lines, surviving FROM report_by_provider").fetchall()}
+    finally:
+        db.conn.close()
+    assert view == {r["provider"]: (r["tokens"], r["ai_lines"], r["surviving"]) for r in mine}
+    assert view["anthropic"][0] > 0
+
+
 def test_since_until_and_teams(org: dict[str, Any], tmp_path: Path) -> None:
     teams = tmp_path / "teams.toml"
     teams.write_text('[teams]\nplatform = ["github.com/acme/*"]\n'

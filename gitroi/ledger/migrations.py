@@ -354,3 +354,26 @@ def m060_report_carried(db: Database) -> None:
         DELETE FROM report_cache_state WHERE name = 'commit_facts';
         """
     )
+
+
+@migrations()
+def m070_report_model_providers(db: Database) -> None:
+    """Report: each model's provider, so the ``report_*`` views name it as ``gitroi report`` does.
+
+    The provider (anthropic, openai, google, ...) is the price table's
+    ``litellm_provider`` for the model; the price table is not in the ledger,
+    so ``gitroi report`` and ``gitroi export`` write what it says for every
+    model the ledger names (``gitroi.ledger.views.record_providers``), and the
+    views (``report_fact_tokens``, ``report_by_provider``...) read it.
+    """
+    from gitroi.ledger.views import create_views
+
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS model_providers (
+            model TEXT PRIMARY KEY,
+            provider TEXT NOT NULL
+        );
+        """
+    )
+    create_views(db)

@@ -5,11 +5,15 @@ per-commit facts, the fact tables of :mod:`gitroi.ledger.facts` as
 ``report_fact_*`` views over them (live: read from the ledger's tables, not
 from the report's cache), and the formulas of
 :mod:`gitroi.ledger.formulas` over them, so Datasette shows the very figures
-the report prints (the views' repository is ``'repo'``; provider needs the price
-table, so it is ``unknown`` here: use ``gitroi report --by provider``).
+the report prints (the views' repository is ``'repo'``).  A model's provider is
+the price table's, as in the report: the table is not in the ledger, so the
+report writes what it says for each model into ``model_providers``
+(:func:`record_providers`), which the views read.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlite_utils import Database
 
@@ -32,9 +36,31 @@ FACT_VIEWS = {
 _SCOPE_VIEW = "report_fact_scope"
 _PER_COMMIT_VIEW = "report_fact_per_commit"
 _NO_PROVIDERS = "(SELECT NULL AS model, NULL AS provider)"
+#: model -> provider, written by :func:`record_providers` (migration m070).
+PROVIDERS = "model_providers"
 
 
-def _fact_views() -> list[tuple[str, str]]:
+def record_providers(db: Database, provider_of: Callable[[str], str | None]) -> None:
+    """Write ``model_providers``: every model the ledger names, with its provider (else ``unknown``).
+
+    Rewritten only when something changed, so a report on an unchanged ledger writes nothing.
+    """
+    if not db[PROVIDERS].exists():
+        return
+    models = {r[0] for r in db.conn.execute(
+        "SELECT DISTINCT m.key FROM commit_sessions cs, json_each(CASE WHEN cs.models IN "
+        "('', '{}') THEN NULL ELSE cs.models END) m")}
+    models |= {r[0] for r in db.conn.execute("SELECT DISTINCT model FROM usage_events")}
+    want = {m: provider_of(m) or "unknown" for m in models if m}
+    have = dict(db.conn.execute(f"SELECT model, provider FROM {PROVIDERS}").fetchall())
+    if want == have:
+        return
+    with db.conn:
+        db.conn.execute(f"DELETE FROM {PROVIDERS}")
+        db.conn.executemany(f"INSERT INTO {PROVIDERS} VALUES (?, ?)", sorted(want.items()))
+
+
+def _fact_views(providers: str) -> list[tuple[str, str]]:
     """The fact views in creation order (each may read the ones before it)."""
     v = FACT_VIEWS
     where, params = Scope().where("c")
@@ -43,7 +69,7 @@ def _fact_views() -> list[tuple[str, str]]:
         (_SCOPE_VIEW, scope_sql(where)),
         (_PER_COMMIT_VIEW, _facts_select(_SCOPE_VIEW, small=False)),
         (v["commit_facts"], commit_facts_sql("repo", cf=_PER_COMMIT_VIEW)),
-        (v["token_facts"], token_facts_sql("repo", scope=_SCOPE_VIEW, providers=_NO_PROVIDERS)),
+        (v["token_facts"], token_facts_sql("repo", scope=_SCOPE_VIEW, providers=providers)),
         (v["commit_agents"], commit_agents_sql("repo", scope=_SCOPE_VIEW,
                                                tokens=v["token_facts"])),
         (v["line_facts"], line_facts_sql("repo", scope=_SCOPE_VIEW)),
@@ -52,8 +78,8 @@ def _fact_views() -> list[tuple[str, str]]:
 
 VIEW_KEYS: dict[str, list[str]] = {
     "report_headline": [], "report_by_agent": ["agent"], "report_by_model": ["model"],
-    "report_by_week": ["week"], "report_by_pr": ["pr"], "report_by_path": ["path"],
-    "report_by_symbol": ["path", "symbol"],
+    "report_by_provider": ["provider"], "report_by_week": ["week"], "report_by_pr": ["pr"],
+    "report_by_path": ["path"], "report_by_symbol": ["path", "symbol"],
 }
 
 
@@ -81,13 +107,19 @@ def _view_sql(keys: list[str]) -> str:
       FROM ({sql}) g{join}"""
 
 
-def create_views(db: Database) -> None:
+def create_views(db: Database, provider_of: Callable[[str], str | None] | None = None) -> None:
     """(Re)create the ``report_*`` views for Datasette and SQL users, where their SQL changed.
 
     Unchanged views are left alone, so a report does not rewrite the schema
-    (and make every other connection re-prepare) on each run.
+    (and make every other connection re-prepare) on each run.  ``provider_of``
+    (the price table's, ``gitroi.report.figures.providers``) refreshes
+    ``model_providers`` first.
     """
-    views = [(name, f"CREATE VIEW {name} AS {body}") for name, body in _fact_views()]
+    has_providers = db[PROVIDERS].exists()  # not yet while the migrations before m070 run
+    if provider_of is not None:
+        record_providers(db, provider_of)
+    views = [(name, f"CREATE VIEW {name} AS {body}")
+             for name, body in _fact_views(PROVIDERS if has_providers else _NO_PROVIDERS)]
     views += [(name, f"CREATE VIEW {name} AS {_view_sql(keys)}")
               for name, keys in VIEW_KEYS.items()]
     views.append(("report_exploration", """CREATE VIEW report_exploration AS

@@ -94,6 +94,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "report_headline": ("Headline figures of the analysed branch (DESIGN.md 'The figures').", _FIGURES),
     "report_by_agent": ("Headline figures per agent.", _FIGURES),
     "report_by_model": ("Headline figures per model.", _FIGURES),
+    "report_by_provider": ("Headline figures per provider (the price table's).", _FIGURES),
+    "model_providers": ("Each model's provider, from the price table (litellm_provider).", {
+        "provider": "anthropic | openai | google | ... ('unknown': not in the price table)"}),
     "report_by_week": ("Headline figures per week the lines were committed.", _FIGURES),
     "report_by_pr": ("Headline figures per pull request.", _FIGURES),
     "report_by_path": ("Headline figures per path (tokens split by AI lines).", _FIGURES),

@@ -77,6 +77,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     """
     from gitroi.ledger.figures import set_branch_commits
     from gitroi.ledger.views import create_views
+    from gitroi.report.figures import providers
 
     out = Prepared()
     # Each step counts what it does (log MB read, commits read, replayed, files parsed,
@@ -173,8 +174,9 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     bar.finish()
     shas = repo.git_text("rev-list", branch).split()
     set_branch_commits(db, branch, shas)
-    # Views follow the code's definitions even on a ledger made by an older gitroi.
-    create_views(db)
+    # Views follow the code's definitions even on a ledger made by an older gitroi; their
+    # providers are the price table's.
+    create_views(db, provider_of=providers())
     return out
 
 
