@@ -165,7 +165,7 @@ class Store:
 
         try:
             infos = self.fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
-        except OSError as exc:
+        except storage_errors() as exc:
             raise storage_error(self.uri, exc) from exc
         return [(posixpath.basename(i.path.rstrip("/")), i.type == pafs.FileType.Directory)
                 for i in infos]
@@ -173,24 +173,42 @@ class Store:
     def exists(self, path: str) -> bool:
         import pyarrow.fs as pafs
 
-        return bool(self.fs.get_file_info(path).type != pafs.FileType.NotFound)
+        try:
+            return bool(self.fs.get_file_info(path).type != pafs.FileType.NotFound)
+        except storage_errors() as exc:
+            raise storage_error(self.uri, exc) from exc
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What a store's operations raise: OSError, and pyarrow's own (GCS's "Unknown error")."""
+    import pyarrow as pa
+
+    return (OSError, pa.ArrowException)
+
+
+def _short(text: str) -> str:
+    """The part of a cloud library's error a person needs (Google's run to a screenful)."""
+    text = text.split(" error_info=", 1)[0]
+    if "The underlying error message was: " in text:
+        text = "no credentials: " + text.split("The underlying error message was: ", 1)[1]
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def storage_error(uri: str, exc: BaseException) -> GitroiError:
     """One line saying what went wrong with ``uri`` and how to fix it (credentials above all)."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = _short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     low = text.lower().replace("_", "")
     scheme = uri.split("://", 1)[0] if "://" in uri else "file"
     if any(w in low for w in ("credential", "access denied", "accessdenied", "forbidden",
                               "403", "401", "invalidaccesskeyid", "signature", "unauthorized",
-                              "no valid", "token")):
+                              "no valid", "token", "authenticat")):
         fix = {
             "s3": "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (in CI: an OIDC "
                   "role via aws-actions/configure-aws-credentials)",
             "gs": "set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default "
                   "login` (in CI: google-github-actions/auth)",
-            "az": "set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY or log in with "
-                  "`az login` (in CI: azure/login)",
+            "az": "set AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_CONNECTION_STRING) or log in "
+                  "with `az login` (in CI: azure/login)",
         }.get(scheme, "check the permissions of the folder")
         return GitroiError(f"no access to {uri}: {text}", hint=fix)
     return GitroiError(f"cannot use {uri}: {text}",
@@ -200,10 +218,11 @@ def storage_error(uri: str, exc: BaseException) -> GitroiError:
 def open_store(uri: str) -> Store:
     """The :class:`Store` for a folder or an object-store URI.
 
-    ``s3://``, ``gs://`` and local paths through pyarrow's own filesystems
-    (credentials and endpoint from the usual environment: ``AWS_*``,
-    ``AWS_ENDPOINT_URL``, ``GOOGLE_APPLICATION_CREDENTIALS``...); other schemes
-    (``az://``, ``abfs://``, ...) through fsspec when it is installed.
+    ``s3://``, ``gs://``, ``az://`` and local paths through pyarrow's own
+    filesystems, with credentials and endpoints from the usual environment
+    (``AWS_*`` and ``AWS_ENDPOINT_URL``; ``GOOGLE_APPLICATION_CREDENTIALS`` and
+    ``STORAGE_EMULATOR_HOST``; ``AZURE_STORAGE_*``, see :func:`_azure`); other
+    schemes (``abfs://``, ``gcs://``, ...) through fsspec when it is installed.
     """
     import pyarrow.fs as pafs
 
@@ -211,10 +230,13 @@ def open_store(uri: str) -> Store:
         root = uri[len("file://"):] if uri.startswith("file://") else uri
         root = os.path.abspath(os.path.expanduser(root))
         return Store(uri, pafs.LocalFileSystem(), root)
-    scheme = uri.split("://", 1)[0]
-    if scheme == "s3":
-        s3 = _s3(uri)
-        return Store(uri, s3, uri.split("://", 1)[1].rstrip("/"))
+    scheme, _, rest = uri.partition("://")
+    opener = {"s3": _s3, "gs": _gcs, "az": _azure}.get(scheme)
+    if opener is not None:
+        if not rest.strip("/"):
+            raise GitroiError(f"{uri} names no bucket or container",
+                              hint=f"e.g. {scheme}://BUCKET/gitroi")
+        return Store(uri, opener(uri), rest.rstrip("/"))
     try:
         fs, root = pafs.FileSystem.from_uri(uri)
         return Store(uri, fs, root.rstrip("/"))
@@ -223,15 +245,20 @@ def open_store(uri: str) -> Store:
             import fsspec
         except ImportError:
             raise GitroiError(f"gitroi cannot open {uri}: {first}",
-                              hint=f"install the filesystem for {scheme}:// (pip install "
-                                   f"'gitroi[{'s3' if scheme == 's3' else 'cloud'}]')") from first
+                              hint=f"install fsspec and its filesystem for {scheme}:// "
+                                   "(s3://, gs:// and az:// need nothing more)") from first
         try:
             ffs, root = fsspec.core.url_to_fs(uri)
         except (ImportError, ValueError) as exc:
             raise GitroiError(f"gitroi cannot open {uri}: {exc}",
                               hint=f"install the fsspec filesystem for {scheme}:// "
-                                   "(adlfs for az://, gcsfs for gs://)") from exc
+                                   "(adlfs for abfs://, gcsfs for gcs://)") from exc
         return Store(uri, pafs.PyFileSystem(pafs.FSSpecHandler(ffs)), str(root).rstrip("/"))
+
+
+def _missing(uri: str, what: str) -> GitroiError:
+    return GitroiError(f"this pyarrow has no {what} filesystem for {uri}",
+                       hint="pip install -U 'pyarrow>=17' (PyPI's wheels include it)")
 
 
 def _s3(uri: str) -> pafs.FileSystem:
@@ -247,8 +274,76 @@ def _s3(uri: str) -> pafs.FileSystem:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         kwargs["region"] = region
+    if not hasattr(pafs, "S3FileSystem"):
+        raise _missing(uri, "S3")
     try:
         return pafs.S3FileSystem(**kwargs)
+    except (OSError, ValueError) as exc:
+        raise storage_error(uri, exc) from exc
+
+
+def _gcs(uri: str) -> pafs.FileSystem:
+    """pyarrow's Google Cloud Storage filesystem; ``STORAGE_EMULATOR_HOST`` points it at an emulator.
+
+    Credentials: Google's default chain (``GOOGLE_APPLICATION_CREDENTIALS``,
+    ``gcloud auth application-default login``, workload identity).  Retries
+    stop after 30 s, so a machine without credentials or network says so
+    instead of retrying for minutes.
+    """
+    import datetime
+
+    import pyarrow.fs as pafs
+
+    if not hasattr(pafs, "GcsFileSystem"):
+        raise _missing(uri, "Google Cloud Storage")
+    kwargs: dict[str, Any] = {"retry_time_limit": datetime.timedelta(seconds=30)}
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    if emulator:  # the variable Google's client libraries read for an emulator
+        scheme, _, rest = emulator.partition("://")
+        kwargs.update(endpoint_override=(rest or scheme).rstrip("/"),
+                      scheme=scheme if rest else "http", anonymous=True)
+    try:
+        return pafs.GcsFileSystem(**kwargs)
+    except (OSError, ValueError) as exc:
+        raise storage_error(uri, exc) from exc
+
+
+def _azure(uri: str) -> pafs.FileSystem:
+    """pyarrow's Azure Blob Storage filesystem for ``az://CONTAINER/PATH``.
+
+    The account is ``AZURE_STORAGE_ACCOUNT_NAME`` (or ``AZURE_STORAGE_ACCOUNT``,
+    or the ``AccountName`` of ``AZURE_STORAGE_CONNECTION_STRING``); its key
+    ``AZURE_STORAGE_ACCOUNT_KEY`` (or ``AZURE_STORAGE_KEY``, or ``AccountKey``),
+    else Azure's default credential chain (``az login``, a managed or workload
+    identity: OIDC in CI).  The connection string's ``BlobEndpoint`` points it
+    elsewhere (Azurite, sovereign clouds).
+    """
+    import pyarrow.fs as pafs
+
+    if not hasattr(pafs, "AzureFileSystem"):
+        raise _missing(uri, "Azure")
+    conn = dict(part.split("=", 1) for part in
+                os.environ.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";") if "=" in part)
+    env = os.environ.get
+    account = env("AZURE_STORAGE_ACCOUNT_NAME") or env("AZURE_STORAGE_ACCOUNT") or \
+        conn.get("AccountName")
+    if not account:
+        raise GitroiError(f"no Azure storage account for {uri}",
+                          hint="set AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY, "
+                               "or after `az login`; in CI: azure/login), or "
+                               "AZURE_STORAGE_CONNECTION_STRING")
+    kwargs: dict[str, Any] = {"account_name": account}
+    key = env("AZURE_STORAGE_ACCOUNT_KEY") or env("AZURE_STORAGE_KEY") or conn.get("AccountKey")
+    if key:
+        kwargs["account_key"] = key
+    endpoint = conn.get("BlobEndpoint")
+    if endpoint:
+        scheme, _, rest = endpoint.partition("://")
+        authority = rest.split("/", 1)[0]
+        kwargs.update(blob_storage_authority=authority, blob_storage_scheme=scheme,
+                      dfs_storage_authority=authority, dfs_storage_scheme=scheme)
+    try:
+        return pafs.AzureFileSystem(**kwargs)
     except (OSError, ValueError) as exc:
         raise storage_error(uri, exc) from exc
 
@@ -300,9 +395,10 @@ def read_dataset(uri: str) -> Dataset:
             for n in exports:
                 ds.ignored.append(f"{name}/{n}: an interrupted export (no {POINTER} names it)")
             continue
+        unreadable: tuple[type[BaseException], ...] = (ValueError, *storage_errors())
         try:
             pointer = json.loads(store.read_text(pointer_path))
-        except (ValueError, OSError) as exc:
+        except unreadable as exc:
             raise GitroiError(f"{uri}/{name}/{POINTER} is not readable: {exc}",
                               hint="export that repository again (`gitroi export --to ...`)"
                               ) from exc

@@ -162,7 +162,7 @@ def register_dataset(engine: Engine, ds: Dataset, tables: Sequence[str],
 
     A Spark cluster (Spark Connect) is given the store's own URIs instead.
     """
-    from gitroi.org.dataset import storage_error
+    from gitroi.org.dataset import storage_error, storage_errors
 
     remote_spark = isinstance(engine, Spark) and engine.remote
     for table in tables:
@@ -183,7 +183,7 @@ def register_dataset(engine: Engine, ds: Dataset, tables: Sequence[str],
                     with ds.store.fs.open_input_stream(f) as src, open(local, "wb") as out:
                         while chunk := src.read(1 << 20):
                             out.write(chunk)
-                except OSError as exc:
+                except storage_errors() as exc:
                     raise storage_error(ds.store.uri, exc) from exc
                 paths.append(local)
         if not paths:

@@ -32,6 +32,7 @@ from gitroi.org.dataset import (
     open_store,
     partition,
     storage_error,
+    storage_errors,
 )
 from gitroi.org.summary import summary_rows
 
@@ -160,13 +161,13 @@ def write_export(store: Store, name: str, tables: dict[str, pa.Table], *,
             "files": files, "rows": {t: d.num_rows for t, d in tables.items()}, **(extra or {}),
         }
         store.write_text(pointer_path, json.dumps(pointer, indent=2, sort_keys=True) + "\n")
-    except OSError as exc:
+    except storage_errors() as exc:
         raise storage_error(store.uri, exc) from exc
     # Exports older than the previous one: no reader can still be on them.
     for entry, is_dir in store.listdir(part):
         old = entry.removeprefix("export=")
         if is_dir and entry.startswith("export=") and old not in (export_id, previous):
-            with contextlib.suppress(OSError):  # else left for the next export; readers ignore it
+            with contextlib.suppress(*storage_errors()):  # else left for the next export; readers ignore it
                 store.fs.delete_dir(posixpath.join(part, entry))
     return Exported(name, store.uri, export_id, {t: d.num_rows for t, d in tables.items()},
                     previous)
