@@ -50,7 +50,7 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
     are left out of every diff and git never fetches (``GIT_NO_LAZY_FETCH``):
     commits are still all listed, with the lines that can be counted.
     """
-    from gitroi.git import run_git
+    from gitroi.git import run_git, stream_git
     from gitroi.git.partial import NO_LAZY_FETCH, log_pathspec, missing_blobs
 
     if only is not None and not only:
@@ -67,7 +67,7 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
     args = ["-c", "core.quotepath=off", "log", *(("--numstat", "-M") if counts else ()), "--no-color",
             f"--format={LOG_FORMAT}"]
     early: _MergePass | None = None
-    own_early: dict[str, int] = {}
+    stdin: bytes | None = None
     if only is not None:
         stdin = ("\n".join(only) + "\n").encode("ascii")
         if merge_lines:
@@ -76,36 +76,54 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
             merges = run_git(["rev-list", "--no-walk=unsorted", "--min-parents=2", "--stdin"],
                              cwd=cwd, env=env, input=stdin).stdout.decode("ascii").split()
             early = _MergePass(repo, merges, excludes)
-        try:
-            out = run_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env,
-                          input=stdin).stdout
-        finally:
-            if early is not None:
-                own_early = early.result()
+        stream = stream_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env, input=stdin)
     else:
-        out = run_git([*args, *revs, *tail], cwd=cwd, env=env).stdout
-    commits: list[HistoryCommit] = []
-    for chunk in out.split(b"\x01")[1:]:
-        parts = chunk.split(b"\x00", LOG_FIELDS)
-        if len(parts) < LOG_FIELDS:
-            continue
-        meta = commit_meta([p.decode("utf-8", "replace") for p in parts[:LOG_FIELDS]])
-        added = 0
-        for line in (parts[LOG_FIELDS] if len(parts) > LOG_FIELDS else b"").splitlines():
-            first = line.split(b"\t", 1)[0]
-            if first.isdigit():
-                added += int(first)
-        commits.append(HistoryCommit(meta=meta, lines_added=added))
-    if early is not None:
-        own = own_early
-    else:
-        merges = [hc.meta.sha for hc in commits if len(hc.meta.parents) > 1] if merge_lines else []
-        own = merge_added(repo, merges, excludes) if merges else {}
-    for hc in commits:
-        if hc.meta.sha in own:
-            yield HistoryCommit(meta=hc.meta, lines_added=own[hc.meta.sha])
-        else:
+        stream = stream_git([*args, *revs, *tail], cwd=cwd, env=env)
+    # Commits are parsed (and handed on) as git writes them; merges wait for their own pass.
+    held: list[HistoryCommit] = []
+    try:
+        for hc in _parse_log(stream):
+            if merge_lines and len(hc.meta.parents) > 1:
+                held.append(hc)
+            else:
+                yield hc
+    finally:
+        own = early.result() if early is not None else {}
+    if not held:
+        return
+    if early is None:
+        own = merge_added(repo, [hc.meta.sha for hc in held], excludes)
+    for hc in held:
+        yield HistoryCommit(meta=hc.meta, lines_added=own[hc.meta.sha]) if hc.meta.sha in own else hc
+
+
+def _parse_log(stream: Iterator[bytes]) -> Iterator[HistoryCommit]:
+    """Commits of a ``LOG_FORMAT`` log (with ``--numstat`` lines or none), chunk by chunk."""
+    rest = b""
+    for data in stream:
+        parts = (rest + data).split(b"\x01")
+        rest = parts.pop()
+        for chunk in parts:
+            hc = _commit(chunk)
+            if hc is not None:
+                yield hc
+    if rest:
+        hc = _commit(rest)
+        if hc is not None:
             yield hc
+
+
+def _commit(chunk: bytes) -> HistoryCommit | None:
+    parts = chunk.split(b"\x00", LOG_FIELDS)
+    if len(parts) < LOG_FIELDS:
+        return None
+    meta = commit_meta([p.decode("utf-8", "replace") for p in parts[:LOG_FIELDS]])
+    added = 0
+    for line in (parts[LOG_FIELDS] if len(parts) > LOG_FIELDS else b"").splitlines():
+        first = line.split(b"\t", 1)[0]
+        if first.isdigit():
+            added += int(first)
+    return HistoryCommit(meta=meta, lines_added=added)
 
 
 class _MergePass:

@@ -15,7 +15,7 @@ post-commit hook must stay fast and imports only what it uses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -74,6 +74,61 @@ def run_git(
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}: {err}")
     return proc
+
+
+def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, input: bytes | None = None,
+               env: Mapping[str, str] | None = None, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """``git ARGS``'s stdout in chunks as git writes it; a failure raises :class:`GitroiError`
+    at the end, as :func:`run_git` does.
+
+    For the long history streams: the caller parses one part while git writes the
+    next, on the other core, instead of waiting for all of it.  Leaving the loop
+    early stops git.
+    """
+    import subprocess
+    import threading
+
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(env))
+    except FileNotFoundError as exc:
+        raise GitroiError("git is not installed or not on PATH", hint="install git") from exc
+    err: list[bytes] = []
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(input or b"")
+            proc.stdin.close()
+        except OSError:  # git stopped early; its exit code says why
+            pass
+
+    helpers = [threading.Thread(target=lambda: err.append(proc.stderr.read() if proc.stderr else b""),
+                                daemon=True)]
+    if input is not None:
+        helpers.append(threading.Thread(target=feed, daemon=True))
+    for t in helpers:
+        t.start()
+    finished = False
+    try:
+        assert proc.stdout is not None
+        while True:
+            data = proc.stdout.read1(chunk)
+            if not data:
+                break
+            yield data
+        finished = True
+    finally:
+        if not finished:
+            proc.kill()
+        proc.stdout.close() if proc.stdout else None
+        rc = proc.wait()
+        for t in helpers:
+            t.join()
+    if rc != 0:
+        msg = b"".join(err).decode("utf-8", "replace").strip()
+        raise GitroiError(f"`{' '.join(cmd)}` failed with exit code {rc}: {msg}")
 
 
 def start_git(args: Sequence[str], *, cwd: str | Path | None = None) -> Callable[[], bytes]:

@@ -125,6 +125,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     from gitroi.report.prs import head_refs
 
     refs = head_refs(repo) if prs else []
+    fresh = False  # the branch's whole history is in the ledger, counts and all
     if attribute:
         try:
             from gitroi.attribution.attribute import attribute_range
@@ -139,6 +140,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                                            problems=out.problems,
                                            progress=bar.stage("reading commits", "commits")))
             out.steps.append("attribution")
+            fresh = True
         except ImportError:
             out.problems.append("attribution: not available")
         except Exception as exc:
@@ -152,7 +154,8 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             fn = getattr(survival, "analyze", None) or getattr(survival, "analyse", None)
             if fn is None:
                 raise ImportError("gitroi.survival.analyze has no analyze()")
-            _call(fn, repo, db, branch=branch, progress=bar.stage("replaying history", "commits"))
+            _call(fn, repo, db, branch=branch, progress=bar.stage("replaying history", "commits"),
+                  ledger_fresh=fresh)
             out.analysed = True
             out.steps.append("analysis")
         except ImportError:

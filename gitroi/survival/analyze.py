@@ -80,10 +80,11 @@ def _save_state(path: Path, st: ReplayState) -> None:
 
 
 def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None,
-                      known_upto: str | None = None) -> Attribution:
+                      known_upto: str | None = None, fresh: bool = False) -> Attribution:
     """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it.
 
-    ``known_upto``: the tip of the last analysis, whose history the ledger holds.
+    ``known_upto``: the tip of the last analysis, whose history the ledger holds;
+    ``fresh``: the caller has just brought the whole history in (``gitroi report``).
     """
     from gitroi.ledger import survival as lsurv
 
@@ -92,7 +93,7 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
         from gitroi.attribution.rebuild import ensure_ledger
     except ImportError:
         ensure_ledger = None  # type: ignore[assignment]
-    if ensure_ledger is not None:
+    if ensure_ledger is not None and not fresh:
         try:
             # Who wrote what is all the replay needs: no diff of every commit for
             # line counts (the next full ensure_ledger fills them, same figures).
@@ -121,8 +122,13 @@ def analyze(
     since: str | None = None,
     progress: Progress | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ledger_fresh: bool = False,
 ) -> AnalysisResult:
     """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger.
+
+    ``ledger_fresh``: every commit of the branch was just brought into the ledger
+    (``ensure_ledger`` with line counts, as ``gitroi report`` does first), so the
+    attribution is read as it is, without walking the history again.
 
     ``progress(done, total)`` counts the commits replayed (:mod:`gitroi.progress`
     draws it on a terminal).
@@ -169,7 +175,8 @@ def analyze(
     try:
         problems: list[str] = []
         attribution = _load_attribution(repo, db, tip, problems,
-                                        known_upto=st.tip if usable and st is not None else None)
+                                        known_upto=st.tip if usable and st is not None else None,
+                                        fresh=ledger_fresh)
         mode = "full"
         exclude: str | None = None
         if usable and st is not None and st.fingerprint == attribution.fingerprint(st.shas):
