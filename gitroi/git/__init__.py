@@ -14,6 +14,7 @@ post-commit hook must stay fast and imports only what it uses.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,9 +113,10 @@ def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, input: byt
         t.start()
     finished = False
     try:
-        assert proc.stdout is not None
+        out = proc.stdout
+        assert isinstance(out, io.BufferedReader)
         while True:
-            data = proc.stdout.read1(chunk)
+            data = out.read1(chunk)
             if not data:
                 break
             yield data
