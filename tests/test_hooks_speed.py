@@ -94,6 +94,10 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     assert "typing" not in modules
     # git is spawned without `subprocess` (gitroi/git/spawn.py: ~4 ms of imports saved)
     assert "subprocess" not in modules and "threading" not in modules
+    # only the readers of agents whose log folders exist here are loaded (Aider's always)
+    readers = {n for n in modules if n.startswith("gitroi.sessions.") and n.split(".")[2] in
+               {"claude_code", "codex", "gemini", "opencode", "aider"}}
+    assert readers == {"gitroi.sessions.claude_code", "gitroi.sessions.aider"}
     # pathlib's urllib.parse (with ipaddress) is a stand-in: the hook never makes a file: URI
     assert modules.get("urllib.parse") == "_Stub" and "ipaddress" not in modules
     # started with `python -S` (hooks/, gitroi.attribution.hookboot), and nothing it imported
@@ -264,3 +268,65 @@ def test_urllib_parse_stand_in_loads_on_first_use() -> None:
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stderr == ""
     assert out.stdout.split() == ["_Stub", "False", "file:///tmp/a%20b", "module", "c%20d", "True"]
+
+
+def test_readers_of_absent_agents_are_not_loaded(tmp_path: Path) -> None:
+    from gitroi.sessions.registry import readers
+
+    home = tmp_path / "home"
+    (home / ".gemini").mkdir(parents=True)
+    env = {"CODEX_HOME": str(tmp_path / "no-codex"), "OPENCODE_DATA_DIR": str(tmp_path / "oc")}
+    present = [r.agent for r in readers(present=(env, home))]
+    assert present == ["gemini-cli", "aider"]
+    (tmp_path / "oc").mkdir()
+    (home / ".claude" / "projects").mkdir(parents=True)
+    present = [r.agent for r in readers(present=(env, home))]
+    assert present == ["claude-code", "gemini-cli", "opencode", "aider"]
+    # each present reader's roots are the ones the check looked at
+    for r in readers(present=(env, home)):
+        assert any(p.exists() for p in r.roots(env, home)) or r.agent == "aider"
+
+
+def test_hook_attributes_a_codex_edit_with_only_present_readers(
+        repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook loads the Codex reader because $CODEX_HOME exists, and attributes its edit."""
+    home = tmp_path / "codex"
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    repo.commit({"README.md": "# demo\n"}, "base", date="2026-02-23T19:00:00Z")
+    run_gitroi("install", cwd=repo.path)
+    sid = "019c8bfe-ec25-79e0-97d7-bda6a9c575ff"
+    log = home / "sessions" / "2026" / "02" / "23" / f"rollout-2026-02-23T19-34-25-{sid}.jsonl"
+    log.parent.mkdir(parents=True)
+    patch = "*** Begin Patch\n*** Add File: calc.py\n+def add(a, b):\n+    return a + b\n*** End Patch\n"
+    usage = {"input_tokens": 1000, "cached_input_tokens": 200, "output_tokens": 50,
+             "reasoning_output_tokens": 10, "total_tokens": 1050}
+    lines = [
+        {"timestamp": "2026-02-23T19:34:25.573Z", "type": "session_meta",
+         "payload": {"id": sid, "timestamp": "2026-02-23T19:34:25.573Z", "cwd": str(repo.path),
+                     "originator": "codex_cli_rs", "cli_version": "0.104.0"}},
+        {"timestamp": "2026-02-23T19:34:26.000Z", "type": "turn_context",
+         "payload": {"turn_id": "t1", "cwd": str(repo.path), "model": "gpt-5.3-codex"}},
+        {"timestamp": "2026-02-23T19:35:00.000Z", "type": "response_item",
+         "payload": {"type": "custom_tool_call", "status": "completed", "call_id": "call_1",
+                     "name": "apply_patch", "input": patch}},
+        {"timestamp": "2026-02-23T19:35:01.000Z", "type": "event_msg",
+         "payload": {"type": "token_count", "info": {"total_token_usage": usage,
+                                                     "last_token_usage": usage}}}]
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (repo.path / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\nPI = 3\n")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(PROBE)
+    out = tmp_path / "modules.txt"
+    subprocess.run(["git", "add", "-A"], cwd=repo.path, check=True)
+    date = "2026-02-23T19:40:00Z"
+    proc = subprocess.run(["git", "commit", "-q", "-m", "calc"], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "GIT_AUTHOR_DATE": date,
+                                          "GIT_COMMITTER_DATE": date, "PYTHONPATH": str(probe),
+                                          "PROBE_MODULES_OUT": str(out)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    note = json.loads(repo.git("notes", "--ref=gitroi", "show", "HEAD"))
+    assert note["ai_ranges"] == {"calc.py": [[1, 2]]} and note["tokens"] == 1050
+    assert [s["agent"] for s in note["sessions"]] == ["codex"]
+    modules = {line.split()[0] for line in out.read_text().splitlines()}
+    assert "gitroi.sessions.codex" in modules and "gitroi.sessions.gemini" not in modules

@@ -478,8 +478,13 @@ def _worth_saying(exc: BaseException) -> bool:
 def import_logs(repo: Repo, db: Any) -> str | None:
     """Read this repository's new session log bytes (the importer's stat-only path when
     nothing changed); returns the one-line summary of what could not be read, if anything."""
-    from gitroi.sessions.importer import import_sessions
+    from pathlib import Path
 
-    summary = import_sessions(db, repo=repo)
+    from gitroi.sessions.importer import import_sessions
+    from gitroi.sessions.registry import readers
+
+    # only the readers whose logs may be here: the others' modules are not even imported
+    home = Path(os.environ.get("HOME") or Path.home())
+    summary = import_sessions(db, repo=repo, readers=readers(present=(os.environ, home)))
     line = summary.problem_line()
     return line.removeprefix("gitroi: ") if line else None

@@ -81,18 +81,9 @@ class ClaudeCodeReader:
     agent = AGENT
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        out: list[Path] = []
-        for part in (env.get("CLAUDE_CONFIG_DIR") or "").split(","):
-            if part.strip():
-                out.append(Path(part.strip()).expanduser() / "projects")
-        out += [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
-        seen: set[Path] = set()
-        uniq = []
-        for p in out:
-            if p not in seen:
-                seen.add(p)
-                uniq.append(p)
-        return uniq
+        from gitroi.sessions import roots
+
+        return roots.claude_code(env, home)
 
     def discover(self, roots: Iterable[Path]) -> Iterator[Path]:
         yield from self.discover_scoped(roots, None, [])

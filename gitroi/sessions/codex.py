@@ -70,8 +70,9 @@ class CodexReader:
     agent = AGENT
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        base = env.get("CODEX_HOME")
-        return [Path(base).expanduser() if base else home / ".codex"]
+        from gitroi.sessions import roots
+
+        return roots.codex(env, home)
 
     def discover(self, roots: Iterable[Path]) -> Iterator[Path]:
         yield from self.discover_scoped(roots, None, [])

@@ -70,9 +70,9 @@ class GeminiReader:
     agent = AGENT
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        # GEMINI_CLI_HOME replaces the home directory for Gemini CLI (packages/core/src/utils/paths.ts).
-        base = env.get("GEMINI_CLI_HOME")
-        return [Path(base) / ".gemini" if base else home / ".gemini"]
+        from gitroi.sessions import roots
+
+        return roots.gemini(env, home)
 
     def discover(self, roots: Iterable[Path]) -> Iterator[Path]:
         for root in roots:

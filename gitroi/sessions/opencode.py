@@ -70,10 +70,9 @@ class OpenCodeReader:
         return path.suffix == ".db"
 
     def roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        if env.get("OPENCODE_DATA_DIR"):
-            return [Path(env["OPENCODE_DATA_DIR"])]
-        xdg = env.get("XDG_DATA_HOME")
-        return [Path(xdg) / "opencode" if xdg else home / ".local" / "share" / "opencode"]
+        from gitroi.sessions import roots
+
+        return roots.opencode(env, home)
 
     def discover(self, roots: Iterable[Path]) -> Iterator[Path]:
         for root in roots:
