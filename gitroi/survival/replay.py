@@ -852,17 +852,39 @@ class Replayer:
             if now:
                 kept.update(now)
                 total += len(now)
-        if total > len(kept):
+        if total > len(kept) and not self._known_dups(
+                [files[p] for p in changed if files.get(p)], kept, total - len(kept)):
             self._note_dups([files[p] for p in sorted(changed) if files.get(p)])
         pending = self.pending
         seen: set[int] = set()
         for lst in held:
+            if kept.issuperset(lst):  # in C, and true of nearly every list
+                continue
             for code in lst:
                 if code in kept or code in seen:
                     continue
                 seen.add(code)
                 if code not in pending:
                     self._die(code, cidx, False, True)
+
+    def _known_dups(self, lists: list[list[int]], kept: set[int], excess: int) -> bool:
+        """Whether the lines these lists hold twice (``excess`` more than ``kept`` has) are all
+        known already: then :meth:`_note_dups` has nothing to add.
+
+        A history with a copied line holds it in every later version, and a merge
+        would look for it again in every file it changed; counting the few known
+        ones (in C, list by list) is far cheaper than finding them again.
+        """
+        known = kept & self.st.dups
+        if not known or len(known) > 64:
+            return False
+        found = 0
+        for lst in lists:
+            if known.isdisjoint(lst):
+                continue
+            for code in known:
+                found += lst.count(code)
+        return found - len(known) == excess
 
     def _note_dups(self, lists: list[list[int]]) -> None:
         """Remember the codes these lists hold more than once (see ``ReplayState.dups``)."""
