@@ -50,7 +50,7 @@ class FastLedger:
         if self._real is None:
             from sqlite_utils import Database
 
-            self._real = Database(self.conn)
+            self._real = Database(self.conn, execute_plugins=False)
         return self._real
 
     def __getattr__(self, name: str) -> Any:

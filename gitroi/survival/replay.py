@@ -132,11 +132,17 @@ class Attribution:
         keys = set(self.kinds) | set(self.ranges) | set(self.sessions)
         if among is not None:
             keys &= set(among)
+        # A run asks twice (before the replay, then with the new commits): each commit's
+        # part is built once (the attribution does not change within a run).
+        parts = self.__dict__.setdefault("_fp_parts", {})
         for sha in sorted(keys):
-            h.update(sha.encode())
-            h.update(self.kinds.get(sha, "").encode())
-            h.update(repr(sorted((p, sorted(r)) for p, r in self.ranges.get(sha, {}).items())).encode())
-            h.update(repr(sorted(self.sessions.get(sha, ()))).encode())
+            part = parts.get(sha)
+            if part is None:
+                part = parts[sha] = b"".join((
+                    sha.encode(), self.kinds.get(sha, "").encode(),
+                    repr(sorted((p, sorted(r)) for p, r in self.ranges.get(sha, {}).items())).encode(),
+                    repr(sorted(self.sessions.get(sha, ()))).encode()))
+            h.update(part)
         return h.hexdigest()
 
 
