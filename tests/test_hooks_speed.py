@@ -35,6 +35,8 @@ def _dump():
         with open(path, "a") as f:
             f.write("".join(f"{n} {type(m).__name__}\\n" for n, m in sorted(sys.modules.items())))
             f.write(f"(no_site) {sys.flags.no_site}\\n(site_ran) {hasattr(builtins, 'quit')}\\n")
+            dt = sys.modules.get("datetime")
+            f.write(f"(datetime) {getattr(dt, '__name__', None)}\\n")
 
 def _exit(code):
     _dump()
@@ -100,6 +102,8 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     assert readers == {"gitroi.sessions.claude_code", "gitroi.sessions.aider"}
     # pathlib's urllib.parse (with ipaddress) is a stand-in: the hook never makes a file: URI
     assert modules.get("urllib.parse") == "_Stub" and "ipaddress" not in modules
+    # datetime is CPython's C module itself (datetime.py would build its Python twin first)
+    assert modules["(datetime)"] == "_datetime"
     # started with `python -S` (hooks/, gitroi.attribution.hookboot), and nothing it imported
     # needed site-packages, so `site` never ran (~16 ms with an editable install's finder)
     assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "False"
@@ -330,3 +334,26 @@ def test_hook_attributes_a_codex_edit_with_only_present_readers(
     assert [s["agent"] for s in note["sessions"]] == ["codex"]
     modules = {line.split()[0] for line in out.read_text().splitlines()}
     assert "gitroi.sessions.codex" in modules and "gitroi.sessions.gemini" not in modules
+
+
+def test_datetime_from_c_has_the_public_api() -> None:
+    code = (
+        "import sys\n"
+        "from gitroi.attribution.lazymodules import datetime_from_c\n"
+        "datetime_from_c()\n"
+        "import datetime, sqlite3\n"
+        "from datetime import UTC, timedelta\n"
+        "d = datetime.datetime.fromisoformat('2026-02-12T16:05:00+01:00').astimezone(UTC)\n"
+        "print(datetime.__name__, d.isoformat(), (d + timedelta(days=1)).date(),\n"
+        "      sorted(set(datetime.__all__) if hasattr(datetime, '__all__') else []))\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stderr == ""
+    name, iso, day, _ = out.stdout.split(" ", 3)
+    assert (name, iso, day) == ("_datetime", "2026-02-12T15:05:00+00:00", "2026-02-13")
+    import _datetime
+    import datetime
+
+    public = {"date", "datetime", "time", "timedelta", "timezone", "tzinfo", "MINYEAR",
+              "MAXYEAR", "UTC"}
+    assert public <= set(dir(_datetime)) and set(datetime.__all__) == public

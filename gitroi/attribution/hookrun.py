@@ -83,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
     from gitroi.attribution import compilecache
-    from gitroi.attribution.lazymodules import defer_inspect, defer_urllib_parse
+    from gitroi.attribution.lazymodules import datetime_from_c, defer_inspect, defer_urllib_parse
 
     defer_inspect()  # before dataclasses, which imports it
     defer_urllib_parse()  # before pathlib
+    datetime_from_c()
     compilecache.install()
     if name == "post-commit":
         from gitroi.attribution.postcommit import hook as post_commit_hook

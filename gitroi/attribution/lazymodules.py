@@ -38,6 +38,27 @@ def defer_inspect() -> None:
     _stand_in("inspect")
 
 
+def datetime_from_c() -> None:
+    """Make ``import datetime`` give CPython's C module ``_datetime`` (hook processes only).
+
+    ``datetime.py`` defines the whole pure-Python implementation (~0.9 ms of
+    class creation) and then replaces it with ``from _datetime import *``: the
+    classes, constants and objects are the C module's either way (the same
+    public names, ``datetime.__all__``); only the pure-Python module's private
+    helpers are missing.  Nothing is done where there is no ``_datetime``, or
+    once ``datetime`` is loaded.
+    """
+    if "datetime" in sys.modules:
+        return
+    import importlib
+
+    try:
+        c_module = importlib.import_module("_datetime")
+    except ImportError:  # pragma: no cover - other interpreters
+        return
+    sys.modules["datetime"] = c_module
+
+
 def defer_urllib_parse() -> None:
     """Make ``import urllib.parse`` free until something uses it (hook processes only).
 
