@@ -151,3 +151,24 @@ def test_the_trace_names_every_phase(repo: GitRepo, tmp_path: Path,
     for line in lines:
         cpu = [m[2] for m in line["marks"]]
         assert cpu == sorted(cpu)
+
+
+def test_a_cache_of_another_python_is_not_used(tmp_path: Path) -> None:
+    """Same file name and magic number, another exact version: compiled afresh, rewritten."""
+    import marshal
+    from importlib.util import MAGIC_NUMBER
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cache = tmp_path / "cache" / "gitroi" / f"hook-compiled.{sys.implementation.cache_tag}.marshal"
+    first = subprocess.run([sys.executable, "-c", MADE, "cached"], capture_output=True, text=True,
+                           env=env)
+    data = marshal.loads(cache.read_bytes()[len(MAGIC_NUMBER):])
+    assert data["version"][0] == sys.hexversion
+    data["version"] = (sys.hexversion - 1, data["version"][1])
+    data["classes"] = {k: compile("raise SystemExit('stale code ran')", "<string>", "exec")
+                       for k in data["classes"]}
+    cache.write_bytes(MAGIC_NUMBER + marshal.dumps(data))
+    again = subprocess.run([sys.executable, "-c", MADE, "cached"], capture_output=True, text=True,
+                           env=env)
+    assert (again.returncode, again.stderr, again.stdout) == (0, "", first.stdout)
+    assert marshal.loads(cache.read_bytes()[len(MAGIC_NUMBER):])["version"][0] == sys.hexversion

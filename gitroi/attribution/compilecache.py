@@ -24,7 +24,8 @@ objects are the ones Python makes, only the compiling is skipped
 
 The cache is ``$XDG_CACHE_HOME/gitroi/hook-compiled.<cache tag>.marshal``
 (``~/.cache`` by default), one per interpreter version, starting with that
-version's bytecode magic number; it is rewritten (atomically) only when
+version's bytecode magic number and holding its exact version and ``re``'s
+code format (a cache from another is not used); it is rewritten (atomically) only when
 something new was compiled (past :data:`MAX_ENTRIES`, keeping just what that
 run used).  A cache that cannot be read or written is ignored: the hook then
 compiles, as Python does.
@@ -69,6 +70,12 @@ def _magic() -> bytes:
     return MAGIC_NUMBER
 
 
+def _version() -> tuple[int, int]:
+    """The interpreter's exact version and its regular-expression engine's code format: a
+    cache from any other (a patch release, a rebuilt engine) is not used."""
+    return sys.hexversion, int(getattr(__import__("_sre"), "MAGIC", 0))
+
+
 def install() -> None:
     """Load the cache and have ``dataclasses`` and ``re`` use it (before the hook's modules
     load)."""
@@ -95,7 +102,7 @@ def _read(path: str) -> None:
         loaded = marshal.loads(data[len(magic):])
     except (OSError, ValueError, EOFError, TypeError):
         return
-    if not isinstance(loaded, dict):
+    if not isinstance(loaded, dict) or loaded.get("version") != _version():
         return
     code_type = type(_read.__code__)
     classes, patterns = loaded.get("classes"), loaded.get("patterns")
@@ -200,7 +207,7 @@ def save() -> None:
         return
     _state["new"] = False
     whole = len(_classes) + len(_patterns) <= MAX_ENTRIES
-    data = {"classes": _classes if whole else _used_classes,
+    data = {"version": _version(), "classes": _classes if whole else _used_classes,
             "patterns": _patterns if whole else _used_patterns}
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
