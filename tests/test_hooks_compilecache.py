@@ -144,8 +144,8 @@ def test_the_trace_names_every_phase(repo: GitRepo, tmp_path: Path,
     lines = [json.loads(x) for x in trace.read_text().splitlines()]
     names = [[m[0] for m in line["marks"]] for line in lines]
     assert sorted(names) == sorted([
-        ["started", "imported the hook", "job recorded"],
-        ["locked", "started git log", "opened the ledger", "read the session logs", "decided",
+        ["started", "imported the hook", "job recorded", "worker done"],
+        ["forked", "locked", "started git log", "opened the ledger", "read the session logs", "decided",
          "wrote the note", "wrote the rows", "committed the ledger", "job finished"]])
     assert len({line["pid"] for line in lines}) == 2
     for line in lines:

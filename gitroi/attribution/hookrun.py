@@ -82,19 +82,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
-    from gitroi.attribution import compilecache
-    from gitroi.attribution.lazymodules import datetime_from_c, defer_inspect, defer_urllib_parse
-
-    defer_inspect()  # before dataclasses, which imports it
-    defer_urllib_parse()  # before pathlib
-    datetime_from_c()
-    compilecache.install()
     if name == "post-commit":
         from gitroi.attribution.postcommit import hook as post_commit_hook
 
         mark("imported the hook")
-        post_commit_hook()
+        post_commit_hook()  # prepares its worker itself, after the fork
         return
+    from gitroi.attribution.lazymodules import prepare_hook_process
+
+    prepare_hook_process()
     from gitroi.attribution.fastgit import discover_repo
 
     repo = discover_repo(os.getcwd())

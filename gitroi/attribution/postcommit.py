@@ -35,7 +35,7 @@ from gitroi.attribution.fastgit import discover_repo, fast_git_dirs, fast_head, 
 from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock
 from gitroi.attribution.hooktrace import mark
 from gitroi.attribution.hookwarn import HookWarning, defer, take_deferred, warning_line
-from gitroi.attribution.lazymodules import defer_inspect, defer_sqlite_utils
+from gitroi.attribution.lazymodules import prepare_hook_process
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks count them
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def hook() -> None:
     sys.stdout.flush()
     mark("job recorded")
     if foreground() or not hasattr(os, "fork"):
+        prepare_hook_process()
         out: list[str] = []
         try:
             work(cwd, common_dir, sha, picked, job, out)
@@ -136,6 +137,8 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
         try:
             os.close(r)
             hooktrace.forked()
+            mark("forked")
+            prepare_hook_process()
             os.setsid()
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
@@ -180,6 +183,7 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
             break
         chunks.append(data)
     os.close(r)
+    mark("worker done")
     if chunks:
         sys.stderr.write(b"".join(chunks).decode("utf-8", "replace"))
     if not done:
@@ -224,8 +228,6 @@ def work(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | Non
     token slices split exactly as they would have; ``out`` gets what to tell
     the user about it.
     """
-    defer_inspect()
-    defer_sqlite_utils()
     repo = discover_repo(cwd)
     with hook_lock(os.path.join(common_dir, "gitroi"), timeout=LOCK_WAIT_S) as lock:
         if not lock.held:
@@ -303,7 +305,6 @@ def post_commit(repo: Repo, sha: str, picked: str | None = None, *,
 
         if remap(repo, [picked], sha) is not None:
             return
-    defer_sqlite_utils()
     from gitroi.attribution.commits import CommitRead
 
     read = CommitRead(repo, sha)  # git prepares the diff while the session logs are read
