@@ -16,6 +16,7 @@ chart's data) with DuckDB (targets: < 2 s and < 5 s) and with Spark
 Spark the JVM's too).
 
     .venv/bin/python benchmarks/bench_org.py [--repos 1000] [--commits 2000] [--no-spark]
+        [--keep DIR [--regenerate]]
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def run_child(src: str, engine: str, by: list[str], html: bool, since: str = "",
     return out
 
 
-def scaled(tables: dict[str, object], name: str, factor: int) -> dict[str, object]:
-    """The template repository's tables under ``name``, with counts multiplied by ``factor``."""
+def scaled(tables: dict[str, object], name: str, factor: int, price: float
+           ) -> dict[str, object]:
+    """The template repository's tables under ``name``: counts times ``factor``, money times
+    ``price`` (so repositories differ in cost per line too, as if their models did)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -105,7 +108,7 @@ def scaled(tables: dict[str, object], name: str, factor: int) -> dict[str, objec
             elif field.name in counts:
                 col = pc.multiply(col, factor)
             elif field.name in money:
-                col = pc.multiply(col, float(factor))
+                col = pc.multiply(col, price)
             cols.append(col)
         out[t] = pa.Table.from_arrays(cols, schema=tbl.schema)
     return out
@@ -117,6 +120,7 @@ def main() -> None:
     ap.add_argument("--commits", type=int, default=2000)
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep the dataset here (and reuse it)")
+    ap.add_argument("--regenerate", action="store_true", help="write the kept dataset again")
     args = ap.parse_args()
     from bench_report import build
 
@@ -145,12 +149,14 @@ def main() -> None:
         tables = fact_tables(db, "template", roots=None, provider_of=providers())
         store = open_store(str(dest))
         first = dest / "repo=github.com%2Fbench%2Frepo-0000" / "_current.json"
-        if not first.exists() or json.loads(first.read_text()).get(
+        if args.regenerate or not first.exists() or json.loads(first.read_text()).get(
                 "schema_version") != SCHEMA_VERSION:
             t = time.perf_counter()
             for i in range(args.repos):
                 name = f"github.com/bench/repo-{i:04d}"
-                write_export(store, name, scaled(tables, name, 1 + i % 7))  # type: ignore[arg-type]
+                factor = 1 + i % 7
+                data = scaled(tables, name, factor, factor * (0.5 + (i % 11) / 10))
+                write_export(store, name, data)  # type: ignore[arg-type]
             took = time.perf_counter() - t
             n = args.repos * args.commits
             print(f"wrote {args.repos:,} repositories ({n:,} commits) with the export's writer in "

@@ -325,22 +325,59 @@ def test_formats_and_html(org: dict[str, Any], tmp_path: Path) -> None:
     assert 'src="http' not in text  # everything inline: no network at view time
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
+        # Once drawn, point at a mark of each chart: the tooltip must name what it shows.
+        probe = page.with_name("probe.html")
+        cut = text.rindex("</body>")
+        probe.write_text(text[:cut] + _TOOLTIP_PROBE + text[cut:])
         proc = subprocess.run(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-component-update",
              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-             "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+             "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
             capture_output=True, text=True, timeout=120)
         assert 'data-charts-ready="1"' in proc.stdout, proc.stderr[-2000:]
-        assert proc.stdout.count('data-rendered="1"') == 4
-        assert proc.stdout.count("<svg") >= 4
+        assert proc.stdout.count('data-rendered="1"') == 5
+        assert proc.stdout.count("<svg") >= 5
         assert [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln] == []
+        tips = dict(line.split(": ", 1) for line in
+                    proc.stdout.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0].splitlines())
+        assert "cost / surviving line" in tips["chart-repos"] and "github.com/acme/" in \
+            tips["chart-repos"], tips
+        assert "month" in tips["chart-time"] and "cost / surviving line" in tips["chart-time"]
+        assert "repository" in tips["chart-repo-time"] and "month" in tips["chart-repo-time"]
+        assert "provider" in tips["chart-providers"] and "cost" in tips["chart-providers"]
+        assert "rework rate" in tips["chart-rework"], tips
     md = cli("org", "report", "--from", str(org["dest"]), "--format", "markdown", "--by", "repo",
              cwd=tmp_path, env=org["env"]).stdout
     assert "| github.com/acme/one |" in md and md.startswith("### gitroi org report · 3 repositories")
     csv_text = cli("org", "report", "--from", str(org["dest"]), "--format", "csv", "--by",
                    "provider", cwd=tmp_path, env=org["env"]).stdout
     assert csv_text.splitlines()[0].startswith("provider,tokens,")
+
+
+#: Hovers one mark of each chart (pointer events, as a mouse would) once the page says all
+#: charts are drawn, and writes the tooltip each shows into <pre id="probe">.
+_TOOLTIP_PROBE = """<script>
+function probe(){
+  if(document.body.getAttribute('data-charts-ready')!=='1'){setTimeout(probe,50);return;}
+  const out=[];
+  for(const el of document.querySelectorAll('div.chart')){
+    let marks=el.querySelectorAll('g.mark-symbol.role-mark path');
+    if(!marks.length) marks=el.querySelectorAll('g.mark-rect.role-mark path');
+    const m=marks[0];
+    if(!m){out.push(el.id+': no mark');continue;}
+    const r=m.getBoundingClientRect();
+    const o={bubbles:true,clientX:r.x+r.width/2,clientY:r.y+r.height/2,pointerType:'mouse'};
+    for(const t of ['pointerover','pointermove','mouseover','mousemove'])
+      m.dispatchEvent(t.startsWith('pointer')?new PointerEvent(t,o):new MouseEvent(t,o));
+    const tip=document.getElementById('vg-tooltip-element');
+    out.push(el.id+': '+(tip?tip.innerText.replace(/\\s+/g,' '):'no tooltip'));
+  }
+  const pre=document.createElement('pre'); pre.id='probe'; pre.textContent=out.join('\\n');
+  document.body.appendChild(pre);
+}
+probe();
+</script>"""
 
 
 def test_unknown_team_file_is_a_clear_error(org: dict[str, Any], tmp_path: Path) -> None:
@@ -566,7 +603,7 @@ def test_many_repositories_chart_the_biggest_spenders() -> None:
     spec = specs({"charts": {"repos": repos}})["chart-repos"]
     shown = [r["repo"] for r in spec["data"]["values"]]
     assert len(shown) == MAX_BARS and shown[0] == f"r{MAX_BARS + 24:03d}" and "r000" not in shown
-    assert f"the {MAX_BARS} that spend most" in spec["title"]
+    assert f"the {MAX_BARS} that spend most" in spec["title"]["subtitle"]
 
 
 def test_by_author_is_one_row_per_person_through_mailmap(repo: GitRepo, tmp_path: Path) -> None:

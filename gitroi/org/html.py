@@ -19,6 +19,13 @@ from gitroi.report.formatting import headline_lines
 _VENDOR = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
 #: Most bars in one chart; more repositories than this are charted by their spend.
 MAX_BARS = 40
+#: Colours of those lines (Tableau 10, as Vega's scheme), and of the others' line.
+_LINE_COLOURS = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2",
+                 "#ff9da6", "#9d755d", "#bab0ac")
+_OTHERS_COLOUR = "#6b7280"
+#: Charts as wide as the page; bar charts' heights are set from their bar count (a "step"
+#: height with a fitted width makes Vega-Lite warn on the console).
+_FIT_X = {"type": "fit-x", "contains": "padding"}
 
 
 def _script(name: str) -> str:
@@ -30,14 +37,15 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _bars(rows: list[dict[str, Any]], key: str, field: str, title: str, fmt: str,
-          tooltip: list[dict[str, Any]]) -> dict[str, Any]:
+def _bars(rows: list[dict[str, Any]], key: str, field: str, title: str | dict[str, str],
+          fmt: str, tooltip: list[dict[str, Any]]) -> dict[str, Any]:
     values = [r for r in rows if r.get(field) is not None]
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": title,
-        "width": 760,
-        "height": {"step": 18},
+        "width": "container",
+        "height": 18 * max(1, len({r.get(key) for r in values})),
+        "autosize": _FIT_X,
         "data": {"values": values},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
@@ -64,11 +72,14 @@ def specs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ]
     out: dict[str, dict[str, Any]] = {}
     repos = [r for r in charts.get("repos") or [] if r.get("cost_per_surviving_line") is not None]
-    title = "Cost per surviving AI line, by repository"
+    # Long titles are clipped to the chart's width: what qualifies one goes in its subtitle.
+    title: str | dict[str, str] = "Cost per surviving AI line, by repository"
     if len(repos) > MAX_BARS:
         # Hundreds of bars are unreadable: the repositories that spend most; all are in the table.
         repos = sorted(repos, key=lambda r: -(r.get("cost_usd") or 0))[:MAX_BARS]
-        title += f" (the {MAX_BARS} that spend most; every repository is in the table below)"
+        title = {"text": "Cost per surviving AI line, by repository",
+                 "subtitle": f"the {MAX_BARS} that spend most; every repository is in the "
+                             "table below"}
     out["chart-repos"] = _bars(repos, "repo", "cost_per_surviving_line", title, "$,.4f", tip)
     months = [r for r in charts.get("months") or [] if r.get("month")]
     out["chart-time"] = {
@@ -83,30 +94,37 @@ def specs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
                        "title": "month"},
                  "y": {"field": "cost_per_surviving_line", "type": "quantitative",
                        "title": "cost / surviving line (USD)", "axis": {"format": "$,.4f"}},
-                 "tooltip": [{"field": "month", "type": "nominal"}, *tip]}},
+                 "tooltip": [{"field": "month", "type": "temporal", "timeUnit": "yearmonth",
+                              "format": "%b %Y", "title": "month"}, *tip]}},
         ],
     }
+    lines = _repo_lines(charts.get("repos") or [], charts.get("repo_months") or [], tip)
+    if lines is not None:
+        out["chart-repo-time"] = lines
+    spend = [
+        {"provider": r["provider"], "kind": kind, "cost_usd": r.get(col) or 0,
+         "tokens": r.get(tok) or 0}
+        for r in charts.get("providers") or []
+        for kind, col, tok in (("attributed to commits", "cost_usd", "tokens"),
+                               ("exploration", "exploration_cost_usd", "exploration_tokens"))
+        if (r.get(col) or 0) or (r.get(tok) or 0)]
     out["chart-providers"] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": "Spend by provider (attributed and exploration)",
-        "width": 760, "height": {"step": 26},
-        "data": {"values": [
-            {"provider": r["provider"], "kind": kind, "cost_usd": r.get(col) or 0,
-             "tokens": r.get(tok) or 0}
-            for r in charts.get("providers") or []
-            for kind, col, tok in (("attributed to commits", "cost_usd", "tokens"),
-                                   ("exploration", "exploration_cost_usd", "exploration_tokens"))
-            if (r.get(col) or 0) or (r.get(tok) or 0)]},
+        "width": "container", "height": 26 * max(1, len({v["provider"] for v in spend})),
+        "autosize": _FIT_X,
+        "data": {"values": spend},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {"field": "provider", "type": "nominal", "sort": "-x", "title": None},
             "x": {"field": "cost_usd", "type": "quantitative", "stack": "zero",
-                  "title": "USD", "axis": {"format": "$,.2f"}},
+                  "title": "USD", "axis": {"format": "$,.0f"}},
             "color": {"field": "kind", "type": "nominal", "title": None,
                       "legend": {"orient": "bottom"}},
             "tooltip": [{"field": "provider", "type": "nominal"},
-                        {"field": "kind", "type": "nominal"},
-                        {"field": "cost_usd", "type": "quantitative", "format": "$,.2f"},
+                        {"field": "kind", "type": "nominal", "title": "spent on"},
+                        {"field": "cost_usd", "type": "quantitative", "format": "$,.2f",
+                         "title": "cost"},
                         {"field": "tokens", "type": "quantitative", "format": ","}],
         },
     }
@@ -118,6 +136,59 @@ def specs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
          {"field": "reverted", "type": "quantitative", "format": ","},
          {"field": "ai_lines", "title": "AI lines", "type": "quantitative", "format": ","}])
     return out
+
+
+def _repo_lines(repos: list[dict[str, Any]], series_months: list[dict[str, Any]],
+                tip: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Cost per surviving line over time, one line per repository that spends most.
+
+    With hundreds of repositories a line each is a tangle: the ten that spend
+    most have their own (coloured, in the legend in order of spend; a click on
+    a name brings its line forward), the others are one grey line, their cost
+    over their surviving lines (``gitroi.org.report._series_months``: a ratio
+    of sums, never an average of ratios).  None when no month has surviving lines.
+    """
+    spend = {r["repo"]: r.get("cost_usd") or 0 for r in repos}
+    names = {r["series"] for r in series_months}
+    top = [n for n in sorted(spend, key=lambda name: (-spend[name], name)) if n in names]
+    rest = sorted(names - set(top))
+    values = [{k: r.get(k) for k in ("series", "month", "cost_per_surviving_line", "cost_usd",
+                                     "surviving", "ai_lines", "merged_prs")}
+              for r in series_months if r.get("month") and
+              r.get("cost_per_surviving_line") is not None]
+    if not values:
+        return None
+    colours = [*_LINE_COLOURS[:len(top)], *[_OTHERS_COLOUR for _ in rest]]
+    others = len(spend) - len(top)
+    title: dict[str, str] = {"text": "Cost per surviving AI line by month, per repository"}
+    if others:
+        title["subtitle"] = (f"the {len(top)} that spend most; the other {others} together "
+                             "(dashed)")
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": title,
+        "width": "container", "height": 300,
+        "data": {"values": values},
+        "params": [{"name": "pick", "select": {"type": "point", "fields": ["series"]},
+                    "bind": "legend"}],
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth",
+                  "title": "month"},
+            "y": {"field": "cost_per_surviving_line", "type": "quantitative",
+                  "title": "cost / surviving line (USD)", "axis": {"format": "$,.4f"}},
+            "color": {"field": "series", "type": "nominal", "title": "repository (click to pick)",
+                      "scale": {"domain": [*top, *rest], "range": colours},
+                      "legend": {"orient": "bottom", "columns": 2, "labelLimit": 420}},
+            "opacity": {"condition": {"param": "pick", "value": 1}, "value": 0.15},
+            **({"strokeDash": {"condition": {"test": f"datum.series === {_json(rest[0])}",
+                                             "value": [5, 3]}, "value": [1, 0]}}
+               if rest else {}),
+            "tooltip": [{"field": "series", "type": "nominal", "title": "repository"},
+                        {"field": "month", "type": "temporal", "timeUnit": "yearmonth",
+                         "format": "%b %Y", "title": "month"}, *tip[:4]],
+        },
+    }
 
 
 _CSS = """

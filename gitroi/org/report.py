@@ -113,6 +113,8 @@ def compute(src: str, *, by: Sequence[str] = (), since: str | None = None,
                 name: _rows(eng, [key], since, until, quick)
                 for name, key in (("repos", "repo"), ("months", "month"), ("weeks", "week"),
                                   ("providers", "provider"), ("agents", "agent"))}
+            data["charts"]["repo_months"] = _series_months(eng, data["charts"]["repos"], since,
+                                                           until, quick)
     finally:
         eng.close()
         if work is not None:
@@ -152,14 +154,15 @@ def compute(src: str, *, by: Sequence[str] = (), since: str | None = None,
 
 
 def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None,
-          from_summary: bool) -> list[dict[str, Any]]:
-    tables = Tables()
+          from_summary: bool, teams: str = "teams") -> list[dict[str, Any]]:
+    """The rows by ``keys``; ``teams``: the table that maps each repository to its "team"."""
+    tables = Tables({"teams": teams})
     line_grain = any(k in LINE_KEYS for k in keys)
     explo_keys = all(k in ("repo", "team", *TOKEN_KEYS) for k in keys)
     prs: dict[tuple[Any, ...], dict[str, Any]] | None = None
     explo: dict[tuple[Any, ...], dict[str, Any]] = {}
     if from_summary:
-        raw = eng.query(summary.figures_sql(keys))
+        raw = eng.query(summary.figures_sql(keys, teams=teams))
         if explo_keys:
             explo = {tuple(r[k] for k in keys): r for r in raw}
     else:
@@ -186,6 +189,26 @@ def _rows(eng: Engine, keys: list[str], since: str | None, until: str | None,
         out.append(row)
     out.sort(key=lambda row: tuple((row[k] is None, str(row[k])) for k in keys))
     return out
+
+
+#: Repositories the HTML draws as their own line over time; the others are one line.
+SERIES = 10
+
+
+def _series_months(eng: Engine, repos: list[dict[str, Any]], since: str | None,
+                   until: str | None, quick: bool) -> list[dict[str, Any]]:
+    """Figures by month for the :data:`SERIES` repositories that spend most, and the rest pooled.
+
+    The pool is a group like a team (a ``chart_series`` table maps each repository
+    to its line), so its ratios come from its sums, as every group's do.
+    """
+    spend = {r["repo"]: r.get("cost_usd") or 0 for r in repos}
+    top = sorted(spend, key=lambda name: (-spend[name], name))[:SERIES]
+    rest = f"(the other {len(spend) - len(top)} repositories)"
+    eng.register_rows("chart_series", ("repo", "team"),
+                      [(r, r if r in top else rest) for r in sorted(spend)])
+    rows = _rows(eng, ["team", "month"], since, until, quick, teams="chart_series")
+    return [{"series": r.pop("team"), **r} for r in rows]
 
 
 def _headline(eng: Engine, since: str | None, until: str | None) -> dict[str, Any]:

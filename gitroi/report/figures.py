@@ -68,11 +68,20 @@ def finish(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def provider_name(litellm_provider: str) -> str:
+    """The provider a price table entry's ``litellm_provider`` names (Google's two as ``google``)."""
+    if litellm_provider == "gemini" or litellm_provider.startswith("vertex_ai"):
+        return "google"
+    return litellm_provider
+
+
 def providers() -> Callable[[str], str | None]:
     """Model -> provider (anthropic, openai, google, ...): the price table's ``litellm_provider``.
 
     The shipped table merged with the user's (``GITROI_PRICES``, ``~/.config/gitroi``),
-    as the importer prices with; None for a model the table does not know.
+    as the importer prices with; None for a model the table does not know.  LiteLLM
+    names Google twice (``vertex_ai-language-models`` for the bare Gemini names,
+    ``gemini`` for ``gemini/...``): both are ``google``, the company paid.
     """
     from gitroi.sessions.pricing import PriceTable
 
@@ -85,7 +94,7 @@ def providers() -> Callable[[str], str | None]:
                 table.append(PriceTable.load())
             entry = table[0].entry(model)
             got = entry.get("litellm_provider") if entry else None
-            known[model] = str(got) if got else None
+            known[model] = provider_name(str(got)) if got else None
         return known[model]
 
     return of
