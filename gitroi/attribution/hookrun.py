@@ -1,4 +1,6 @@
-"""What the installed git hooks run: ``python -m gitroi.attribution.hookrun NAME [ARGS...]``.
+"""What the installed git hooks run: :func:`boot`, through ``python -S .../hookboot.py NAME
+[ARGS...]`` (:mod:`gitroi.attribution.hookboot`), or :func:`main` through
+``python -m gitroi.attribution.hookrun NAME [ARGS...]`` (older hooks, another interpreter).
 
 Two promises shape this module (DESIGN.md, "Promises"):
 
@@ -7,17 +9,22 @@ Two promises shape this module (DESIGN.md, "Promises"):
   corrupt note, an unreadable log, a full disk, a bug in gitroi) becomes
   exactly one line ``gitroi: warning: ... (run `...` to catch up)`` on
   stderr, and the exit code is always 0.  ``GITROI_SKIP=1`` skips gitroi.
-* **Hooks are fast.**  This module imports only ``os`` and ``sys`` at the
-  top; each hook imports what it uses when it runs, and never click,
-  tree-sitter, pygit2 or github3 (``python -X importtime -m gitroi.attribution.hookrun``
-  shows it).  The session importer reads no log it has already read.
+* **Hooks are fast** (docs/hooks.md, "The hook's own start-up").  This
+  module imports only ``os``, ``sys``, ``contextlib`` and two small modules
+  at the top; each hook imports what it uses when it runs, and never click,
+  tree-sitter, pygit2 or github3.  A hook process starts without ``site``
+  (:class:`_SiteOnMiss` sets it up if an import needs it), without the
+  cyclic garbage collector, with stand-ins for modules it rarely uses and
+  the compiled-once cache (:func:`gitroi.attribution.lazymodules.prepare_hook_process`).
+  The session importer reads no log it has already read.
 
 Each hook lives in its own module, imported only when that hook runs:
 :mod:`~gitroi.attribution.postcommit`, :mod:`~gitroi.attribution.postrewrite`,
 :mod:`~gitroi.attribution.prepush` (with the push itself, ``push-notes``);
 around them :mod:`~gitroi.attribution.hookwarn` (the warning line),
 :mod:`~gitroi.attribution.fastgit` (the repository without running git),
-:mod:`~gitroi.attribution.hooklock` and :mod:`~gitroi.attribution.lazymodules`.
+:mod:`~gitroi.attribution.hooklock`, :mod:`~gitroi.attribution.lazymodules`,
+:mod:`~gitroi.attribution.compilecache` and :mod:`~gitroi.attribution.hooktrace`.
 """
 
 from __future__ import annotations
@@ -153,8 +160,8 @@ class _SiteOnMiss:
 
 
 def boot() -> None:
-    """What the installed hooks run (``hooks/``): ``python -S -c`` puts gitroi's folder on
-    ``sys.path`` and calls this, which never returns."""
+    """What the installed hooks run (``hooks/``): ``hookboot.py``, started with ``python -S``,
+    puts gitroi's folder on ``sys.path`` and calls this, which never returns."""
     mark("started")  # its CPU time: the interpreter's start-up and this module's imports
     # No cyclic garbage collection: a hook lives for tens of milliseconds, most of what it
     # makes (modules, classes) lives as long, and its work makes no cycles to speak of
