@@ -40,7 +40,7 @@ def test_local_main_behind_origin_main_all_commands_measure_origin_main(repo: Gi
     chosen = resolve_branch(Repo.discover(clone.path))
     assert chosen is not None
     assert (chosen.name, chosen.tip) == ("origin/main", shas[-1])
-    assert "local main is 2 commit(s) behind origin/main; measuring origin/main" in chosen.note
+    assert "local main is 2 commits behind origin/main; measuring origin/main" in chosen.note
     db = str(tmp_path / "l.db")
     out = run_gitroi("--db", db, "analyze", cwd=clone.path)
     assert f"analysed origin/main at {shas[-1][:12]}" in out.stdout
@@ -69,7 +69,7 @@ def test_local_main_ahead_is_measured_and_detached_head_is_said(repo: GitRepo, t
     ahead = clone.commit({"b.py": "x = 1\n"}, "local work", date=day(60))
     chosen = resolve_branch(Repo.discover(clone.path))
     assert chosen is not None and (chosen.name, chosen.tip) == ("main", ahead)
-    assert "main is 1 commit(s) ahead of origin/main (not pushed); measuring main" in chosen.note
+    assert "main is 1 commit ahead of origin/main (not pushed); measuring main" in chosen.note
     clone.git("checkout", "-q", "--detach", shas[1])
     db = str(tmp_path / "l.db")
     out = run_gitroi("--db", db, "report", "--format", "json", cwd=clone.path)
@@ -94,7 +94,7 @@ def test_window_without_ai_commits_names_those_outside_it(repo: GitRepo, tmp_pat
     _history(repo)  # AI commits on days 10, 20, 30, 40 of 2026
     db = str(tmp_path / "l.db")
     out = run_gitroi("--db", db, "report", "--since", "2026-01-13", "--until", "2026-01-20", cwd=repo.path)
-    assert ("No AI commits between 2026-01-13 and 2026-01-20 on main; 4 AI commit(s) outside it, "
+    assert ("No AI commits between 2026-01-13 and 2026-01-20 on main; 4 AI commits outside it, "
             "nearest on 2026-01-11 (before) and 2026-01-21 (after).") in " ".join(out.stdout.split())
     assert "install" not in out.stdout
 
@@ -123,11 +123,12 @@ def test_shallow_clone_is_said_and_marked_partial_everywhere(repo: GitRepo, tmp_
     flat = " ".join(table.split())
     if depth == 1:
         # One commit, no AI evidence in it: the reason is the depth, not the hooks.
-        assert "No AI evidence in this shallow clone (1 commit(s) of history)" in flat
+        assert "No AI evidence in this shallow clone (1 commit of history)" in flat
         assert "git fetch --unshallow" in flat
         return
     assert "(partial history)" in table.splitlines()[0]
-    assert f"{unknown:,} line(s) at the tip are of unknown origin" in flat
+    assert (f"{unknown:,} line{'' if unknown == 1 else 's'} at the tip {'is' if unknown == 1 else 'are'} "
+            "of unknown origin") in flat
     rep = json.loads(run_gitroi("--db", db, "report", "--format", "json", cwd=clone.path).stdout)
     assert rep["partial"] == {"unknown_origin_lines": unknown, "shallow": True, "since": None}
     csv_line = run_gitroi("--db", db, "report", "--format", "csv", cwd=clone.path).stdout.splitlines()[1]

@@ -265,7 +265,7 @@ def test_report_by_marker(repo: GitRepo) -> None:
     assert rules["aider-subject"]["commits"] == 0
     assert [e["subject"] for e in rules["copilot-github"]["examples"]] == ["fix"]
     table = run_gitroi("report", "--by", "marker", cwd=repo.path).stdout
-    assert "Markers on main" in table and "3 of 5 commit(s), 6 line(s)" in table
+    assert "Markers on main" in table and "3 of 5 commits, 6 lines" in table
     assert "copilot-github" in table and "(strong, off), for instance:" in table
     bad = run_gitroi("report", "--by", "marker", "--by", "agent", cwd=repo.path, check=False)
     assert bad.returncode != 0 and "does not combine" in bad.stderr

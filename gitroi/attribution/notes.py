@@ -376,7 +376,10 @@ def clip(note: Note, added: Mapping[str, Sequence[Range]], lines_added: int | No
     if lines_added is None:
         lines_added = note.lines_added
     elif note.lines_added != lines_added:
-        said.append(f"says {note.lines_added:,} line(s) added where git counts {lines_added:,}")
+        from gitroi.wording import plural
+
+        said.append(f"says {plural(note.lines_added, 'line', number=f'{note.lines_added:,}')} added "
+                    f"where git counts {lines_added:,}")
     if not said:
         return note, None
     return replace(note, ai_ranges=kept, lines_added=lines_added), "; ".join(said)

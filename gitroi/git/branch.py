@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from gitroi.errors import GitroiError
 from gitroi.git import Repo, run_git
+from gitroi.wording import plural
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,10 @@ def _choose(repo: Repo, local: str, remote: str) -> tuple[str, str]:
         return local, ""
     if repo.is_ancestor(lt, rt):
         n = _count(repo, lt, rt)
-        return remote, (f"local {local} is {n} commit(s) behind {remote}; measuring {remote} "
+        return remote, (f"local {local} is {plural(n, 'commit')} behind {remote}; measuring {remote} "
                         f"(`git pull` brings {local} up to date).")
     if repo.is_ancestor(rt, lt):
         n = _count(repo, rt, lt)
-        return local, f"{local} is {n} commit(s) ahead of {remote} (not pushed); measuring {local}."
+        return local, f"{local} is {plural(n, 'commit')} ahead of {remote} (not pushed); measuring {local}."
     return local, (f"{local} and {remote} have diverged; measuring {local} "
                    f"(pass -b {remote} to measure the remote one).")

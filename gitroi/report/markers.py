@@ -17,6 +17,7 @@ from gitroi import timeutil
 from gitroi.attribution.history import iter_history
 from gitroi.attribution.markers import RULES, RULES_BY_ID, switches, unknown_switches
 from gitroi.git import Repo
+from gitroi.wording import plural
 
 EXAMPLES = 5
 
@@ -68,8 +69,8 @@ def marker_counts(repo: Repo, branch: str, *, since: str | None = None,
 def render_marker_table(data: dict[str, Any]) -> str:
     """The rules that found something, most commits first; the others in one line."""
     tip = (data["tip"] or "")[:12] or "no commits"
-    lines = [f"Markers on {data['branch']} ({tip}): {data['ai_commits']} of {data['commits']} "
-             f"commit(s), {data['ai_lines']} line(s) added, found by the rules switched on",
+    lines = [f"Markers on {data['branch']} ({tip}): {data['ai_commits']} of {plural(data['commits'], 'commit')}, "
+             f"{plural(data['ai_lines'], 'line')} added, found by the rules switched on",
              ""]
     rows = sorted((r for r in data["rules"] if r["commits"]),
                   key=lambda r: (-r["commits"], r["rule"]))

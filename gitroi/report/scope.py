@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from gitroi.wording import plural
+
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
@@ -53,7 +55,8 @@ def state_scope(data: dict[str, Any], db: Database, branch: str | None, tip: str
     if shallow or since or unknown:
         partial = {"unknown_origin_lines": unknown, "shallow": shallow, "since": since}
         why = "a shallow clone" if shallow else f"analysed from {str(since)[:12]} (--since)"
-        text = (f"Partial history ({why}): {unknown:,} line(s) at the tip are of unknown origin and "
+        text = (f"Partial history ({why}): {plural(unknown, 'line', number=f'{unknown:,}')} at the tip "
+                f"{'is' if unknown == 1 else 'are'} of unknown origin and "
                 "count in no figure; the survival figures cover the commits analysed only.")
         if shallow:
             text += " To " + DEEPEN_HINT + "."
@@ -81,10 +84,12 @@ def empty_reason(db: Database, repo: Repo | None, data: dict[str, Any], since: s
             if after:
                 near.append(f"{after[0][:10]} (after)")
             return (f"No AI commits between {lo} and {hi} on {data.get('branch') or 'the branch'}; "
-                    f"{len(before) + len(after):,} AI commit(s) outside it, nearest on "
+                    f"{plural(len(before) + len(after), 'AI commit', number=f'{len(before) + len(after):,}')} "
+                    "outside it, nearest on "
                     + " and ".join(near) + ". Widen --since/--until to include them.")
     if repo is not None and (repo.paths.common_dir / "shallow").is_file():
         n = repo.git("rev-list", "--count", data.get("tip") or "HEAD", check=False).decode().strip()
-        return (f"No AI evidence in this shallow clone ({n or '?'} commit(s) of history): AI commits may lie "
+        return (f"No AI evidence in this shallow clone ({plural(int(n), 'commit') if n.isdigit() else '? commits'} of history): "
+                "AI commits may lie "
                 f"beyond its depth. To {DEEPEN_HINT}.")
     return None
