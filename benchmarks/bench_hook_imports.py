@@ -5,9 +5,10 @@ jobs, load average 20 on two cores) inflates tenfold and at random; this
 measures CPU time (``time.process_time``) instead, which load moves much
 less.  In a temporary repository with ``gitroi install`` done and a Claude
 Code session that edits a file before each commit, each round makes a commit
-with ``--no-verify`` and then runs the hook's work in a fresh interpreter started as
-the installed hook starts it (``python -S``, gitroi's folder put on ``sys.path``;
-``GITROI_HOOK_FOREGROUND=1``: no worker, so one process does it all) under
+with ``--no-verify`` and then runs the hook's work in a fresh interpreter
+started as the installed hook starts it (``python -S``, gitroi's folder put
+on ``sys.path``; ``GITROI_HOOK_FOREGROUND=1``: no worker, so one process does
+it all) under
 a small import profiler: every module's load, its own CPU time ("self",
 without the modules it imported) and with them ("cum").  Rounds are
 interleaved with two bare interpreters, ``python -c pass`` and
@@ -19,9 +20,10 @@ bench_hook.py counts them), the sum of every import's self time, and the
 modules that cost most.  Bytecode is written, as in a normal installation.
 
 ``--against DIR`` interleaves a second series that imports gitroi from
-another source tree (DIR instead of this one on ``sys.path``; a tree whose hooks
-predate ``python -S`` is run as ``python -m`` ran it, ``site`` included), e.g. ``git archive main | tar -x -C
-DIR``), so a change is measured before and after in the same run.
+another source tree (DIR instead of this one on ``sys.path``, e.g. from
+``git archive main | tar -x -C DIR``; a tree whose hooks predate ``python -S``
+is run as ``python -m`` ran it, ``site`` included), so a change is measured
+before and after in the same run.
 
 Usage: ``python benchmarks/bench_hook_imports.py [--rounds 15] [--top 25] [--against DIR]``
 """
