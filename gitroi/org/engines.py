@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from gitroi.org.dataset import Dataset
 
 ENGINES = ("duckdb", "spark")
+#: Spark's logging in local mode: errors only (see the file).
+_LOG4J = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spark-log4j2.properties")
 
 
 class Engine(Protocol):
@@ -115,8 +117,11 @@ class Spark:
                        # 1,000 summaries in benchmarks/bench_org.py).
                        .config("spark.sql.sources.parallelPartitionDiscovery.threshold",
                                "1000000")
-                       # No progress bars on the terminal: the report's own output is there.
+                       # No progress bars or start-up warnings on the terminal: the report's
+                       # own output is there (errors are still logged).
                        .config("spark.ui.showConsoleProgress", "false")
+                       .config("spark.driver.extraJavaOptions",
+                               f"-Dlog4j2.configurationFile={_LOG4J}")
                        .config("spark.sql.session.timeZone", "UTC"))
         try:
             self.spark = builder.getOrCreate()
