@@ -31,7 +31,7 @@ _real_exit = os._exit
 
 def _dump():
     path = os.environ.get("PROBE_MODULES_OUT")
-    if path and "gitroi.attribution.hookrun" in sys.modules:
+    if path and "gitroi.attribution.postcommit" in sys.modules:
         with open(path, "a") as f:
             f.write("".join(f"{n} {type(m).__name__}\\n" for n, m in sorted(sys.modules.items())))
             f.write(f"(no_site) {sys.flags.no_site}\\n(site_ran) {hasattr(builtins, 'quit')}\\n")
@@ -357,3 +357,29 @@ def test_datetime_from_c_has_the_public_api() -> None:
     public = {"date", "datetime", "time", "timedelta", "timezone", "tzinfo", "MINYEAR",
               "MAXYEAR", "UTC"}
     assert public <= set(dir(_datetime)) and set(datetime.__all__) == public
+
+
+def test_hook_without_its_boot_script_runs_python_m(repo: GitRepo, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook whose boot script is gone (gitroi moved, or installed for another interpreter:
+    BOOT is empty) runs `python -m gitroi.attribution.hookrun`, with `site`, and attributes."""
+    _story(repo, tmp_path, monkeypatch)
+    hook = repo.path / ".git" / "hooks" / "post-commit"
+    text = hook.read_text()
+    boot = f"BOOT='{ROOT / 'gitroi' / 'attribution' / 'hookboot.py'}'"
+    assert boot in text
+    hook.write_text(text.replace(boot, f"BOOT='{tmp_path / 'gone' / 'hookboot.py'}'"))
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(PROBE)
+    out = tmp_path / "modules.txt"
+    proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
+    modules = dict(line.split() for line in out.read_text().splitlines())
+    assert modules["(no_site)"] == "0"
+    # another interpreter than the one installing: no boot script baked in
+    from gitroi.attribution.hooks import render
+
+    assert "BOOT=''" in render("post-commit", "/opt/other/python3")
+    assert boot in render("post-commit")
