@@ -74,9 +74,12 @@ class Context:
 
     def db(self) -> Database:
         if self._db is None:
-            from gitroi.ledger import open_ledger
+            from gitroi.ledger import DEFAULT_BUSY_TIMEOUT_MS
+            from gitroi.ledger.fast import open_fast
 
-            self._db = open_ledger(self.ledger_path())
+            # A ledger at the current schema opens with one check and without sqlite-utils
+            # (imported on first use of an API the fast handle lacks); else open_ledger.
+            self._db = open_fast(self.ledger_path(), busy_timeout_ms=DEFAULT_BUSY_TIMEOUT_MS)
             self.catch_up()
         return self._db
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from gitroi.errors import GitroiError
 from gitroi.ledger.transactions import transaction
+
+TYPE_CHECKING = False  # sqlite-utils (~50 ms) is imported where a ledger is opened, not with the package
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "memory_ledger", "migrate", "open_ledger", "transaction"]
 
@@ -31,6 +33,8 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
     Raises :class:`GitroiError` naming the file when it cannot be opened, is
     not a SQLite database, or stays locked past the timeout.
     """
+    from sqlite_utils import Database
+
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +57,8 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
 
 def memory_ledger() -> Database:
     """An in-memory ledger with the full schema, for pure queries and tests."""
+    from sqlite_utils import Database
+
     db = Database(memory=True, execute_plugins=False)
     migrate(db)
     return db

@@ -9,9 +9,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlite_utils import Database
-
 from gitroi.ledger.figures import _CF_T, _ISO, _SCOPE_T, WEEK_SQL
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def top_rework(db: Database, limit: int = 10) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

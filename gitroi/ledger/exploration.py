@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from gitroi.ledger.facts import ProviderOf
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from gitroi.ledger.figures import _CF_T, _SCOPE_T, _UNANALYSED, FACTS_META, OUTCOMES, WEEK_SQL
 from gitroi.ledger.formulas import LINE_KEYS, TOKEN_KEYS, Tables, figure_sql
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 ProviderOf = Callable[[str], "str | None"]
 

@@ -39,9 +39,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from gitroi.ledger.transactions import transaction
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 TOKEN_PARTS = ("input", "cache_write", "cache_read", "output", "reasoning")
 OUTCOMES = ("surviving", "churned", "reverted", "deleted_later", "unanalysed")

@@ -11,10 +11,12 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from gitroi.ledger.figures import Scope
 from gitroi.ledger.transactions import transaction
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def pr_rows(db: Database, scope: Scope) -> list[dict[str, Any]]:

@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlite_utils import Database
-
 from gitroi.ledger.transactions import transaction
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 #: sha, path, symbol, ai, is_code, outcome, ended_by, ended_week
 OutcomeKey = tuple[str, str, str, int, int, str, str, str]

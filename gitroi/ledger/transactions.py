@@ -11,9 +11,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlite_utils import Database
-
 from gitroi.errors import GitroiError
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 @contextmanager

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database
-
 from gitroi.ledger.facts import (
     commit_agents_sql,
     commit_facts_sql,
@@ -26,6 +24,10 @@ from gitroi.ledger.facts import (
 )
 from gitroi.ledger.figures import Scope, _facts_select, scope_sql
 from gitroi.ledger.formulas import TOKEN_PARTS, Tables, figure_sql
+
+TYPE_CHECKING = False  # not from typing: sqlite-utils is imported only where a ledger is opened
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 #: The fact views (names the formulas read them by -> view name).
 FACT_VIEWS = {

@@ -22,14 +22,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from gitroi.ledger.transactions import transaction
 from gitroi.sessions import FileEdit, Problem, SessionInfo, UsageEvent
 
 TYPE_CHECKING = False  # not from typing: importing it costs the post-commit hook ~2.5 ms
 if TYPE_CHECKING:
     from typing import Any
+
+    from sqlite_utils import Database
 
 
 @dataclass
