@@ -75,9 +75,8 @@ def _attributed(repo: GitRepo) -> tuple[object, ...]:
     return d["attribution"], d["ai_ranges"], d["lines_added"], d["tokens"]
 
 
-def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    _story(repo, tmp_path, monkeypatch)
+def _probed_commit(repo: GitRepo, tmp_path: Path) -> dict[str, str]:
+    """Commit with the probe's sitecustomize on the path: the modules the hook loaded, and how."""
     probe = tmp_path / "probe"
     probe.mkdir()
     (probe / "sitecustomize.py").write_text(PROBE)
@@ -85,7 +84,13 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
     proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
     assert (proc.returncode, proc.stderr) == (0, "")
     assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
-    modules = dict(line.split() for line in out.read_text().splitlines())
+    return dict(line.split() for line in out.read_text().splitlines())
+
+
+def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _story(repo, tmp_path, monkeypatch)
+    modules = _probed_commit(repo, tmp_path)
     assert "gitroi.attribution.attribute" in modules and "gitroi.sessions.claude_code" in modules
     loaded = {name.split(".")[0] for name, kind in modules.items() if kind == "module"}
     assert loaded & HEAVY == set()
@@ -128,14 +133,7 @@ def test_hook_sets_site_up_when_an_import_needs_it(repo: GitRepo, tmp_path: Path
            "    name = os.environ.get('USER', 'world')\n    print(f'hi {name}')",
            input=3, output=9, cache_write=15005, cache_read=11442)
     assert not (repo.path / ".git" / "gitroi" / "ledger.db").exists()
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / "sitecustomize.py").write_text(PROBE)
-    out = tmp_path / "modules.txt"
-    proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
-    assert (proc.returncode, proc.stderr) == (0, "")
-    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
-    modules = dict(line.split() for line in out.read_text().splitlines())
+    modules = _probed_commit(repo, tmp_path)
     assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "True"
     assert modules.get("sqlite_utils") == "module" and "sqlite_utils.db" in modules
 
@@ -369,14 +367,7 @@ def test_hook_without_its_boot_script_runs_python_m(repo: GitRepo, tmp_path: Pat
     boot = f"BOOT='{ROOT / 'gitroi' / 'attribution' / 'hookboot.py'}'"
     assert boot in text
     hook.write_text(text.replace(boot, f"BOOT='{tmp_path / 'gone' / 'hookboot.py'}'"))
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / "sitecustomize.py").write_text(PROBE)
-    out = tmp_path / "modules.txt"
-    proc = _commit(repo, {"PYTHONPATH": str(probe), "PROBE_MODULES_OUT": str(out)})
-    assert (proc.returncode, proc.stderr) == (0, "")
-    assert _attributed(repo) == ("line", {"app.py": [[5, 6]]}, 2, 26459)
-    modules = dict(line.split() for line in out.read_text().splitlines())
+    modules = _probed_commit(repo, tmp_path)
     assert modules["(no_site)"] == "0"
     # another interpreter than the one installing: no boot script baked in
     from gitroi.attribution.hooks import render
