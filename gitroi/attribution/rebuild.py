@@ -67,7 +67,6 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     ours = list_notes(repo)
     gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
     traces = foreign.read_agent_traces(repo, problems=problems)
-    known = known_sources(db)
     sw = markers.switches(repo)
     marked, unmarked = markers.source_key(True, sw), markers.source_key(False, sw)
 
@@ -93,19 +92,25 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     stale: list[str] = []
     # A first run (nothing known) wants every commit: the log below walks the history
     # itself, one git traversal fewer (unless a progress bar wants the count first).
-    everything = not known and progress is None
+    any_known = db.execute("SELECT 1 FROM commits LIMIT 1").fetchone() is not None
+    everything = not any_known and progress is None
     walked = False
-    if known and known_upto and len(revs) == 1 and repo.is_ancestor(known_upto, revs[0]):
+    if any_known and known_upto and len(revs) == 1 and repo.is_ancestor(known_upto, revs[0]):
         new = repo.git_text("rev-list", revs[0], f"^{known_upto}", "--").split()
         seen = set(new)
+        # Rows with a usual marker key are current unless a note or record names their
+        # commit: only the others are read (on a long history, a handful of 18,000).
+        usual = [marked, unmarked] + ([] if lines else [marked + NO_LINES, unmarked + NO_LINES])
+        part = known_sources(db, unless=usual, shas=seen | set(ours) | set(gitai) | set(traces))
         # Old rows a new or changed note (or marker switch) voids: few, each checked to be
         # in this history (a row may be of a commit rebased away); many: the whole walk.
-        old = [sha for sha, have in known.items() if sha not in seen and not current(sha, have)]
+        old = [sha for sha, have in part.items() if sha not in seen and not current(sha, have)]
         if len(old) <= 64:
-            stale = [sha for sha in new if not current(sha, known.get(sha, "?"))]
+            stale = [sha for sha in new if not current(sha, part.get(sha, "?"))]
             stale += [sha for sha in old if repo.is_ancestor(sha, revs[0])]
             walked = True
     if not walked:
+        known = known_sources(db) if any_known else {}
         for sha in ([] if everything else repo.git_text("rev-list", *revs, "--").split()):
             if not current(sha, known.get(sha, "?")):
                 stale.append(sha)

@@ -68,9 +68,25 @@ def _insert(table: str, cols: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' * len(cols))})")
 
 
-def known_sources(db: Database) -> dict[str, str | None]:
-    """{sha: source_key} of every commit already in the ledger."""
-    return {r[0]: r[1] for r in db.execute("SELECT sha, source_key FROM commits").fetchall()}
+def known_sources(db: Database, *, unless: Sequence[str] | None = None,
+                  shas: Iterable[str] = ()) -> dict[str, str | None]:
+    """{sha: source_key} of every commit already in the ledger.
+
+    ``unless``: leave out the rows whose key is one of these (the usual marker keys: on a
+    long history nearly every row), but keep the rows of ``shas`` whatever their key.
+    """
+    if unless is None:
+        return {r[0]: r[1] for r in db.execute("SELECT sha, source_key FROM commits").fetchall()}
+    marks = ", ".join("?" * len(unless))
+    out = {r[0]: r[1] for r in db.execute(
+        f"SELECT sha, source_key FROM commits WHERE source_key IS NULL OR source_key NOT IN ({marks})",
+        list(unless)).fetchall()}
+    wanted = [s for s in shas if s not in out]
+    for i in range(0, len(wanted), 500):
+        part = wanted[i:i + 500]
+        out.update((r[0], r[1]) for r in db.execute(
+            f"SELECT sha, source_key FROM commits WHERE sha IN ({', '.join('?' * len(part))})", part))
+    return out
 
 
 def clear_attribution(db: Database) -> None:
