@@ -133,3 +133,18 @@ def test_report_warns_with_the_fix(repo: GitRepo, tmp_path: Path) -> None:
     assert ("warning: analysis: the go grammar (tree-sitter-go) is not installed" in proc.stderr)
     assert "(hint: pip install 'tree-sitter-go>=0.23')" in proc.stderr
     assert "not analysed 5" in proc.stdout
+
+
+def test_installed_version_is_read_from_the_dist_info_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Without importing importlib.metadata: pip's ``<name>-<version>.dist-info`` folder says it."""
+    site = tmp_path / "site"
+    (site / "tree_sitter_fake-1.2.3.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    monkeypatch.setattr(parse, "_LISTINGS", {})
+    assert parse._installed("tree-sitter-fake") == "1.2.3"
+    assert parse._installed("Tree_Sitter.Fake") == "1.2.3"
+    # Two installs in one folder: importlib.metadata decides (here: it knows neither).
+    (site / "tree_sitter_fake-1.0.0.dist-info").mkdir()
+    monkeypatch.setattr(parse, "_LISTINGS", {})
+    assert parse._installed("tree-sitter-fake") is None
+    assert parse._installed("tree-sitter") is not None  # the real one, further down sys.path
