@@ -20,6 +20,7 @@ from gitroi.attribution import pending
 from gitroi.attribution.hooklock import hook_lock, state_dir
 from gitroi.attribution.hookwarn import HookWarning
 from gitroi.errors import GitroiError
+from gitroi.wording import plural
 
 if TYPE_CHECKING:
     from gitroi.git import Repo
@@ -54,25 +55,34 @@ def settle(repo: Repo, db: Callable[[], Any], *, commits: list[str] | None = Non
             fresh = pending.read_job(job.path)
             if fresh is None or fresh.state() == "running":
                 continue  # done meanwhile, or taken by another process
-            killed = fresh.state() == "killed"
-            told = fresh.message()
+            killed, told = fresh.state() == "killed", fresh.message()
             pending.claim(fresh)
-            try:
-                redo(repo, ledger, fresh)
-            except (GitroiError, HookWarning, OSError, sqlite3.Error) as exc:
-                pending.claim(fresh, pid=0)
-                text = exc.message if isinstance(exc, (GitroiError, HookWarning)) else str(exc)
-                lines.append(f"gitroi: warning: {told}; doing it now failed: {text}")
-                continue
-            pending.finish(fresh.path)
-            if killed and fresh.hook == "post-commit":
-                lines.append(f"gitroi: commit {fresh.sha[:12]} had no note (its post-commit hook "
-                             "was killed); attributed it now")
-            elif killed and fresh.hook == "post-rewrite":
-                lines.append(f"gitroi: the notes of {len(fresh.commits())} rewritten commit(s) "
-                             "had not been carried over (the post-rewrite hook was killed); "
-                             "carried over now")
+            said = redo_one(repo, ledger, fresh, killed=killed, told=told)
+            if said:
+                lines.append(said)
     return lines
+
+
+def redo_one(repo: Repo, db: Any, job: pending.Job, *, killed: bool, told: str) -> str | None:
+    """Redo a job the caller has claimed (:func:`redo`); the line to tell the user, if any.
+
+    ``killed`` and ``told`` are the job's state and description from before the
+    claim.  A failure queues the job again for the next gitroi command.
+    """
+    try:
+        redo(repo, db, job)
+    except (GitroiError, HookWarning, OSError, sqlite3.Error) as exc:
+        pending.claim(job, pid=0)
+        text = exc.message if isinstance(exc, (GitroiError, HookWarning)) else str(exc)
+        return f"gitroi: warning: {told}; doing it now failed: {text}"
+    pending.finish(job.path)
+    if killed and job.hook == "post-commit":
+        return (f"gitroi: commit {job.sha[:12]} had no note (its post-commit hook was killed); "
+                "attributed it now")
+    if killed and job.hook == "post-rewrite":
+        return (f"gitroi: the notes of {plural(len(job.commits()), 'rewritten commit')} had not "
+                "been carried over (the post-rewrite hook was killed); carried over now")
+    return None
 
 
 def redo(repo: Repo, db: Any, job: pending.Job) -> None:

@@ -260,7 +260,7 @@ def _catch_up(repo: Repo, jobs: list[pending.Job], out: list[str]) -> None:
     queued one, a ledger left behind)."""
     import sqlite3
 
-    from gitroi.attribution.catchup import redo
+    from gitroi.attribution.catchup import redo_one
     from gitroi.errors import GitroiError
     from gitroi.ledger.fast import open_fast
 
@@ -270,20 +270,12 @@ def _catch_up(repo: Repo, jobs: list[pending.Job], out: list[str]) -> None:
         return  # the ledger is out of reach: the next gitroi command does it
     try:
         for j in jobs:
-            killed = j.state() == "killed"
-            told = j.message()
+            killed, told = j.state() == "killed", j.message()
             if not pending.claim(j):
                 continue
-            try:
-                redo(repo, db, j)
-            except (GitroiError, HookWarning, OSError, sqlite3.Error) as exc:
-                pending.claim(j, pid=0)
-                out.append(f"gitroi: warning: {told}; doing it now failed: {exc}")
-                continue
-            pending.finish(j.path)
-            if killed and j.hook == "post-commit":
-                out.append(f"gitroi: commit {j.sha[:12]} had no note (its post-commit hook was "
-                           "killed); attributed it now")
+            said = redo_one(repo, db, j, killed=killed, told=told)
+            if said:
+                out.append(said)
     finally:
         db.conn.close()
 
