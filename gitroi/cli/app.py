@@ -153,6 +153,16 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def emit(text: str, output: Path | None) -> None:
+    """A report's text to stdout, or to ``output`` (its folder made) with one line on stderr."""
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; maps errors to exit codes."""
     try:

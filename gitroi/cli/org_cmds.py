@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitroi.cli.app import Context, cli, echo_json, pass_ctx
+from gitroi.cli.app import Context, cli, echo_json, emit, pass_ctx
 from gitroi.org.engines import ENGINES
 from gitroi.org.report import BY_CHOICES
 from gitroi.report.render import FORMATS
@@ -116,9 +116,4 @@ def org_report(src: str, by: tuple[str, ...], since: str | None, until: str | No
         from gitroi.report.render import render
 
         text = render(data, fmt, width=80 if output is not None else None)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+    emit(text, output)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gitroi.cli.app import Context, cli, pass_ctx
+from gitroi.cli.app import Context, cli, emit, pass_ctx
 from gitroi.git import Repo
 from gitroi.report.figures import BY_CHOICES
 from gitroi.report.render import FORMATS
@@ -84,7 +84,7 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         from gitroi.report.metadata import datasette_metadata
 
         meta = datasette_metadata(db, database=ctx.ledger_path().stem)
-        _emit(json.dumps(meta, indent=2) + "\n", output)
+        emit(json.dumps(meta, indent=2) + "\n", output)
         return
     if "marker" in by:
         _by_marker(repo, by, fmt, output, branch, since_iso, until_iso)
@@ -146,7 +146,7 @@ def report(ctx: Context, by: tuple[str, ...], since: str | None, until: str | No
         click.echo(msg, err=True)
     from gitroi.report.render import render
 
-    _emit(render(data, fmt, width=80 if output is not None else None), output)
+    emit(render(data, fmt, width=80 if output is not None else None), output)
 
 
 def _by_marker(repo: Repo | None, by: tuple[str, ...], fmt: str, output: Path | None,
@@ -172,13 +172,5 @@ def _by_marker(repo: Repo | None, by: tuple[str, ...], fmt: str, output: Path | 
     for w in data["warnings"]:
         click.echo(f"warning: {w}", err=True)
     text = json.dumps(data, indent=2) + "\n" if fmt == "json" else render_marker_table(data)
-    _emit(text, output)
+    emit(text, output)
 
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
