@@ -220,8 +220,9 @@ _Compiled = list[tuple[Rule, re.Pattern[str]]]
 _PLANS: dict[tuple[tuple[str, bool], ...], dict[str, _Compiled]] = {}
 
 
-def _plan(switches: dict[str, bool] | None) -> dict[str, _Compiled]:
-    """The active rules by field, patterns compiled: built once per configuration.
+def _plan(switches: dict[str, bool] | None) -> tuple[dict[str, _Compiled], dict[str, re.Pattern[str]]]:
+    """The active rules by field, patterns compiled, and their alternation per field
+    (:data:`_ANY`): built once per configuration.
 
     ``detect`` runs for every commit of a history on a cold analysis; looking
     rules up and compiling per call was a fifth of that analysis.
@@ -230,12 +231,13 @@ def _plan(switches: dict[str, bool] | None) -> dict[str, _Compiled]:
     plan = _PLANS.get(key)
     if plan is None:
         plan = {}
-        for r in _active(switches):
+        active = _active(switches)
+        for r in active:
             group = "text" if r.field in ("message", "subject") else r.field
             plan.setdefault(group, []).append((r, r.compiled()))
         _PLANS[key] = plan
-        _ANY[key] = _any_rule(_active(switches))
-    return plan
+        _ANY[key] = _any_rule(active)
+    return plan, _ANY[key]
 
 
 #: Per configuration: one alternation of every active rule by field, so that the
@@ -258,12 +260,11 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     ``switches`` is {rule id: on?} from the repository's config (:func:`switches`);
     rules it does not name keep their default.
     """
-    plan = _plan(switches)
+    plan, any_rule = _plan(switches)
     identities = [("author", author_email), ("committer", committer_email)]
     identities += [("co-author", e) for _, e in _COAUTHOR.findall(message)]
     subject = message.split("\n", 1)[0]
-    if not _maybe(_ANY[tuple(sorted(switches.items())) if switches else ()], identities,
-                  author_name, committer_name, message, subject):
+    if not _maybe(any_rule, identities, author_name, committer_name, message, subject):
         return []
     found: list[Marker] = []
     emails = plan.get("email", [])

@@ -124,7 +124,8 @@ def stream_git(args: Sequence[str], *, cwd: str | Path | None = None, input: byt
     finally:
         if not finished:
             proc.kill()
-        proc.stdout.close() if proc.stdout else None
+        if proc.stdout is not None:
+            proc.stdout.close()
         rc = proc.wait()
         for t in helpers:
             t.join()
