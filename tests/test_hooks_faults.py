@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +328,22 @@ def _agent_edit(t: Transcript, repo: GitRepo, i: int, date: str) -> None:
            input=3 + i, output=100 * (i + 1), cache_write=800, cache_read=4000 * (i + 1))
 
 
+def _three_commits(repo: GitRepo, t: Transcript,
+                   second: Callable[[int, dict[str, str]], subprocess.CompletedProcess[str]],
+                   said: Callable[[subprocess.CompletedProcess[str], str], None]) -> None:
+    """Three agent commits; the second made by ``second(i, env)`` under a fault, what it said
+    checked by ``said(proc, sha)`` before the third commit (whose hook catches up first)."""
+    for i, date in enumerate(DATES):
+        _agent_edit(t, repo, i, date)
+        if i != 1:
+            proc = git_commit(repo, f"agent {i}", DATES[i])
+            assert (proc.returncode, proc.stderr) == (0, "")
+            continue
+        repo.git("add", "-A")
+        proc = second(i, {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+        said(proc, repo.git("rev-parse", "HEAD"))
+
+
 def test_read_only_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              clean: dict[str, list[Any]]) -> None:
     """``.git/gitroi`` read-only for the second commit (a read-only bind mount as root, else
@@ -335,35 +352,31 @@ def test_read_only_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     why_not = _can_mount()
     repo, t = _hooked_repo(tmp_path, monkeypatch)
     state = repo.path / ".git" / "gitroi"
-    for i, date in enumerate(DATES):
-        _agent_edit(t, repo, i, date)
-        if i != 1:
-            proc = git_commit(repo, f"agent {i}", DATES[i])
-            assert (proc.returncode, proc.stderr) == (0, "")
-            continue
-        repo.git("add", "-A")
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+
+    def second(i: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         if why_not is None:
             script = (f"mount --bind {state} {state} && mount -o remount,bind,ro {state} && "
                       f"git commit -q -m 'agent {i}'")
-            proc = subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=repo.path,
+            return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=repo.path,
                                   capture_output=True, text=True, env=env)
-        else:
-            state.chmod(0o555)
-            (state / "ledger.db").chmod(0o444)
-            try:
-                proc = subprocess.run(["git", "commit", "-q", "-m", f"agent {i}"], cwd=repo.path,
-                                      capture_output=True, text=True, env=env)
-            finally:
-                state.chmod(0o755)
-                (state / "ledger.db").chmod(0o644)
-        second = repo.git("rev-parse", "HEAD")
+        state.chmod(0o555)
+        (state / "ledger.db").chmod(0o444)
+        try:
+            return subprocess.run(["git", "commit", "-q", "-m", f"agent {i}"], cwd=repo.path,
+                                  capture_output=True, text=True, env=env)
+        finally:
+            state.chmod(0o755)
+            (state / "ledger.db").chmod(0o644)
+
+    def said(proc: subprocess.CompletedProcess[str], sha: str) -> None:
         assert proc.returncode == 0
         [line] = proc.stderr.splitlines()
-        assert line.startswith(f"gitroi: warning: post-commit of {second[:12]}: the ledger ")
+        assert line.startswith(f"gitroi: warning: post-commit of {sha[:12]}: the ledger ")
         assert "the note is written and the ledger catches up on the next gitroi command" in line
         assert list((repo.path / ".git").glob("gitroi-pending-ledger-*.job"))  # the fallback
         assert repo.git("notes", "--ref=gitroi", "show", "HEAD")  # the note is there
+
+    _three_commits(repo, t, second, said)
     assert not jobs(repo)  # the third commit caught the ledger up first
     run_gitroi("report", cwd=repo.path)
     assert dump(ledger(repo)) == clean
@@ -380,28 +393,25 @@ def test_full_disk_under_the_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                     "test_hooks_failures.py::test_full_disk_in_the_ledger")
     repo, t = _hooked_repo(tmp_path, monkeypatch)
     state = repo.path / ".git" / "gitroi"
-    for i, date in enumerate(DATES):
-        _agent_edit(t, repo, i, date)
-        if i != 1:
-            proc = git_commit(repo, f"agent {i}", DATES[i])
-            assert (proc.returncode, proc.stderr) == (0, "")
-            continue
-        repo.git("add", "-A")
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+
+    def second(i: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         size = sum(p.stat().st_size for p in state.rglob("*") if p.is_file()) + 256 * 1024
         copy = tmp_path / "state-copy"
         shutil.copytree(state, copy)
         script = (f"mount -t tmpfs -o size={size} tmpfs {state} && cp -a {copy}/. {state}/ && "
                   f"(dd if=/dev/zero of={state}/filler bs=4k 2>/dev/null; true) && "
                   f"git commit -q -m 'agent {i}'")
-        proc = subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=repo.path,
+        return subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=repo.path,
                               capture_output=True, text=True, env=env)
-        second = repo.git("rev-parse", "HEAD")
+
+    def said(proc: subprocess.CompletedProcess[str], sha: str) -> None:
         assert proc.returncode == 0, proc.stderr
         [line] = proc.stderr.splitlines()
-        assert line.startswith(f"gitroi: warning: post-commit of {second[:12]}: the ledger ")
+        assert line.startswith(f"gitroi: warning: post-commit of {sha[:12]}: the ledger ")
         assert "could not be written (the disk is full" in line
         assert repo.git("notes", "--ref=gitroi", "show", "HEAD")  # the note is there
+
+    _three_commits(repo, t, second, said)
     assert not jobs(repo)
     run_gitroi("report", cwd=repo.path)
     assert dump(ledger(repo)) == clean
