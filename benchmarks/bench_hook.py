@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_import import ClaudeGen, build  # noqa: E402
+from benchenv import isolated_env  # noqa: E402
 
 from tests.test_attribution_claude_log import SID, Transcript  # noqa: E402
 
@@ -117,16 +118,7 @@ def main() -> None:
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="gitroi-bench-hook-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        home = tmp / "home"
-        home.mkdir(exist_ok=True)
-        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
-                                         "[init]\n\tdefaultBranch = main\n")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GIT_", "GITROI_", "CLAUDE_", "CODEX_"))
-               and k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-                   GIT_CONFIG_NOSYSTEM="1", CLAUDE_CONFIG_DIR=str(tmp / "logs" / "claude"),
-                   CODEX_HOME=str(tmp / "logs" / "codex"))
+        env = isolated_env(tmp, tmp / "logs")
 
         t0 = time.perf_counter()
         if not (tmp / "logs").exists():

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -44,6 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchenv import isolated_env  # noqa: E402
 
 from tests.test_attribution_claude_log import Transcript  # noqa: E402
 
@@ -145,16 +146,7 @@ def main() -> None:
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="gitroi-bench-hook-imports-"))
     try:
-        home = tmp / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
-                                         "[init]\n\tdefaultBranch = main\n")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GIT_", "GITROI_", "CLAUDE_", "CODEX_"))
-               and k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-                   GIT_CONFIG_NOSYSTEM="1", CLAUDE_CONFIG_DIR=str(tmp / "claude"),
-                   CODEX_HOME=str(tmp / "codex"))
+        env = isolated_env(tmp, tmp)
         repo = tmp / "repo"
         subprocess.run(["git", "init", "-q", str(repo)], env=env, check=True)
         app = repo / "app.py"
