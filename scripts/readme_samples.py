@@ -37,16 +37,17 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 BUNDLE = ROOT / "tests" / "fixtures" / "corpora" / "claude-code-action.bundle"
 SHOWN_ROOT = "/tmp/demo"
-SID = "4d5611e5-241a-462a-8d15-5122611a9569"  # the Claude Code sample's session id
+sys.path.insert(0, str(ROOT))
+# The transcript writer the tests use (the Claude Code sample's shape and session id).
+from tests.test_attribution_claude_log import SID, Transcript  # noqa: E402
 
 
 class Scene:
@@ -120,65 +121,6 @@ def corpus(scene: Scene) -> str:
 # --------------------------------------------------------------------------- shop
 
 
-class Transcript:
-    """Claude Code's JSONL for one session working in ``cwd`` (the shape of
-    tests/fixtures/samples/claude-code-sample.jsonl: one line per content block,
-    the tool result as a user line with ``toolUseResult``)."""
-
-    def __init__(self, config_dir: Path, cwd: Path) -> None:
-        folder = "".join(c if c.isalnum() else "-" for c in str(cwd))
-        self.path = config_dir / "projects" / folder / f"{SID}.jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.cwd = str(cwd)
-        self.n = 0
-
-    def _line(self, rec: dict[str, Any]) -> None:
-        self.n += 1
-        base = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": self.cwd,
-                "sessionId": SID, "version": "2.1.39", "gitBranch": "main", "uuid": f"uuid-{self.n}"}
-        with self.path.open("a") as fh:
-            fh.write(json.dumps({**base, **rec}) + "\n")
-
-    def _response(self, ts: str, msg_id: str, block: dict[str, Any], usage: Mapping[str, int]) -> None:
-        self._line({"type": "assistant", "timestamp": ts, "requestId": f"req_{msg_id}",
-                    "message": {"model": "claude-opus-4-6", "id": msg_id, "type": "message",
-                                "role": "assistant", "content": [block], "stop_reason": None,
-                                "usage": {"input_tokens": usage["input"],
-                                          "cache_creation_input_tokens": usage["cache_write"],
-                                          "cache_read_input_tokens": usage["cache_read"],
-                                          "cache_creation": {"ephemeral_5m_input_tokens": usage["cache_write"],
-                                                             "ephemeral_1h_input_tokens": 0},
-                                          "output_tokens": usage["output"],
-                                          "service_tier": "standard"}}})
-
-    def _result(self, ts: str, tool_id: str, result: dict[str, Any]) -> None:
-        self._line({"type": "user", "timestamp": ts, "toolUseResult": result,
-                    "message": {"role": "user", "content": [
-                        {"tool_use_id": tool_id, "type": "tool_result", "content": "ok"}]}})
-
-    def edit(self, ts: str, n: int, file: Path, old: str, new: str, **usage: int) -> None:
-        """An Edit that really changes ``file``."""
-        text = file.read_text()
-        file.write_text(text.replace(old, new, 1))
-        self._response(ts, f"msg_{n}", {"type": "tool_use", "id": f"toolu_{n}", "name": "Edit", "input": {
-            "replace_all": False, "file_path": str(file), "old_string": old, "new_string": new}}, usage)
-        start = text[: text.index(old)].count("\n") + 1
-        patch = [{"oldStart": start, "oldLines": old.count("\n") + 1, "newStart": start,
-                  "newLines": new.count("\n") + 1,
-                  "lines": [f"-{x}" for x in old.split("\n")] + [f"+{x}" for x in new.split("\n")]}]
-        self._result(ts, f"toolu_{n}", {"filePath": str(file), "oldString": old, "newString": new,
-                                        "originalFile": text, "structuredPatch": patch,
-                                        "userModified": False, "replaceAll": False})
-
-    def write(self, ts: str, n: int, file: Path, content: str, **usage: int) -> None:
-        """A Write that really creates ``file``."""
-        file.write_text(content)
-        self._response(ts, f"msg_{n}", {"type": "tool_use", "id": f"toolu_{n}", "name": "Write",
-                                        "input": {"file_path": str(file), "content": content}}, usage)
-        self._result(ts, f"toolu_{n}", {"type": "create", "filePath": str(file), "content": content,
-                                        "structuredPatch": [], "originalFile": None})
-
-
 CART = '''\
 def total(items):
     return sum(item.price * item.qty for item in items)
@@ -202,11 +144,11 @@ def shop(scene: Scene) -> str:
     scene.run(repo, "git", "commit", "-q", "-m", "cart: total", date="2026-02-12T15:00:00Z", quiet=True)
     scene.run(repo, "gitroi", "install")
     t = Transcript(scene.root / "claude", repo)
-    t.edit("2026-02-12T16:02:27.718Z", 1, cart, "    return sum(item.price * item.qty for item in items)",
+    t.edit("2026-02-12T16:02:27.718Z", "msg_1", "toolu_1", cart, "    return sum(item.price * item.qty for item in items)",
            "    amount = sum(item.price * item.qty for item in items)\n"
            "    if amount > 100:\n        amount *= 0.9\n    return amount",
            input=1000, output=400, cache_write=6000, cache_read=30000)
-    t.write("2026-02-12T16:03:10.000Z", 2, repo / "test_cart.py", TEST_CART,
+    t.write("2026-02-12T16:03:10.000Z", "msg_2", "toolu_2", repo / "test_cart.py", TEST_CART,
             input=500, output=250, cache_write=3000, cache_read=38000)
     cart.write_text("TAX = 0.2\n\n" + cart.read_text())  # the person: a constant, a blank line
     scene.run(repo, "git", "add", "test_cart.py", quiet=True)
