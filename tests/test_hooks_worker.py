@@ -1,10 +1,12 @@
-"""The default post-commit mode: the work runs in a forked worker the hook waits for, up to a
-deadline, so the note is there when `git commit` returns.
+"""The default post-commit mode: the installed script waits on the pipe of a hook process that
+does the work itself, up to a deadline, so the note is there when `git commit` returns.
 
-A failure in the worker is the one warning line of this commit, and the job
-stays queued for the next gitroi command.  Past the deadline the hook returns
-and `gitroi show` waits for the worker.  An amend's post-rewrite finds the
-note already written.
+A failure of the work is the one warning line of this commit, and the job
+stays queued for the next gitroi command.  Past the deadline the process lets
+go of git and goes on, `gitroi show` waits for it, and what it has to say
+waits for the next commit.  An amend's post-rewrite finds the note already
+written.  (``python -m gitroi.attribution.hookrun`` and ``gitroi hook-impl``
+fork a worker instead: nothing waits on their pipe.)
 """
 
 from __future__ import annotations
@@ -76,17 +78,56 @@ SLOW = ("import time, gitroi.attribution.notes as n\n"
         "n.write_note = write_note\n")
 
 
+def _site(tmp_path: Path, name: str, text: str) -> dict[str, str]:
+    site = tmp_path / name
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(text)
+    return {"PYTHONPATH": str(site)}
+
+
+def test_the_hook_process_does_the_work_without_forking(repo: GitRepo, tmp_path: Path) -> None:
+    """The installed script waits on the hook process's pipe: no worker is forked (a fork would
+    raise here), and the hook's job file named the process that did the work."""
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    seen = tmp_path / "seen"
+    env = _site(tmp_path, "site-nofork", (
+        "import os\n"
+        "def fork():\n"
+        "    raise AssertionError('the hook forked')\n"
+        "os.fork = fork\n"
+        "import gitroi.attribution.pending as p\n"
+        "_real = p.finish\n"
+        "def finish(path):\n"
+        "    if path:\n"
+        "        with open(os.environ['SEEN'], 'a') as f:\n"
+        "            f.write(f'{p.read_job(path).pid} {os.getpid()}\\n')\n"
+        "    return _real(path)\n"
+        "p.finish = finish\n"))
+    proc = commit(repo, "agent" + TRAILER, "x = 1\n", env={**env, "SEEN": str(seen)})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    d = note(repo)
+    assert d is not None and d["attribution"] == "commit"
+    [(job_pid, worker_pid)] = [line.split() for line in seen.read_text().splitlines()]
+    assert job_pid == worker_pid
+
+
 def test_past_the_deadline_the_worker_goes_on_and_show_waits(repo: GitRepo,
                                                               tmp_path: Path) -> None:
     repo.commit({"a.py": "x = 0\n"}, "base")
     run_gitroi("install", cwd=repo.path)
-    site = tmp_path / "site-slow"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SLOW)
-    env = {"PYTHONPATH": str(site), "GITROI_HOOK_DEADLINE": "0.2"}
+    env = {**_site(tmp_path, "site-slow", SLOW), "GITROI_HOOK_DEADLINE": "0.2"}
     proc = commit(repo, "agent" + TRAILER, "x = 1\n", env=env)
-    assert proc.returncode == 0 and "goes on in the background" in proc.stderr
-    assert note(repo) is None  # not yet: the hook did not wait for the slow worker
+    sha = repo.git("rev-parse", "HEAD")
+    assert proc.returncode == 0
+    # one line, and nothing from the shell about the waiting subshell it was told to stop
+    assert proc.stderr == (f"gitroi: post-commit: attributing {sha[:12]} goes on in the "
+                           "background (over 0.2 s); `gitroi show` waits for it\n")
+    assert note(repo) is None  # not yet: the hook did not wait for the slow work
+    from gitroi.attribution import pending
+
+    [job] = pending.jobs(str(repo.path / ".git"))
+    assert job.state() == "running"  # the hook's own process, still at work
     shown = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
     assert (shown["attribution"], shown["source"]) == ("commit", "note")
     assert shown == json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
@@ -207,3 +248,29 @@ def test_job_states(tmp_path: Path) -> None:
     pending.finish(mine)
     assert [j.sha[0] for j in pending.iter_unfinished(str(tmp_path))] == ["b", "c"]
     assert pending.wait_for(str(tmp_path), None, 0.1)
+
+
+def test_a_warning_past_the_deadline_is_said_by_the_next_commit(repo: GitRepo,
+                                                                tmp_path: Path) -> None:
+    """Work that fails after git has returned cannot print: its warning waits in the
+    warnings log, and the next commit says it (and redoes the work)."""
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    env = {**_site(tmp_path, "site-late", (
+        "import time, gitroi.attribution.notes as n\n"
+        "def write_note(*a, **k):\n"
+        "    time.sleep(1.0)\n"
+        "    raise ZeroDivisionError('a late bug')\n"
+        "n.write_note = write_note\n")), "GITROI_HOOK_DEADLINE": "0.2"}
+    proc = commit(repo, "one" + TRAILER, "x = 1\n", env=env)
+    first = repo.git("rev-parse", "HEAD")
+    assert proc.returncode == 0 and "goes on in the background" in proc.stderr
+    from gitroi.attribution import pending
+
+    assert pending.wait_for(str(repo.path / ".git"), None, 30)
+    proc = commit(repo, "two" + TRAILER, "x = 2\n")
+    assert proc.stderr == (f"gitroi: warning: post-commit of {first[:12]}: internal error "
+                           "(ZeroDivisionError: a late bug); please report it (run `gitroi "
+                           f"attribute {first[:12]}` to catch up)\n")
+    # and, the failed work being queued again, did it before its own
+    assert note(repo) is not None and note(repo, first) is not None

@@ -78,6 +78,7 @@ def hook() -> None:
 
     Raises on failure (:func:`gitroi.attribution.hookrun.main` prints the warning line).
     """
+    pipe = waiter_pipe()  # first: the descriptor must not leak into the git commands below
     cwd = os.getcwd()
     dirs = fast_git_dirs(cwd)
     repo = None
@@ -104,6 +105,8 @@ def hook() -> None:
         sys.stderr.write(f"gitroi: warning: post-commit: cannot record the work on commit "
                          f"{sha[:12]} under {state} (read-only or full); if this hook is "
                          f"stopped, run `gitroi attribute {sha[:12]}`\n")
+    if pipe is not None:
+        _write_all(pipe, f"sha {sha[:12]}\n".encode())  # the script names it if this is killed
     sys.stderr.flush()
     sys.stdout.flush()
     mark("job recorded")
@@ -115,7 +118,123 @@ def hook() -> None:
         finally:
             sys.stderr.write("".join(line + "\n" for line in out))
         return
-    _fork_and_wait(cwd, common_dir, sha, picked, job)
+    if pipe is not None:
+        _work_watched(cwd, common_dir, sha, picked, job, pipe)
+    else:
+        _fork_and_wait(cwd, common_dir, sha, picked, job)
+
+
+def waiter_pipe() -> int | None:
+    """The pipe the installed ``post-commit`` script waits on (``GITROI_HOOK_PIPE``: its
+    descriptor number), made non-inheritable; None when the hook was started otherwise
+    (``python -m gitroi.attribution.hookrun``, ``gitroi hook-impl``: the forked worker then)."""
+    value = os.environ.pop("GITROI_HOOK_PIPE", None)
+    if not value:
+        return None
+    import stat
+
+    try:
+        fd = int(value)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+        os.set_inheritable(fd, False)
+    except (ValueError, OSError):
+        return None
+    return fd
+
+
+class _Deadline:
+    """The deadline of work done in the hook's own process, while the ``sh`` script waits on
+    its pipe (and the pipe's end of a subshell waiting for this process's exit status).
+
+    In the common case the work ends first and nothing happens.  Past the
+    deadline a thread says that the work goes on in the background, lets go of
+    everything git and the script wait on (the pipe, stdin, stdout, stderr: all
+    /dev/null from then on), leaves git's session and stops the subshell that
+    waits for this process, so ``git commit`` returns; the work goes on in this
+    process, which still holds the job file (``gitroi show`` waits for it) and
+    the ledger's locks.  A lock decides which of the two comes first.
+    """
+
+    def __init__(self, pipe: int, sha: str, limit: float) -> None:
+        import _thread
+
+        self.pipe, self.sha, self.limit = pipe, sha, limit
+        self.lock = _thread.allocate_lock()
+        self.gone = False
+        self.over = False
+        self.waiter = os.getppid()  # the script's subshell, in `wait` for this process
+
+    def start(self) -> None:
+        import _thread
+
+        _thread.start_new_thread(self._watch, ())
+
+    def _watch(self) -> None:
+        import time
+
+        time.sleep(self.limit)
+        with self.lock:
+            if self.over:
+                return
+            self.gone = True
+            try:
+                self._let_go()
+            except BaseException:  # a thread must not print a traceback on git's stderr
+                pass
+
+    def _let_go(self) -> None:
+        said = sys.stderr.getvalue() if hasattr(sys.stderr, "getvalue") else ""
+        line = (f"gitroi: post-commit: attributing {self.sha[:12]} goes on in the background "
+                f"(over {self.limit:g} s); `gitroi show` waits for it\n")
+        _write_all(2, (said + line).encode("utf-8", "replace"))
+        _write_all(self.pipe, b"background\n")
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2, self.pipe):
+            os.dup2(null, fd)
+        os.close(null)
+        try:
+            os.setsid()  # no SIGHUP when git's terminal closes
+        except OSError:
+            pass
+        if self.waiter > 1 and os.getppid() == self.waiter:
+            os.kill(self.waiter, __import__("_signal").SIGPIPE)
+
+    def finish(self) -> bool:
+        """The work is over: False when the deadline came first (git has returned)."""
+        with self.lock:
+            self.over = True
+            return not self.gone
+
+
+def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None,
+                  pipe: int) -> None:
+    """Do :func:`work` in this process, the installed script waiting on ``pipe``; past the
+    deadline git returns and the work goes on here.
+
+    No fork: the worker process cost ~3 ms a commit (its creation, and the
+    pages of the parent it wrote to), and SQLite's locks belong to the process
+    that takes them, so the work cannot move to another process half-way.
+    """
+    watch = _Deadline(pipe, sha, deadline())
+    watch.start()
+    prepare_hook_process()
+    out: list[str] = []
+    try:
+        work(cwd, common_dir, sha, picked, job, out)
+    except BaseException as exc:
+        out.append(warning_line(f"post-commit of {sha[:12]}", exc,
+                                catch_up=f"gitroi attribute {sha[:12]}"))
+    if watch.finish():
+        sys.stderr.write("".join(line + "\n" for line in out))
+    else:
+        _defer_warnings(common_dir, out)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
@@ -201,14 +320,16 @@ def _report(w: int, common_dir: str, out: list[str]) -> None:
     its warnings are left in the warnings log for the next commit."""
     if not out:
         return
-    text = "".join(line + "\n" for line in out).encode("utf-8", "replace")
     try:
-        view = memoryview(text)
-        while view:
-            view = view[os.write(w, view):]
+        _write_all(w, "".join(line + "\n" for line in out).encode("utf-8", "replace"))
         return
     except OSError:
         pass
+    _defer_warnings(common_dir, out)
+
+
+def _defer_warnings(common_dir: str, out: list[str]) -> None:
+    """Warnings of work that went on in the background, for the next commit to say."""
     for line in out:
         if not line.startswith("gitroi: warning: "):
             continue
