@@ -17,8 +17,8 @@ median and at p95, and the ratio; the target (issue 12, item 6) is under
 when git returns: right after each hooked commit (untimed) the benchmark
 checks that the commit's note is there and no hook job is still running,
 and prints how many were.  A third series times the same commit with
-``GITROI_HOOK_FOREGROUND=1`` (the work in the hook's own process, no forked
-worker and no deadline), for comparison; that series is traced
+``GITROI_HOOK_FOREGROUND=1`` (the work in the hook's own process as by
+default, but no deadline watched), for comparison; that series is traced
 (``GITROI_HOOK_TRACE``, gitroi/attribution/hooktrace.py) and the benchmark prints the
 hook process's time phase by phase.  Between commits the benchmark
 waits for any hook still working (not timed), so rounds never overlap;
@@ -266,7 +266,7 @@ def main() -> None:
               " ms")
         print(f"work complete when git returned: {complete['with']} of {len(with_hooks)} hooked "
               f"commits (note written, no hook job left)")
-        print(f"for comparison, GITROI_HOOK_FOREGROUND=1 (no worker, no deadline): median "
+        print(f"for comparison, GITROI_HOOK_FOREGROUND=1 (no deadline): median "
               f"{ms * 1000:.1f} ms, p95 {p95(sync) * 1000:.1f} ms, added {(ms - mo) * 1000:.1f} ms,"
               f" ratio {ms / mo:.2f}x; complete on return {complete['sync']} of {len(sync)}")
         print(f"of the last 6 commits, {attributed} hooked ones were attributed line-level, "
