@@ -27,6 +27,7 @@ Three promises (docs/hooks.md, docs/reliability.md):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -178,10 +179,8 @@ class _Deadline:
             if self.over:
                 return
             self.gone = True
-            try:
+            with contextlib.suppress(BaseException):  # no traceback on git's stderr
                 self._let_go()
-            except BaseException:  # a thread must not print a traceback on git's stderr
-                pass
 
     def _let_go(self) -> None:
         said = sys.stderr.getvalue() if hasattr(sys.stderr, "getvalue") else ""
@@ -193,10 +192,8 @@ class _Deadline:
         for fd in (0, 1, 2, self.pipe):
             os.dup2(null, fd)
         os.close(null)
-        try:
+        with contextlib.suppress(OSError):
             os.setsid()  # no SIGHUP when git's terminal closes
-        except OSError:
-            pass
         if self.waiter > 1 and os.getppid() == self.waiter:
             os.kill(self.waiter, __import__("_signal").SIGPIPE)
 
