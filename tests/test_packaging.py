@@ -121,7 +121,7 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
     # while other tests read it
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".*_cache"))
+        ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".*_cache", "*.so"))
     out = tmp_path / "dist"
     proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(src)],
                           capture_output=True, text=True)
@@ -140,12 +140,17 @@ def test_build_and_twine_check(tmp_path: Path) -> None:
                     "gitroi/survival/parse.py", "gitroi/cli/__init__.py"):
         assert shipped in names, shipped
     assert not any(n.startswith("tests/") for n in names)
+    # the optional accelerator: its stub always, its build where a compiler is (docs/speedups.md)
+    assert "gitroi/_speedups.pyi" in names and "gitroi/_speedups.c" not in names
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert any(re.fullmatch(r"gitroi/_speedups\..*\.so", n) for n in names), names
 
     with tarfile.open(sdist) as t:
         members = {m.name.split("/", 1)[1] for m in t.getmembers() if "/" in m.name}
     assert {"LICENSE", "README.md", "pyproject.toml", "tests/conftest.py",
             "tests/fixtures/corpora/claude-code-action.bundle", "hooks/post-commit",
-            "docs/notes.md", "action.yml", ".ci/run", ".ci/min-versions.txt"} <= members
+            "docs/notes.md", "action.yml", ".ci/run", ".ci/min-versions.txt", "setup.py",
+            "gitroi/_speedups.c"} <= members
     assert not any(m.endswith(".pyc") for m in members)
 
     twine = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],

@@ -24,10 +24,13 @@ What keeps an origin (as ``git blame -w -M -C`` would see it):
 
 A line that leaves the state dies at that commit and gets its outcome there
 (``outcomes.py``).  The git plumbing lives in ``history.py``, the move and
-whitespace matching in ``matching.py``, the patch parser in ``patch.py``.  Deaths on one side of a fork stay *pending* until no
-other branch state is alive, because a merge may bring the line back; a later
-commit's deletion of a pending line replaces its pending death, a merge's
-does not (the branch that deleted it did).
+whitespace matching in ``matching.py``, the patch parser in ``patch.py``.
+Deaths on one side of a fork stay *pending* until no other branch state is
+alive, because a merge may bring the line back; a later commit's deletion of a
+pending line replaces its pending death, a merge's does not (the branch that
+deleted it did).  The loops of a merge's deaths also run in C where the
+optional extension is built (``gitroi.speedups``, docs/speedups.md); the
+Python here is the reference.
 
 Accounting: every line a commit adds is either new (it gets the commit's
 code and ends alive at the tip or dead, exactly once) or carried; nothing a
@@ -48,6 +51,7 @@ from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.git.patch import FileDiff, Hunk, parse_files
 from gitroi.ranges import RangeSet
+from gitroi.speedups import C as _C
 from gitroi.survival.classify import REWORK as _REWORK
 from gitroi.survival.classify import Classifier
 from gitroi.survival.codes import CSHIFT as _CSHIFT
@@ -196,6 +200,69 @@ class ReplayState:
             self.paths.append(path)
             self.path_index[path] = p
         return p
+
+
+def merge_deaths_py(held: list[list[int]], now: list[list[int]],
+                    known: set[int]) -> tuple[list[int], list[int]]:
+    """What a merge ends and what it holds twice, from the versions it replaced and its own.
+
+    ``held``: the parents' versions the merge did not take as they were;
+    ``now``: the merge's versions of every file it changed.  Returns ``dead``,
+    the codes of ``held`` that no list of ``now`` holds, each once, in the order
+    met (the order their deaths are recorded), and ``dups``, the codes ``now``
+    holds more than once (``ReplayState.dups``), not of an unknown origin and
+    not in ``known``, in the order their second copy is met.
+
+    The reference of ``gitroi._speedups.merge_deaths`` (docs/speedups.md),
+    which returns the same from an int64 hash set.
+    """
+    kept: set[int] = set()
+    total = 0
+    for lst in now:
+        kept.update(lst)
+        total += len(lst)
+    dups: list[int] = []
+    if total > len(kept) and not _known_dups(now, kept, total - len(kept), known):
+        seen: set[int] = set()
+        new: set[int] = set()
+        for lst in now:
+            for code in lst:
+                if code not in seen:
+                    seen.add(code)
+                elif code >> _CSHIFT != UNKNOWN and code not in known and code not in new:
+                    new.add(code)
+                    dups.append(code)
+    dead: list[int] = []
+    gone: set[int] = set()
+    for lst in held:
+        if kept.issuperset(lst):  # in C, and true of nearly every list
+            continue
+        for code in lst:
+            if code in kept or code in gone:
+                continue
+            gone.add(code)
+            dead.append(code)
+    return dead, dups
+
+
+def _known_dups(lists: list[list[int]], kept: set[int], excess: int, known_dups: set[int]) -> bool:
+    """Whether the lines these lists hold twice (``excess`` more than ``kept`` has) are all
+    in ``known_dups`` already: then there are no new ones to look for.
+
+    A history with a copied line holds it in every later version, and a merge
+    would look for it again in every file it changed; counting the few known
+    ones (in C, list by list) is far cheaper than finding them again.
+    """
+    known = kept & known_dups
+    if not known or len(known) > 64:
+        return False
+    found = 0
+    for lst in lists:
+        if known.isdisjoint(lst):
+            continue
+        for code in known:
+            found += lst.count(code)
+    return found - len(known) == excess
 
 
 Progress = Callable[[int, int], None]
@@ -849,59 +916,16 @@ class Replayer:
                     changed.add(path)
         if not held:
             return
-        kept: set[int] = set()
         for sec in secs:
             changed.update(sec)
-        total = 0
-        for path in sorted(changed):
-            now = files.get(path)
-            if now:
-                kept.update(now)
-                total += len(now)
-        if total > len(kept) and not self._known_dups(
-                [files[p] for p in changed if files.get(p)], kept, total - len(kept)):
-            self._note_dups([files[p] for p in sorted(changed) if files.get(p)])
+        now = [lst for lst in (files.get(p) for p in sorted(changed)) if lst]
+        res = _C.merge_deaths(held, now, st.dups) if _C is not None else None
+        dead, dups = res if res is not None else merge_deaths_py(held, now, st.dups)
+        st.dups.update(dups)
         pending = self.pending
-        seen: set[int] = set()
-        for lst in held:
-            if kept.issuperset(lst):  # in C, and true of nearly every list
-                continue
-            for code in lst:
-                if code in kept or code in seen:
-                    continue
-                seen.add(code)
-                if code not in pending:
-                    self._die(code, cidx, False, True)
-
-    def _known_dups(self, lists: list[list[int]], kept: set[int], excess: int) -> bool:
-        """Whether the lines these lists hold twice (``excess`` more than ``kept`` has) are all
-        known already: then :meth:`_note_dups` has nothing to add.
-
-        A history with a copied line holds it in every later version, and a merge
-        would look for it again in every file it changed; counting the few known
-        ones (in C, list by list) is far cheaper than finding them again.
-        """
-        known = kept & self.st.dups
-        if not known or len(known) > 64:
-            return False
-        found = 0
-        for lst in lists:
-            if known.isdisjoint(lst):
-                continue
-            for code in known:
-                found += lst.count(code)
-        return found - len(known) == excess
-
-    def _note_dups(self, lists: list[list[int]]) -> None:
-        """Remember the codes these lists hold more than once (see ``ReplayState.dups``)."""
-        seen: set[int] = set()
-        for lst in lists:
-            for code in lst:
-                if code in seen:
-                    if code >> _CSHIFT != UNKNOWN:
-                        self.st.dups.add(code)
-                else:
-                    seen.add(code)
+        for code in dead:
+            if code not in pending:
+                self._die(code, cidx, False, True)
 
     def _merge_file(self, cidx: int, path: str, old1: list[int], parent_states: list[dict[str, list[int]]],
                     fd: FileDiff | None) -> list[int]:

@@ -1,0 +1,8 @@
+"""Types of the optional C kernels (gitroi/_speedups.c); the Python twins are the reference."""
+
+#: ``code >> CSHIFT`` is a line's origin commit, as in gitroi/survival/codes.py.
+CSHIFT: int
+
+def merge_deaths(
+    held: list[list[int]], now: list[list[int]], known: set[int] | frozenset[int]
+) -> tuple[list[int], list[int]] | None: ...

@@ -1,0 +1,42 @@
+"""The optional compiled kernels (``gitroi._speedups``), or None: which code the replay runs.
+
+The C extension is built by ``pip install`` where a compiler exists
+(``setup.py``, ``optional=True``) and is never required: every kernel has a
+pure-Python twin that is the reference, gives the same results and runs
+wherever the extension is missing, fails to load, or is turned off with
+``GITROI_PURE=1`` (docs/speedups.md).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from gitroi.survival.codes import CSHIFT
+
+
+def load() -> ModuleType | None:
+    """The extension module when it is built, current and wanted; else None (pure Python)."""
+    if os.environ.get("GITROI_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from gitroi import _speedups
+    except ImportError:
+        return None
+    # A stale build left from an older checkout (another code layout) is not used.
+    if getattr(_speedups, "CSHIFT", None) != CSHIFT:
+        return None
+    return _speedups
+
+
+#: Read once, at import: a process runs one code path throughout.
+C = load()
+
+
+def describe() -> str:
+    """A line for ``--version``-style output: which replay kernels this process runs."""
+    if C is not None:
+        return "compiled (gitroi._speedups)"
+    if os.environ.get("GITROI_PURE", "") not in ("", "0"):
+        return "pure Python (GITROI_PURE is set)"
+    return "pure Python (gitroi._speedups is not built)"

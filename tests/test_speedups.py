@@ -1,0 +1,166 @@
+"""The optional C kernels (``gitroi._speedups``) give exactly what their Python twins give.
+
+Each kernel is checked against its pure-Python reference on random and edge
+inputs, then a whole analysis (a generated AI-heavy history with merges,
+moves, reformats and reverts, and the claude-code-action corpus) is run both
+ways and every row compared (docs/speedups.md).  Where a C compiler exists
+the extension must have been built: an install that silently fell back to
+Python there would lose the speed without a test noticing.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gitroi.speedups as speedups
+from gitroi.git import Repo
+from gitroi.ledger import open_ledger
+from gitroi.ledger import survival as lsurv
+from gitroi.survival import replay
+from gitroi.survival.analyze import analyze
+from gitroi.survival.codes import CSHIFT
+from gitroi.survival.replay import make_code, merge_deaths_py
+from tests.aiheavy import generate
+from tests.conftest import corpus
+
+_HAVE_COMPILER = shutil.which(sysconfig.get_config_var("CC").split()[0] if sysconfig.get_config_var("CC")
+                              else "cc") is not None and Path(sysconfig.get_paths()["include"],
+                                                              "Python.h").is_file()
+
+
+@pytest.fixture
+def kernels() -> Any:
+    if speedups.C is None:
+        if _HAVE_COMPILER and not speedups.describe().endswith("(GITROI_PURE is set)"):
+            pytest.fail("a C compiler and Python.h are here but gitroi._speedups is not built: "
+                        "reinstall (`pip install -e .`) and read the build's warning")
+        pytest.skip(speedups.describe())
+    return speedups.C
+
+
+def test_gitroi_pure_turns_the_extension_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITROI_PURE", "1")
+    assert speedups.load() is None
+    monkeypatch.setenv("GITROI_PURE", "0")
+    assert speedups.load() is speedups.C
+
+
+def test_a_fresh_process_honours_gitroi_pure() -> None:
+    code = "import gitroi.speedups as s, gitroi.survival.replay as r; print(s.describe(), r._C is None)"
+    out = subprocess.run([sys.executable, "-c", code], env={"GITROI_PURE": "1", "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "pure Python (GITROI_PURE is set) True"
+
+
+def _random_case(rng: random.Random) -> tuple[list[list[int]], list[list[int]], set[int]]:
+    pool = [make_code(rng.randrange(0, 4), rng.randrange(0, 3), rng.randrange(1, 9), rng.randrange(2),
+                      rng.randrange(2)) for _ in range(rng.randrange(1, 40))]
+    if rng.random() < 0.2:  # the largest codes: commit indexes near 2^20
+        pool += [make_code((1 << 20) - rng.randrange(1, 4), 5, 7, 1, 1), (1 << 64) - 1]
+
+    def lists(n: int) -> list[list[int]]:
+        return [[rng.choice(pool) for _ in range(rng.randrange(0, 30))] for _ in range(n)]
+
+    return lists(rng.randrange(0, 6)), lists(rng.randrange(0, 6)), set(rng.sample(pool, min(len(pool), rng.randrange(0, 4))))
+
+
+def test_merge_deaths_matches_the_python_twin(kernels: Any) -> None:
+    rng = random.Random(12)
+    for _ in range(3000):
+        held, now, known = _random_case(rng)
+        want = merge_deaths_py(held, now, set(known))
+        got = kernels.merge_deaths(held, now, known)
+        assert got == want, (held, now, known)
+        assert kernels.merge_deaths(held, now, frozenset(known)) == want
+
+
+def test_merge_deaths_in_order_and_once() -> None:
+    a, b, c, u = make_code(1, 0, 1, 0, 1), make_code(2, 0, 1, 1, 1), make_code(3, 0, 1, 0, 0), make_code(0, 0, 4, 0, 1)
+    for fn in filter(None, (merge_deaths_py, speedups.C and speedups.C.merge_deaths)):
+        dead, dups = fn([[c, a, c], [b, a, u]], [[a], [a, u, u]], set())
+        assert (dead, dups) == ([c, b], [a])  # u is of unknown origin: held twice, never a dup
+        assert fn([[c]], [[b, b, a, a]], {b}) == ([c], [a])  # b is known already
+
+
+def test_merge_deaths_declines_what_it_cannot_hold(kernels: Any) -> None:
+    """Codes outside 0..2^64-1 or not ints: None, and the caller runs the Python twin."""
+    for bad in (-1, 1 << 64, 1.0, True, "x"):
+        assert kernels.merge_deaths([[1, bad]], [[2]], set()) is None
+        assert kernels.merge_deaths([[1]], [[2, bad]], set()) is None
+    assert kernels.CSHIFT == CSHIFT
+    with pytest.raises(TypeError):
+        kernels.merge_deaths([[1]], [[2]], [])
+    with pytest.raises(TypeError):
+        kernels.merge_deaths([[1]], (2,), set())
+
+
+# ------------------------------------------------------------------ whole analyses, both ways
+
+
+def _rows(path: Path) -> dict[str, Any]:
+    """A cold analysis's figures and every row it wrote (the ledger removed first)."""
+    shutil.rmtree(path / ".git" / "gitroi", ignore_errors=True)
+    db = open_ledger(path / ".git" / "gitroi" / "ledger.db")
+    try:
+        result = analyze(Repo.discover(path), db)
+        summary = lsurv.summary(db)
+        summary.pop("analysed_at", None)
+        out: dict[str, Any] = {"summary": summary, "message": result.message}
+        for table in ("line_outcomes", "line_carried", "commits"):
+            out[table] = db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").fetchall()
+            out[table].sort(key=repr)
+        return out
+    finally:
+        db.close()
+
+
+class _Counting:
+    """The extension, counting the kernel's calls and its refusals."""
+
+    def __init__(self, c: Any) -> None:
+        self.c = c
+        self.calls = self.declined = 0
+
+    def merge_deaths(self, *args: Any) -> Any:
+        self.calls += 1
+        res = self.c.merge_deaths(*args)
+        self.declined += res is None
+        return res
+
+
+def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> Iterator[dict[str, Any]]:
+    counting = _Counting(kernels)
+    monkeypatch.setattr(replay, "_C", counting)
+    yield _rows(path)
+    assert counting.calls > 0 and counting.declined == 0
+    monkeypatch.setattr(replay, "_C", None)
+    yield _rows(path)
+
+
+def _clone(source: Path, dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(source), str(dest)], check=True)
+    return dest
+
+
+def test_a_generated_history_gives_the_same_rows_both_ways(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> None:
+    clone = _clone(generate(tmp_path / "src.git", 600, seed=23), tmp_path / "clone")
+    compiled, pure = _both_ways(clone, monkeypatch, kernels)
+    assert compiled["summary"]["commits_analysed"] == 600
+    assert compiled["line_outcomes"] and compiled == pure
+
+
+def test_claude_code_action_gives_the_same_rows_both_ways(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> None:
+    clone = _clone(corpus("claude-code-action"), tmp_path / "cca")
+    compiled, pure = _both_ways(clone, monkeypatch, kernels)
+    assert compiled == pure
