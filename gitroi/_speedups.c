@@ -201,7 +201,8 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0) {
+    /* ABI: the version of the kernels' signatures (gitroi/speedups.py checks it). */
+    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0 || PyModule_AddIntConstant(m, "ABI", 1) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -2,6 +2,8 @@
 
 #: ``code >> CSHIFT`` is a line's origin commit, as in gitroi/survival/codes.py.
 CSHIFT: int
+#: The version of the kernels' signatures: gitroi.speedups uses the module only when it matches.
+ABI: int
 
 def merge_deaths(
     held: list[list[int]], now: list[list[int]], known: set[int] | frozenset[int]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from gitroi.survival.codes import CSHIFT
+#: The kernels' signatures this code expects; the extension's ``ABI`` must match (a build
+#: left from an older checkout is not used).
+ABI = 1
 
 
 def load() -> ModuleType | None:
@@ -23,8 +25,7 @@ def load() -> ModuleType | None:
         from gitroi import _speedups
     except ImportError:
         return None
-    # A stale build left from an older checkout (another code layout) is not used.
-    if getattr(_speedups, "CSHIFT", None) != CSHIFT:
+    if getattr(_speedups, "ABI", None) != ABI:
         return None
     return _speedups
 

@@ -33,6 +33,7 @@ LAYER_OF = {
     "ranges": "base",              # line-range arithmetic (untrusted notes never expanded)
     "wording": "base",
     "sitepaths": "base",           # site-packages folders without running site (hooks: python -S)
+    "speedups": "base",            # loads the optional C kernels (gitroi._speedups) or says why not
     "ledger": "ledger",
     "sessions": "sessions",
     "attribution": "attribution",

@@ -96,7 +96,7 @@ def test_merge_deaths_declines_what_it_cannot_hold(kernels: Any) -> None:
     for bad in (-1, 1 << 64, 1.0, True, "x"):
         assert kernels.merge_deaths([[1, bad]], [[2]], set()) is None
         assert kernels.merge_deaths([[1]], [[2, bad]], set()) is None
-    assert kernels.CSHIFT == CSHIFT
+    assert kernels.CSHIFT == CSHIFT and kernels.ABI == speedups.ABI
     with pytest.raises(TypeError):
         kernels.merge_deaths([[1]], [[2]], [])
     with pytest.raises(TypeError):

@@ -51,7 +51,7 @@ from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.git.patch import FileDiff, Hunk, parse_files
 from gitroi.ranges import RangeSet
-from gitroi.speedups import C as _C
+from gitroi.speedups import C as _SPEEDUPS
 from gitroi.survival.classify import REWORK as _REWORK
 from gitroi.survival.classify import Classifier
 from gitroi.survival.codes import CSHIFT as _CSHIFT
@@ -78,6 +78,9 @@ from gitroi.survival.outcomes import (
     outcome_of_death,
     revert_targets,
 )
+
+#: The compiled kernels, when built and wanted and of this code layout (docs/speedups.md).
+_C = _SPEEDUPS if _SPEEDUPS is not None and _SPEEDUPS.CSHIFT == _CSHIFT else None
 
 STATE_VERSION = 6
 #: Commit index 0: lines whose origin is unknown (a shallow clone's grafted
