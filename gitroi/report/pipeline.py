@@ -125,8 +125,14 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
     from gitroi.report.prs import head_refs
 
     refs = head_refs(repo) if prs else []
-    fresh = False  # the branch's whole history is in the ledger, counts and all
-    if attribute:
+    attributed = False
+
+    def fill_ledger() -> bool:
+        """Bring the branch's whole history into the ledger, counts and all; True when done."""
+        nonlocal attributed
+        if attributed or not attribute:
+            return False
+        attributed = True
         try:
             from gitroi.attribution.attribute import attribute_range
             from gitroi.attribution.rebuild import ensure_ledger
@@ -140,11 +146,12 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                                            problems=out.problems,
                                            progress=bar.stage("reading commits", "commits")))
             out.steps.append("attribution")
-            fresh = True
+            return True
         except ImportError:
             out.problems.append("attribution: not available")
         except Exception as exc:
             _problem(out, "attribution", exc)
+        return False
 
     if analyse:
         try:
@@ -154,8 +161,16 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
             fn = getattr(survival, "analyze", None) or getattr(survival, "analyse", None)
             if fn is None:
                 raise ImportError("gitroi.survival.analyze has no analyze()")
-            _call(fn, repo, db, branch=branch, progress=bar.stage("replaying history", "commits"),
-                  ledger_fresh=fresh)
+            # The ledger is filled once the analysis has started git's log stream: the
+            # diffs it reads are written while the line counts' own diff is read.
+            stage: list[Callable[[int, int], None]] = []
+
+            def replaying(done: int, total: int) -> None:
+                if not stage:  # its stage begins after the ledger's ("reading commits")
+                    stage.append(bar.stage("replaying history", "commits"))
+                stage[0](done, total)
+
+            _call(fn, repo, db, branch=branch, progress=replaying, ledger_fresh=fill_ledger)
             out.analysed = True
             out.steps.append("analysis")
         except ImportError:
@@ -163,6 +178,7 @@ def prepare(repo: Repo, db: Database, *, branch: str | None = None, import_logs:
                                 "AI lines are reported without outcomes")
         except Exception as exc:
             _problem(out, "analysis", exc)
+    fill_ledger()  # when there was no analysis, or it stopped before its ledger step
 
     if prs:
         try:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitroi import timeutil
 from gitroi.git import Repo
+from gitroi.git.graph import CommitGraph
 from gitroi.git.patch import parse_files
 from gitroi.ranges import RangeSet
 from gitroi.survival.reaching import Key
@@ -108,9 +109,15 @@ def detect(repo: Repo, branch: str, *, skip: Iterable[int] = ()) -> list[FoundPR
             title = subject[:m.start()].rstrip()
             found[n] = FoundPR(n, "squash", sha, timeutil.normalise(when), title,
                                head=refs.get(n), base=parents[0], merged=[sha])
+    graph: CommitGraph | None = None
     for pr in found.values():
         if pr.method == "merge" and pr.head and pr.base:
-            pr.merged = _rev_list(repo, pr.head, f"^{pr.base}")
+            if graph is None:  # one read of the graph instead of a rev-list per PR
+                graph = CommitGraph.load(repo, [branch])
+            if pr.head in graph and pr.base in graph:
+                pr.merged = graph.rev_list(pr.head, pr.base)
+            else:
+                pr.merged = _rev_list(repo, pr.head, f"^{pr.base}")
         elif pr.method == "squash" and pr.head and pr.base:
             pr.originals = [c for c in _rev_list(repo, "--no-merges", pr.head, f"^{pr.base}")
                             if c != pr.merge_commit]

@@ -80,15 +80,19 @@ def _save_state(path: Path, st: ReplayState) -> None:
 
 
 def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | None = None,
-                      known_upto: str | None = None, fresh: bool = False) -> Attribution:
+                      known_upto: str | None = None, fresh: bool | Callable[[], bool] = False
+                      ) -> Attribution:
     """Fill the ledger from notes and markers (H3's ``ensure_ledger``), then read it.
 
     ``known_upto``: the tip of the last analysis, whose history the ledger holds;
-    ``fresh``: the caller has just brought the whole history in (``gitroi report``).
+    ``fresh``: the caller has just brought the whole history in (``gitroi report``),
+    or a function that does it now and says whether it did (see :func:`analyze`).
     """
     from gitroi.ledger import survival as lsurv
 
     problems = problems if problems is not None else []
+    if callable(fresh):
+        fresh = fresh()
     try:
         from gitroi.attribution.rebuild import ensure_ledger
     except ImportError:
@@ -122,13 +126,17 @@ def analyze(
     since: str | None = None,
     progress: Progress | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    ledger_fresh: bool = False,
+    ledger_fresh: bool | Callable[[], bool] = False,
 ) -> AnalysisResult:
     """Analyse ``branch`` (default: the main branch) and store the outcomes in the ledger.
 
     ``ledger_fresh``: every commit of the branch was just brought into the ledger
     (``ensure_ledger`` with line counts, as ``gitroi report`` does first), so the
-    attribution is read as it is, without walking the history again.
+    attribution is read as it is, without walking the history again.  It may
+    also be a function that brings the history in and returns whether it did:
+    it is called once git's log stream (and the classification worker) have
+    started, so git writes the diffs the replay reads while the ledger fills
+    (``gitroi report``'s diff for line counts runs beside it instead of before).
 
     ``progress(done, total)`` counts the commits replayed (:mod:`gitroi.progress`
     draws it on a terminal).
