@@ -107,18 +107,26 @@ def write_prs(db: Database, prs: Iterable[dict[str, Any]]) -> int:
     items = list(prs)
     if not items:
         return 0
+    # Plain statements: through sqlite-utils' upsert (which reads the schema on every
+    # call) a history of 500 PRs took 0.3 s to write.
+    cols = ("number", "title", "merged_at", "merge_commit", "method", "base", "head")
+    pr_sql = (f"INSERT INTO pull_requests ({', '.join(cols)}, source) VALUES ({', '.join('?' * len(cols))}, "
+              f"'history') ON CONFLICT(number) DO UPDATE SET "
+              + ", ".join(f"{c} = excluded.{c}" for c in (*cols[1:], "source")))
+    fig_cols = ("ai_written", "ai_merged", "review_churn", "note")
+    fig_sql = (f"INSERT INTO pr_figures (pr, {', '.join(fig_cols)}) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT(pr) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in fig_cols))
+    conn = db.conn
     with transaction(db):
         for p in items:
             n = p["number"]
-            db.conn.execute("DELETE FROM pr_commits WHERE pr = ?", [n])
-            db.table("pull_requests").upsert(
-                {k: p.get(k) for k in ("number", "title", "merged_at", "merge_commit", "method",
-                                       "base", "head")} | {"source": "history"}, pk="number")
+            conn.execute("DELETE FROM pr_commits WHERE pr = ?", [n])
+            conn.execute(pr_sql, [p.get(k) for k in cols])
             if p["commits"]:
-                db.table("pr_commits").insert_all(
-                    [{"pr": n, "commit_sha": s, "reached_merge": int(r)} for s, r in p["commits"]],
-                    pk=("pr", "commit_sha"), replace=True)
-            db.table("pr_figures").upsert({"pr": n, **p["figures"]}, pk="pr")
+                conn.executemany("INSERT OR REPLACE INTO pr_commits (pr, commit_sha, reached_merge) "
+                                 "VALUES (?, ?, ?)", [(n, s, int(r)) for s, r in p["commits"]])
+            figures = p["figures"]
+            conn.execute(fig_sql, [n, *(figures.get(k) for k in fig_cols)])
     return len(items)
 
 
