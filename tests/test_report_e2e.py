@@ -24,6 +24,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gitroi.errors import GitroiError
 from gitroi.git import Repo
 from gitroi.ledger import open_ledger
 from gitroi.report.figures import compute
@@ -130,6 +133,51 @@ def test_prepare_is_incremental(repo: GitRepo) -> None:
     second = prepare(r, db)
     assert (second.prs_recorded, second.commits_loaded) == (0, 0)
     assert second.branch == "main"
+
+
+def test_prepare_fills_the_ledger_once_the_analysis_log_runs(repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """The ledger pass with line counts runs inside the analysis, after git's log stream has
+    started (so both diffs are made at once), and its rows carry counts as before."""
+    import gitroi.attribution.rebuild as rebuild
+    import gitroi.survival.analyze as analyze
+
+    build(repo)
+    calls: list[str] = []
+    real_log, real_ensure = analyze.start_log, rebuild.ensure_ledger
+
+    def log(*a: Any, **k: Any) -> Any:
+        calls.append("log")
+        return real_log(*a, **k)
+
+    def ensure(*a: Any, **k: Any) -> Any:
+        calls.append("ledger" if k.get("lines", True) else "ledger without counts")
+        return real_ensure(*a, **k)
+
+    monkeypatch.setattr(analyze, "start_log", log)
+    monkeypatch.setattr(rebuild, "ensure_ledger", ensure)
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    out = prepare(Repo.discover(repo.path), db)
+    assert calls == ["log", "ledger"]
+    assert out.steps == ["import", "attribution", "analysis", "prs"] and not out.problems
+    nulls = db.execute("SELECT COUNT(*) FROM commits WHERE lines_added IS NULL").fetchone()[0]
+    assert nulls == 0 and out.commits_loaded >= 10
+
+
+def test_a_failing_ledger_pass_is_a_problem_not_a_lost_analysis(repo: GitRepo,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitroi.attribution.rebuild as rebuild
+
+    build(repo)
+
+    def broken(*a: Any, **k: Any) -> int:
+        raise GitroiError("the notes ref is unreadable", hint="run git fsck")
+
+    monkeypatch.setattr(rebuild, "ensure_ledger", broken)
+    db = open_ledger(repo.path / ".git" / "gitroi" / "ledger.db")
+    out = prepare(Repo.discover(repo.path), db)
+    assert out.analysed and "analysis" in out.steps and "attribution" not in out.steps
+    assert "attribution: the notes ref is unreadable (hint: run git fsck)" in out.problems
 
 
 def test_no_ai_evidence_says_how_to_start(repo: GitRepo) -> None:

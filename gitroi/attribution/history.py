@@ -78,6 +78,8 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
             early = _MergePass(repo, merges, excludes)
         stream = stream_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env, input=stdin)
     else:
+        if merge_lines and counts:
+            early = _MergePass(repo, None, excludes, revs)  # beside the stream, as above
         stream = stream_git([*args, *revs, *tail], cwd=cwd, env=env)
     # Commits are parsed (and handed on) as git writes them; merges wait for their own pass.
     held: list[HistoryCommit] = []
@@ -130,19 +132,24 @@ class _MergePass:
     """:func:`merge_added` in a thread, started now: git works on it while the caller reads
     the numstat stream (both calls spend their time in git, with the GIL released)."""
 
-    def __init__(self, repo: Repo, shas: Sequence[str], excludes: Sequence[str]) -> None:
+    def __init__(self, repo: Repo, shas: Sequence[str] | None, excludes: Sequence[str],
+                 revs: Sequence[str] = ()) -> None:
+        """``shas``: the merges; None: the merges reachable from ``revs``, listed in the thread."""
         import threading
 
         self._out: dict[str, int] = {}
         self._exc: BaseException | None = None
         self._thread: threading.Thread | None = None
-        if shas:
-            self._thread = threading.Thread(target=self._run, args=(repo, list(shas), list(excludes)),
-                                            daemon=True)
+        if shas is None or shas:
+            self._thread = threading.Thread(
+                target=self._run, args=(repo, None if shas is None else list(shas), list(excludes), list(revs)),
+                daemon=True)
             self._thread.start()
 
-    def _run(self, repo: Repo, shas: list[str], excludes: list[str]) -> None:
+    def _run(self, repo: Repo, shas: list[str] | None, excludes: list[str], revs: list[str]) -> None:
         try:
+            if shas is None:
+                shas = repo.git_text("rev-list", "--min-parents=2", *revs, "--").split()
             self._out = merge_added(repo, shas, excludes)
         except BaseException as exc:  # re-raised in the caller's thread by result()
             self._exc = exc

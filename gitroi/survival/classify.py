@@ -88,6 +88,11 @@ class Classifier:
     def parallel(self) -> bool:
         return self._conn is not None
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id (None when the classification runs inline)."""
+        return getattr(self._proc, "pid", None) if self._proc is not None else None
+
     # ------------------------------------------------------------------ worker
 
     def _start(self) -> None:
