@@ -38,13 +38,19 @@ def load_attribution(db: Database) -> tuple[dict[str, str], dict[str, list[str]]
     """Attributed commits (kind, agents), their AI ranges and their sessions, from the ledger."""
     kinds: dict[str, str] = {}
     agents: dict[str, list[str]] = {}
+    # A history holds a handful of distinct agent lists: each is parsed once.
+    parsed: dict[str | None, tuple[str, ...]] = {}
     for sha, attribution, agents_json in db.execute(
             "SELECT sha, attribution, agents FROM commits WHERE attribution != 'none'").fetchall():
         kinds[sha] = attribution
-        try:
-            agents[sha] = list(json.loads(agents_json or "[]"))
-        except ValueError:
-            agents[sha] = []
+        names = parsed.get(agents_json)
+        if names is None:
+            try:
+                names = tuple(json.loads(agents_json or "[]"))
+            except ValueError:
+                names = ()
+            parsed[agents_json] = names
+        agents[sha] = list(names)
     ranges: dict[str, dict[str, list[tuple[int, int]]]] = {}
     for sha, path, start, end in db.execute(
             "SELECT commit_sha, path, start, end FROM ai_ranges ORDER BY commit_sha, path, start").fetchall():

@@ -135,22 +135,27 @@ class Attribution:
         ``among`` limits it to the commits already replayed: new commits are
         read during the replay, only a change to an old one forces a full run.
         """
-        h = hashlib.sha1()
-        keys = set(self.kinds) | set(self.ranges) | set(self.sessions)
+        keys = set(self.kinds)
+        keys.update(self.ranges)
+        keys.update(self.sessions)
         if among is not None:
-            keys &= set(among)
+            keys.intersection_update(among)
         # A run asks twice (before the replay, then with the new commits): each commit's
         # part is built once (the attribution does not change within a run).
         parts = self.__dict__.setdefault("_fp_parts", {})
+        kinds, ranges, sessions = self.kinds, self.ranges, self.sessions
+        out: list[bytes] = []
         for sha in sorted(keys):
             part = parts.get(sha)
             if part is None:
+                rs, ss = ranges.get(sha), sessions.get(sha)
+                # most commits have neither ranges nor sessions: "[]" is what repr() gives then
                 part = parts[sha] = b"".join((
-                    sha.encode(), self.kinds.get(sha, "").encode(),
-                    repr(sorted((p, sorted(r)) for p, r in self.ranges.get(sha, {}).items())).encode(),
-                    repr(sorted(self.sessions.get(sha, ()))).encode()))
-            h.update(part)
-        return h.hexdigest()
+                    (sha + kinds.get(sha, "")).encode(),
+                    repr(sorted((p, sorted(r)) for p, r in rs.items())).encode() if rs else b"[]",
+                    repr(sorted(ss)).encode() if ss else b"[]"))
+            out.append(part)
+        return hashlib.sha1(b"".join(out)).hexdigest()
 
 
 @dataclass
