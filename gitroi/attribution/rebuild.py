@@ -61,9 +61,10 @@ def ensure_ledger(repo: Repo, db: Database, rev: str | Sequence[str] = "HEAD", *
     from gitroi.attribution import foreign
     from gitroi.ledger.commits import known_sources
 
-    if repo.head() is None:
-        return 0
     revs = [rev] if isinstance(rev, str) else list(rev)
+    # A full commit id (what the analysis passes) proves the repository has commits.
+    if not (len(revs) == 1 and len(revs[0]) == 40 and revs[0].isalnum()) and repo.head() is None:
+        return 0
     ours = list_notes(repo)
     gitai = list_notes(repo, ref=foreign.GIT_AI_REF)
     traces = foreign.read_agent_traces(repo, problems=problems)

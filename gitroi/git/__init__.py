@@ -243,6 +243,8 @@ class Repo:
 
     def __init__(self, paths: RepoPaths) -> None:
         self.paths = paths
+        #: Answers of :meth:`is_ancestor` for full commit ids: a commit's ancestry never changes.
+        self._ancestry: dict[tuple[str, str], bool] = {}
 
     @classmethod
     def discover(cls, path: str | Path = ".") -> Repo:
@@ -274,8 +276,19 @@ class Repo:
         return start_git(args, cwd=self.cwd)
 
     def is_ancestor(self, a: str, b: str) -> bool:
-        """Whether commit ``a`` is an ancestor of (or equal to) ``b``; False when either is unknown."""
-        return run_git(["merge-base", "--is-ancestor", a, b], cwd=self.cwd, check=False).returncode == 0
+        """Whether commit ``a`` is an ancestor of (or equal to) ``b``; False when either is unknown.
+
+        Asked of two full ids, the answer is kept: an analysis asks it of the same
+        pair in several places, and each ask is a git process.
+        """
+        key = (a, b)
+        known = self._ancestry.get(key)
+        if known is not None:
+            return known
+        answer = run_git(["merge-base", "--is-ancestor", a, b], cwd=self.cwd, check=False).returncode == 0
+        if len(a) == len(b) == 40 and answer:  # "no" may mean "not fetched yet": asked again
+            self._ancestry[key] = answer
+        return answer
 
     def git_text(self, *args: str) -> str:
         return self.git(*args).decode("utf-8", "replace").rstrip("\n")
