@@ -220,9 +220,11 @@ _Compiled = list[tuple[Rule, re.Pattern[str]]]
 _PLANS: dict[tuple[tuple[str, bool], ...], dict[str, _Compiled]] = {}
 
 
-def _plan(switches: dict[str, bool] | None) -> tuple[dict[str, _Compiled], dict[str, re.Pattern[str]]]:
-    """The active rules by field, patterns compiled, and their alternation per field
-    (:data:`_ANY`): built once per configuration.
+def _plan(switches: dict[str, bool] | None
+          ) -> tuple[dict[str, _Compiled], dict[str, re.Pattern[str]], dict[tuple[str, str], list[Rule]]]:
+    """The active rules by field, patterns compiled, their alternation per field
+    (:data:`_ANY`) and the identities matched so far (:data:`_HITS`): built once per
+    configuration.
 
     ``detect`` runs for every commit of a history on a cold analysis; looking
     rules up and compiling per call was a fifth of that analysis.
@@ -237,7 +239,23 @@ def _plan(switches: dict[str, bool] | None) -> tuple[dict[str, _Compiled], dict[
             plan.setdefault(group, []).append((r, r.compiled()))
         _PLANS[key] = plan
         _ANY[key] = _any_rule(active)
-    return plan, _ANY[key]
+        _HITS[key] = {}
+    return plan, _ANY[key], _HITS[key]
+
+
+#: Per configuration: (field, identity) -> the rules whose pattern it matches in full.  A
+#: history has few distinct emails and names, each matched against every rule once.
+_HITS: dict[tuple[tuple[str, bool], ...], dict[tuple[str, str], list[Rule]]] = {}
+
+
+def _hits(plan: dict[str, _Compiled], hits: dict[tuple[str, str], list[Rule]], field: str,
+          value: str) -> list[Rule]:
+    got = hits.get((field, value))
+    if got is None:
+        if len(hits) > 50_000:  # a history of one-off identities: bounded memory
+            hits.clear()
+        got = hits[(field, value)] = [r for r, rx in plan.get(field, []) if rx.fullmatch(value)]
+    return got
 
 
 #: Per configuration: one alternation of every active rule by field, so that the
@@ -260,23 +278,22 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     ``switches`` is {rule id: on?} from the repository's config (:func:`switches`);
     rules it does not name keep their default.
     """
-    plan, any_rule = _plan(switches)
+    plan, any_rule, hits = _plan(switches)
     identities = [("author", author_email), ("committer", committer_email)]
     identities += [("co-author", e) for _, e in _COAUTHOR.findall(message)]
     subject = message.split("\n", 1)[0]
-    if not _maybe(any_rule, identities, author_name, committer_name, message, subject):
+    if not _maybe(plan, hits, any_rule, identities, author_name, committer_name, message, subject):
         return []
     found: list[Marker] = []
-    emails = plan.get("email", [])
     for role, email in identities:
-        e = email.strip()
-        for r, rx in emails:
-            if rx.fullmatch(e):
-                found.append(Marker(r.agent, _evidence(r, role), r.id))
+        for r in _hits(plan, hits, "email", email.strip()):
+            found.append(Marker(r.agent, _evidence(r, role), r.id))
         if role == "author":
-            found += _name_markers(plan, "author-name", "author", author_name)
+            found += [Marker(r.agent, _evidence(r, "author"), r.id)
+                      for r in _hits(plan, hits, "author-name", author_name.strip())]
         elif role == "committer":
-            found += _name_markers(plan, "committer-name", "committer", committer_name)
+            found += [Marker(r.agent, _evidence(r, "committer"), r.id)
+                      for r in _hits(plan, hits, "committer-name", committer_name.strip())]
     # In the rules' order, as before: message and subject rules interleaved.
     for r, rx in plan.get("text", []):
         if r.field == "message":
@@ -292,28 +309,23 @@ def detect(message: str, author_name: str = "", author_email: str = "",
     return list(out.values())
 
 
-def _maybe(any_rule: dict[str, re.Pattern[str]], identities: list[tuple[str, str]],
+def _maybe(plan: dict[str, _Compiled], hits: dict[tuple[str, str], list[Rule]],
+           any_rule: dict[str, re.Pattern[str]], identities: list[tuple[str, str]],
            author_name: str, committer_name: str, message: str, subject: str) -> bool:
-    """Whether any active rule could fire: False for a commit no rule marks, in a few matches."""
-    rx = any_rule.get("email")
-    if rx is not None and any(rx.fullmatch(e.strip()) for _, e in identities):
+    """Whether any active rule could fire: False for a commit no rule marks, in a few matches
+    (identities are looked up in :data:`_HITS`, texts matched against one alternation)."""
+    for _, e in identities:
+        if _hits(plan, hits, "email", e.strip()):
+            return True
+    if _hits(plan, hits, "author-name", author_name.strip()):
         return True
-    rx = any_rule.get("author-name")
-    if rx is not None and rx.fullmatch(author_name.strip()):
-        return True
-    rx = any_rule.get("committer-name")
-    if rx is not None and rx.fullmatch(committer_name.strip()):
+    if _hits(plan, hits, "committer-name", committer_name.strip()):
         return True
     rx = any_rule.get("message")
     if rx is not None and rx.search(message):
         return True
     rx = any_rule.get("subject")
     return rx is not None and rx.match(subject) is not None
-
-
-def _name_markers(plan: dict[str, _Compiled], field: str, role: str, name: str) -> list[Marker]:
-    n = name.strip()
-    return [Marker(r.agent, _evidence(r, role), r.id) for r, rx in plan.get(field, []) if rx.fullmatch(n)]
 
 
 def parse_switches(config_lines: Iterable[str]) -> dict[str, bool]:
