@@ -184,10 +184,293 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ parse_hunks */
+
+/* bytes.strip(): ASCII whitespace off both ends; the same object when nothing is stripped. */
+static PyObject *strip_bytes(PyObject *b) {
+    const char *s = PyBytes_AS_STRING(b);
+    Py_ssize_t i = 0, j = PyBytes_GET_SIZE(b);
+    while (i < j && Py_ISSPACE(s[i]))
+        i++;
+    while (j > i && Py_ISSPACE(s[j - 1]))
+        j--;
+    if (i == 0 && j == PyBytes_GET_SIZE(b)) {
+        Py_INCREF(b);
+        return b;
+    }
+    return PyBytes_FromStringAndSize(s + i, j - i);
+}
+
+/* raw[1:-1]: a patch line without its marker and its newline. */
+static PyObject *body_of(PyObject *raw) {
+    Py_ssize_t n = PyBytes_GET_SIZE(raw);
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(raw) + 1, n >= 2 ? n - 2 : 0);
+}
+
+/* The next line of the stream (a new reference), NULL at its end or on error (check PyErr_Occurred). */
+static PyObject *next_line(PyObject *it) {
+    PyObject *o = PyIter_Next(it);
+    if (o != NULL && !PyBytes_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "parse_hunks: the stream gave %.100s, not bytes", Py_TYPE(o)->tp_name);
+        Py_DECREF(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int read_num(const char **p, const char *end, long long *out) {
+    const char *q = *p;
+    long long v = 0;
+    int n = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+        if (++n > 18)
+            return 0;
+        v = v * 10 + (*q - '0');
+        q++;
+    }
+    if (n == 0)
+        return 0;
+    *p = q;
+    *out = v;
+    return 1;
+}
+
+/* ``@@ -a[,b] +c[,d] @@`` at the start of the line (patch.py's _HUNK, re.match); 0 if not. */
+static int hunk_header(PyObject *line, long long v[4]) {
+    const char *p = PyBytes_AS_STRING(line), *end = p + PyBytes_GET_SIZE(line);
+    if (end - p < 4 || memcmp(p, "@@ -", 4) != 0)
+        return 0;
+    p += 4;
+    if (!read_num(&p, end, &v[0]))
+        return 0;
+    v[1] = 1;
+    if (p < end && *p == ',') {
+        p++;
+        if (!read_num(&p, end, &v[1]))
+            return 0;
+    }
+    if (end - p < 2 || p[0] != ' ' || p[1] != '+')
+        return 0;
+    p += 2;
+    if (!read_num(&p, end, &v[2]))
+        return 0;
+    v[3] = 1;
+    if (p < end && *p == ',') {
+        p++;
+        if (!read_num(&p, end, &v[3]))
+            return 0;
+    }
+    return end - p >= 3 && memcmp(p, " @@", 3) == 0;
+}
+
+static PyObject *stripped(PyObject *lst) {
+    Py_ssize_t n = PyList_GET_SIZE(lst);
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = strip_bytes(PyList_GET_ITEM(lst, i));
+        if (s == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, s);
+    }
+    return out;
+}
+
+/* Hunk(os, oc, ns, nc, dels, adds[, sdels, sadds]) appended to out; 0 on success. */
+static int emit_hunk(PyObject *out, PyObject *type, long long os, long long ns, PyObject *dels, PyObject *adds,
+                     int strip) {
+    PyObject *args[8] = {NULL};
+    int rc = -1, n = strip ? 8 : 6;
+    args[0] = PyLong_FromLongLong(os);
+    args[1] = PyLong_FromSsize_t(PyList_GET_SIZE(dels));
+    args[2] = PyLong_FromLongLong(ns);
+    args[3] = PyLong_FromSsize_t(PyList_GET_SIZE(adds));
+    args[4] = dels;
+    args[5] = adds;
+    Py_INCREF(dels);
+    Py_INCREF(adds);
+    if (strip) {
+        args[6] = stripped(dels);
+        args[7] = args[6] ? stripped(adds) : NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (args[i] == NULL)
+            goto done;
+    PyObject *h = PyObject_Vectorcall(type, args, n, NULL);
+    if (h == NULL)
+        goto done;
+    rc = PyList_Append(out, h);
+    Py_DECREF(h);
+done:
+    for (int i = 0; i < 8; i++)
+        Py_XDECREF(args[i]);
+    return rc;
+}
+
+PyDoc_STRVAR(parse_hunks_doc,
+"parse_hunks(lines, line, hunk_type, strip) -> (hunks, next_line)\n\n"
+"The C twin of gitroi.git.patch._parse_hunks_py: the hunks starting at ``line``\n"
+"(an ``@@ `` header) read from the iterator ``lines``, split at context lines, as\n"
+"``hunk_type`` objects (with their stripped lines when ``strip``), and the first\n"
+"line after them (None at the end of the stream).  It stops before a header it\n"
+"cannot read (the Python twin reads it, or raises on it).");
+
+static PyObject *parse_hunks(PyObject *self, PyObject *args) {
+    PyObject *it, *line, *type;
+    int strip;
+    if (!PyArg_ParseTuple(args, "OSOp:parse_hunks", &it, &line, &type, &strip))
+        return NULL;
+    if (!PyIter_Check(it)) {
+        PyErr_SetString(PyExc_TypeError, "parse_hunks: lines must be an iterator");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_INCREF(line);
+    PyObject *dels = NULL, *adds = NULL;
+    long long v[4];
+    while (line != NULL && hunk_header(line, v)) {
+        long long rd = v[1], ra = v[3];
+        long long old_no = v[1] ? v[0] : v[0] + 1, new_no = v[3] ? v[2] : v[2] + 1;
+        Py_CLEAR(line);
+        if (rd == 0 || ra == 0) {
+            /* A new or deleted file: one block, no context; take it whole. */
+            long long n = rd ? rd : ra;
+            PyObject *block = PyList_New(0);
+            if (block == NULL)
+                goto fail;
+            for (long long k = 0; k < n; k++) {
+                PyObject *raw = next_line(it);
+                if (raw == NULL) {
+                    if (PyErr_Occurred()) {
+                        Py_DECREF(block);
+                        goto fail;
+                    }
+                    break;
+                }
+                PyObject *b = body_of(raw);
+                Py_DECREF(raw);
+                if (b == NULL || PyList_Append(block, b) < 0) {
+                    Py_XDECREF(b);
+                    Py_DECREF(block);
+                    goto fail;
+                }
+                Py_DECREF(b);
+            }
+            PyObject *empty = PyList_New(0);
+            int rc = empty == NULL ? -1
+                     : rd ? emit_hunk(out, type, v[0], v[2], block, empty, strip)
+                          : emit_hunk(out, type, v[0], v[2], empty, block, strip);
+            Py_XDECREF(empty);
+            Py_DECREF(block);
+            if (rc < 0)
+                goto fail;
+        } else {
+            long long cur_os = 0, cur_ns = 0;
+            for (;;) {
+                PyObject *raw = next_line(it);
+                if (raw == NULL) {
+                    if (PyErr_Occurred())
+                        goto fail;
+                    break;
+                }
+                if (PyBytes_GET_SIZE(raw) == 0) {
+                    Py_DECREF(raw);
+                    PyErr_SetString(PyExc_IndexError, "index out of range");
+                    goto fail;
+                }
+                char c = PyBytes_AS_STRING(raw)[0];
+                if (c == '-' || c == '+') {
+                    if (dels == NULL) {
+                        dels = PyList_New(0);
+                        adds = PyList_New(0);
+                        if (dels == NULL || adds == NULL) {
+                            Py_DECREF(raw);
+                            goto fail;
+                        }
+                        cur_os = c == '-' ? old_no : old_no - 1;
+                        cur_ns = c == '-' ? new_no - 1 : new_no;
+                    } else if (c == '+' && PyList_GET_SIZE(adds) == 0) {
+                        cur_ns = new_no;
+                    }
+                    PyObject *b = body_of(raw);
+                    if (b == NULL || PyList_Append(c == '-' ? dels : adds, b) < 0) {
+                        Py_XDECREF(b);
+                        Py_DECREF(raw);
+                        goto fail;
+                    }
+                    Py_DECREF(b);
+                    if (c == '-') {
+                        old_no++;
+                        rd--;
+                    } else {
+                        new_no++;
+                        ra--;
+                    }
+                } else if (c == ' ') {
+                    if (dels != NULL) {
+                        int rc = emit_hunk(out, type, cur_os, cur_ns, dels, adds, strip);
+                        Py_CLEAR(dels);
+                        Py_CLEAR(adds);
+                        if (rc < 0) {
+                            Py_DECREF(raw);
+                            goto fail;
+                        }
+                    }
+                    old_no++;
+                    new_no++;
+                    rd--;
+                    ra--;
+                } else if (c != '\\') {
+                    line = raw; /* not '\ No newline at end of file': a malformed hunk */
+                    break;
+                }
+                if (line == NULL)
+                    Py_DECREF(raw);
+                if (rd <= 0 && ra <= 0)
+                    break;
+            }
+            if (dels != NULL) {
+                int rc = emit_hunk(out, type, cur_os, cur_ns, dels, adds, strip);
+                Py_CLEAR(dels);
+                Py_CLEAR(adds);
+                if (rc < 0)
+                    goto fail;
+            }
+        }
+        if (line == NULL) {
+            line = next_line(it);
+            if (line == NULL && PyErr_Occurred())
+                goto fail;
+        }
+        while (line != NULL && PyBytes_GET_SIZE(line) > 0 && PyBytes_AS_STRING(line)[0] == '\\') {
+            Py_DECREF(line);
+            line = next_line(it);
+            if (line == NULL && PyErr_Occurred())
+                goto fail;
+        }
+    }
+    PyObject *res = PyTuple_Pack(2, out, line != NULL ? line : Py_None);
+    Py_DECREF(out);
+    Py_XDECREF(line);
+    return res;
+fail:
+    Py_XDECREF(dels);
+    Py_XDECREF(adds);
+    Py_XDECREF(line);
+    Py_DECREF(out);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
     {"merge_deaths", merge_deaths, METH_VARARGS, merge_deaths_doc},
+    {"parse_hunks", parse_hunks, METH_VARARGS, parse_hunks_doc},
     {NULL, NULL, 0, NULL},
 };
 

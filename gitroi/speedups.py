@@ -17,27 +17,23 @@ from types import ModuleType
 ABI = 1
 
 
-def load() -> ModuleType | None:
-    """The extension module when it is built, current and wanted; else None (pure Python)."""
+def load() -> tuple[ModuleType | None, str]:
+    """The extension module when it is built, current and wanted, else None; and a line saying which."""
     if os.environ.get("GITROI_PURE", "") not in ("", "0"):
-        return None
+        return None, "pure Python (GITROI_PURE is set)"
     try:
         from gitroi import _speedups
     except ImportError:
-        return None
+        return None, "pure Python (gitroi._speedups is not built)"
     if getattr(_speedups, "ABI", None) != ABI:
-        return None
-    return _speedups
+        return None, "pure Python (gitroi._speedups is a stale build: reinstall gitroi)"
+    return _speedups, "compiled (gitroi._speedups)"
 
 
 #: Read once, at import: a process runs one code path throughout.
-C = load()
+C, _WHY = load()
 
 
 def describe() -> str:
-    """A line for ``--version``-style output: which replay kernels this process runs."""
-    if C is not None:
-        return "compiled (gitroi._speedups)"
-    if os.environ.get("GITROI_PURE", "") not in ("", "0"):
-        return "pure Python (GITROI_PURE is set)"
-    return "pure Python (gitroi._speedups is not built)"
+    """Which replay kernels this process runs, and why (one line)."""
+    return _WHY

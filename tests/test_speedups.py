@@ -57,9 +57,12 @@ def kernels() -> Any:
 
 def test_gitroi_pure_turns_the_extension_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITROI_PURE", "1")
-    assert speedups.load() is None
+    assert speedups.load() == (None, "pure Python (GITROI_PURE is set)")
     monkeypatch.setenv("GITROI_PURE", "0")
-    assert speedups.load() is speedups.C
+    module, why = speedups.load()
+    assert (module is None) == why.startswith("pure Python (")
+    if speedups.C is not None:
+        assert module is speedups.C and why == "compiled (gitroi._speedups)"
 
 
 def test_a_fresh_process_honours_gitroi_pure() -> None:
@@ -111,6 +114,52 @@ def test_merge_deaths_declines_what_it_cannot_hold(kernels: Any) -> None:
         kernels.merge_deaths([[1]], (2,), set())
 
 
+# ------------------------------------------------------------------ the patch parser's hunks
+
+_PIECES = [b"diff --git a/x b/x\n", b"--- a/x\n", b"+++ b/x\n", b"@@ -1,2 +1,3 @@\n", b"@@ -3 +4 @@\n",
+           b"@@ -0,0 +1,2 @@\n", b"@@ -5,2 +4,0 @@\n", b"@@ -1 +x @@\n", b"@@ -1,2,3 +1 @@\n",
+           b"@@ -99999999999999999999,1 +1 @@\n", b"@@\n", b"@@ -2,1 +2,1 @@ def f():\n", b"+a\n",
+           b"-b\n", b" c\n", b"+  padded \t\n", b"-\tb  \n", b"+\n", b"-\n", b" \n", b"++d\n",
+           b"\\ No newline at end of file\n", b"Binary files differ\n", b"\x01C next\n", b"x\n", b"+no newline"]
+
+
+def _parse_both_ways(lines: list[bytes], monkeypatch: pytest.MonkeyPatch, strip: bool) -> list[Any]:
+    from gitroi.git import patch
+
+    out = []
+    for c in (speedups.C, None):
+        monkeypatch.setattr(patch, "_C", c)
+        it = iter(lines)
+        try:
+            files, line = patch.parse_files(it, next(it), strip=strip)
+            out.append(([(f.old_path, f.new_path, f.skip, f.hunks) for f in files], line, list(it)))
+        except ValueError as e:  # "not a hunk header", raised by the Python twin either way
+            out.append(("ValueError", str(e), list(it)))
+    return out
+
+
+def test_parse_hunks_matches_the_python_twin(kernels: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(5)
+    for _ in range(4000):
+        body = [rng.choice(_PIECES) if rng.random() < 0.9 else bytes(rng.randrange(256)
+                for _ in range(rng.randrange(0, 6))) + b"\n" for _ in range(rng.randrange(0, 25))]
+        lines = [b"diff --git a/x b/x\n", b"--- a/x\n", b"+++ b/x\n", *body]
+        compiled, pure = _parse_both_ways(lines, monkeypatch, strip=rng.random() < 0.7)
+        assert compiled == pure, lines
+
+
+def test_parse_hunks_splits_at_context_and_strips() -> None:
+    from gitroi.git.patch import Hunk, _parse_hunks_py
+
+    lines = [b"-a\n", b"+ a \n", b" ctx\n", b"+b\n", b"\\ No newline at end of file\n", b"diff --git\n"]
+    for fn in filter(None, (speedups.C and speedups.C.parse_hunks,
+                            lambda it, line, _t, strip: _parse_hunks_py(it, line, strip))):
+        hunks, line = fn(iter(lines), b"@@ -1,2 +1,3 @@ f\n", Hunk, True)
+        assert line == b"diff --git\n"
+        assert hunks == [Hunk(1, 1, 1, 1, [b"a"], [b" a "], [b"a"], [b"a"]),
+                         Hunk(2, 0, 3, 1, [], [b"b"], [], [b"b"])]
+
+
 # ------------------------------------------------------------------ whole analyses, both ways
 
 
@@ -136,7 +185,7 @@ class _Counting:
 
     def __init__(self, c: Any) -> None:
         self.c = c
-        self.calls = self.declined = 0
+        self.calls = self.declined = self.hunk_calls = 0
 
     def merge_deaths(self, *args: Any) -> Any:
         self.calls += 1
@@ -144,13 +193,21 @@ class _Counting:
         self.declined += res is None
         return res
 
+    def parse_hunks(self, *args: Any) -> Any:
+        self.hunk_calls += 1
+        return self.c.parse_hunks(*args)
+
 
 def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> Iterator[dict[str, Any]]:
+    from gitroi.git import patch
+
     counting = _Counting(kernels)
     monkeypatch.setattr(replay, "_C", counting)
+    monkeypatch.setattr(patch, "_C", counting)
     yield _rows(path)
-    assert counting.calls > 0 and counting.declined == 0
+    assert counting.calls > 0 and counting.declined == 0 and counting.hunk_calls > 0
     monkeypatch.setattr(replay, "_C", None)
+    monkeypatch.setattr(patch, "_C", None)
     yield _rows(path)
 
 

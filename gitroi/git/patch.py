@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from gitroi.speedups import C as _C
+
 GITLINK = b"160000"
 SYMLINK = b"120000"
 
@@ -175,11 +177,87 @@ def _parse_combined(fd: FileDiff, header: bytes, lines: Iterator[bytes]) -> byte
     return line
 
 
-def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], bytes | None]:
+def _parse_hunks_py(lines: Iterator[bytes], line: bytes | None,
+                    strip: bool) -> tuple[list[Hunk], bytes | None]:
+    """The hunks starting at ``line`` (an ``@@`` header) and the first line after them.
+
+    With context (-U1, see replay.py) a hunk is split into -U0-style hunks at
+    its context lines, so the replay only ever sees pure changes.  ``strip``:
+    fill each hunk's ``sdels``/``sadds``.  The reference of
+    ``gitroi._speedups.parse_hunks`` (docs/speedups.md).
+    """
+    hunks: list[Hunk] = []
+    while line is not None and line.startswith(b"@@ "):
+        hh = _hunk_header(line)
+        rd, ra = hh.oc, hh.nc
+        old_no = hh.os if hh.oc else hh.os + 1
+        new_no = hh.ns if hh.nc else hh.ns + 1
+        cur: Hunk | None = None
+        line = None
+        first_new = len(hunks)
+        if rd == 0 or ra == 0:
+            # A new or deleted file: one block, no context; take it whole.
+            block = [raw[1:-1] for raw in islice(lines, rd or ra)]
+            if rd:
+                hunks.append(Hunk(hh.os, len(block), hh.ns, 0, dels=block))
+            else:
+                hunks.append(Hunk(hh.os, 0, hh.ns, len(block), adds=block))
+        else:
+            dels: list[bytes] = []
+            adds: list[bytes] = []
+            for raw in lines:
+                c = raw[0]
+                if c == 45:  # '-'
+                    if cur is None:
+                        cur = Hunk(old_no, 0, new_no - 1, 0)
+                        hunks.append(cur)
+                        dels, adds = cur.dels, cur.adds
+                    dels.append(raw[1:-1])
+                    old_no += 1
+                    rd -= 1
+                elif c == 43:  # '+'
+                    if cur is None:
+                        cur = Hunk(old_no - 1, 0, new_no, 0)
+                        hunks.append(cur)
+                        dels, adds = cur.dels, cur.adds
+                    elif not adds:
+                        cur.ns = new_no
+                    adds.append(raw[1:-1])
+                    new_no += 1
+                    ra -= 1
+                elif c == 32:  # ' ' context
+                    cur = None
+                    old_no += 1
+                    new_no += 1
+                    rd -= 1
+                    ra -= 1
+                elif c != 92:  # not '\ No newline at end of file': a malformed hunk
+                    line = raw
+                    break
+                if rd <= 0 and ra <= 0:
+                    break
+            for h in hunks[first_new:]:
+                h.oc = len(h.dels)
+                h.nc = len(h.adds)
+        if strip:
+            for h in hunks[first_new:]:
+                h.sdels = [x.strip() for x in h.dels]
+                h.sadds = [x.strip() for x in h.adds]
+        if line is None:
+            line = next(lines, None)
+        while line is not None and line.startswith(b"\\"):
+            line = next(lines, None)
+    return hunks, line
+
+
+def parse_files(lines: Iterator[bytes], first: bytes, *,
+                strip: bool = False) -> tuple[list[FileDiff], bytes | None]:
     """Parse file diffs starting at ``first`` (a ``diff --git`` line) until a non-diff line.
 
     Returns the diffs and the first line that does not belong to them (the next
-    commit's header), or None at the end of the stream.
+    commit's header), or None at the end of the stream.  ``strip``: fill each
+    hunk's stripped lines too (the replay compares them).  The hunks' lines are
+    read by the C kernel where the optional extension is built (docs/speedups.md).
     """
     files: list[FileDiff] = []
     line: bytes | None = first
@@ -242,63 +320,12 @@ def parse_files(lines: Iterator[bytes], first: bytes) -> tuple[list[FileDiff], b
                 new_p = None
         fd.old_path = old_p if old_p != "" else None
         fd.new_path = new_p if new_p != "" else None
-        # Hunks.  With context (-U1, see replay.py) a hunk is split into -U0-style
-        # hunks at its context lines, so the replay only ever sees pure changes.
-        while line is not None and line.startswith(b"@@ "):
-            hh = _hunk_header(line)
-            rd, ra = hh.oc, hh.nc
-            old_no = hh.os if hh.oc else hh.os + 1
-            new_no = hh.ns if hh.nc else hh.ns + 1
-            cur: Hunk | None = None
-            line = None
-            if rd == 0 or ra == 0:
-                # A new or deleted file: one block, no context; take it whole.
-                block = [raw[1:-1] for raw in islice(lines, rd or ra)]
-                if rd:
-                    fd.hunks.append(Hunk(hh.os, len(block), hh.ns, 0, dels=block))
-                else:
-                    fd.hunks.append(Hunk(hh.os, 0, hh.ns, len(block), adds=block))
-            else:
-                first_new = len(fd.hunks)
-                dels: list[bytes] = []
-                adds: list[bytes] = []
-                for raw in lines:
-                    c = raw[0]
-                    if c == 45:  # '-'
-                        if cur is None:
-                            cur = Hunk(old_no, 0, new_no - 1, 0)
-                            fd.hunks.append(cur)
-                            dels, adds = cur.dels, cur.adds
-                        dels.append(raw[1:-1])
-                        old_no += 1
-                        rd -= 1
-                    elif c == 43:  # '+'
-                        if cur is None:
-                            cur = Hunk(old_no - 1, 0, new_no, 0)
-                            fd.hunks.append(cur)
-                            dels, adds = cur.dels, cur.adds
-                        elif not adds:
-                            cur.ns = new_no
-                        adds.append(raw[1:-1])
-                        new_no += 1
-                        ra -= 1
-                    elif c == 32:  # ' ' context
-                        cur = None
-                        old_no += 1
-                        new_no += 1
-                        rd -= 1
-                        ra -= 1
-                    elif c != 92:  # not '\ No newline at end of file': a malformed hunk
-                        line = raw
-                        break
-                    if rd <= 0 and ra <= 0:
-                        break
-                for h in fd.hunks[first_new:]:
-                    h.oc = len(h.dels)
-                    h.nc = len(h.adds)
-            if line is None:
-                line = next(lines, None)
-            while line is not None and line.startswith(b"\\"):
-                line = next(lines, None)
+        if line is not None and line.startswith(b"@@ "):
+            got = _C.parse_hunks(lines, line, Hunk, strip) if _C is not None else None
+            if got is not None:
+                fd.hunks, line = got
+            if line is not None and line.startswith(b"@@ "):  # all of them, or from one C could not read
+                more, line = _parse_hunks_py(lines, line, strip)
+                fd.hunks.extend(more)
     return files, line
 

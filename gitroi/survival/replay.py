@@ -593,7 +593,7 @@ class Replayer:
                 line = next(lines, None)
             diffs: list[FileDiff] = []
             if line is not None and line.startswith(b"diff "):
-                diffs, line = parse_files(lines, line)
+                diffs, line = parse_files(lines, line, strip=True)
             cidx = st.sha_index.get(sha)
             if cidx is None:
                 cidx = len(st.shas)
@@ -692,8 +692,6 @@ class Replayer:
             acodes_all: list[list[int]] = []
             for h in fd.hunks:
                 start = h.os - 1 if h.oc else h.os
-                h.sdels = [x.strip() for x in h.dels]
-                h.sadds = [x.strip() for x in h.adds]
                 dcodes = old[start:start + h.oc]
                 if len(dcodes) != len(h.dels):
                     self._mismatch(fd, h, len(old))
