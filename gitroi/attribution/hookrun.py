@@ -90,10 +90,15 @@ def main(argv: list[str] | None = None) -> int:
 def run(name: str, args: list[str]) -> None:
     """Dispatch to one hook (raises on failure; :func:`main` turns that into the warning)."""
     if name == "post-commit":
+        from gitroi.attribution.hookclient import served, waiter_pipe
+
+        pipe = waiter_pipe()  # first: the descriptor must not leak into any git command
+        if pipe is not None and served(pipe):
+            return  # a warm hook server did the work (gitroi.attribution.hookserver)
         from gitroi.attribution.postcommit import hook as post_commit_hook
 
         mark("imported the hook")
-        post_commit_hook()  # prepares its worker itself, after the fork
+        post_commit_hook(pipe)  # prepares the process itself (the stand-ins, the cache)
         return
     from gitroi.attribution.lazymodules import prepare_hook_process
 

@@ -5,7 +5,8 @@ down (start-up and imports, the session logs, the commit's diff, the note,
 the ledger rows); nothing else does.  Off, a mark is one dictionary look-up.
 Each process appends one JSON line (its pid, and for each mark its name,
 wall-clock ``time.perf_counter`` and CPU ``time.process_time`` seconds) when
-it calls :func:`flush`: the hook's own process and its forked worker both.
+it calls :func:`flush`: the hook's own process, a forked worker, a warm hook server
+for each commit it does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ def mark(name: str) -> None:
     """Record that the phase ``name`` has just ended (no-op unless tracing)."""
     if _PATH is not None:
         _marks.append((name, time.perf_counter(), time.process_time()))
+
+
+def reset() -> None:
+    """In a warm hook server, before each commit: the trace file of that hook's environment,
+    no marks yet."""
+    global _PATH
+    _PATH = os.environ.get("GITROI_HOOK_TRACE") or None
+    _marks.clear()
 
 
 def forked() -> None:

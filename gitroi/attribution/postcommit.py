@@ -74,12 +74,14 @@ def deadline() -> float:
 # --- the hook --------------------------------------------------------------------------------
 
 
-def hook() -> None:
+def hook(pipe: int | None = None, *, served: bool = False) -> None:
     """What ``post-commit`` runs: read what git may change next, record the job, do the work.
 
-    Raises on failure (:func:`gitroi.attribution.hookrun.main` prints the warning line).
+    ``pipe``: the installed script's (:func:`gitroi.attribution.hookclient.waiter_pipe`), or
+    the hook's connection when a warm server does the work (``served``); the commit is
+    named there first.  Raises on failure (:func:`gitroi.attribution.hookrun.main` prints
+    the warning line).
     """
-    pipe = waiter_pipe()  # first: the descriptor must not leak into the git commands below
     cwd = os.getcwd()
     dirs = fast_git_dirs(cwd)
     repo = None
@@ -120,28 +122,9 @@ def hook() -> None:
             sys.stderr.write("".join(line + "\n" for line in out))
         return
     if pipe is not None:
-        _work_watched(cwd, common_dir, sha, picked, job, pipe)
+        _work_watched(cwd, common_dir, sha, picked, job, pipe, served=served)
     else:
         _fork_and_wait(cwd, common_dir, sha, picked, job)
-
-
-def waiter_pipe() -> int | None:
-    """The pipe the installed ``post-commit`` script waits on (``GITROI_HOOK_PIPE``: its
-    descriptor number), made non-inheritable; None when the hook was started otherwise
-    (``python -m gitroi.attribution.hookrun``, ``gitroi hook-impl``: the forked worker then)."""
-    value = os.environ.pop("GITROI_HOOK_PIPE", None)
-    if not value:
-        return None
-    import stat
-
-    try:
-        fd = int(value)
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            return None
-        os.set_inheritable(fd, False)
-    except (ValueError, OSError):
-        return None
-    return fd
 
 
 class _Deadline:
@@ -205,16 +188,19 @@ class _Deadline:
 
 
 def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None,
-                  pipe: int) -> None:
+                  pipe: int, *, served: bool = False) -> None:
     """Do :func:`work` in this process, the installed script waiting on ``pipe``; past the
-    deadline git returns and the work goes on here.
+    deadline git returns and the work goes on here.  Then leave a warm server for the next
+    commits (:mod:`gitroi.attribution.hookserver`).  ``served``: this process is that
+    server, and the hook it works for watches the deadline.
 
     No fork: the worker process cost ~3 ms a commit (its creation, and the
     pages of the parent it wrote to), and SQLite's locks belong to the process
     that takes them, so the work cannot move to another process half-way.
     """
     watch = _Deadline(pipe, sha, deadline())
-    watch.start()
+    if not served:
+        watch.start()
     prepare_hook_process()
     out: list[str] = []
     try:
@@ -226,6 +212,13 @@ def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: 
         sys.stderr.write("".join(line + "\n" for line in out))
     else:
         _defer_warnings(common_dir, out)
+    if not served:
+        from gitroi.attribution.hookclient import enabled
+
+        if enabled():
+            from gitroi.attribution.hookserver import start
+
+            start(common_dir, pipe)
 
 
 def _write_all(fd: int, data: bytes) -> None:
