@@ -60,6 +60,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     # The post-commit hook's 2 s deadline is for real stalls; on a loaded CI machine a healthy
     # worker may pass it and say so on stderr (tests of the deadline set their own).
     monkeypatch.setenv("GITROI_HOOK_DEADLINE", "60")
+    # The warm hook server would outlive each test by its idle time (minutes): off, but in
+    # tests/test_hooks_server.py, which turns it on and stops it.
+    monkeypatch.setenv("GITROI_HOOK_SERVER", "0")
     return home
 
 

@@ -99,6 +99,8 @@ def run(name: str, args: list[str]) -> None:
 
         mark("imported the hook")
         post_commit_hook(pipe)  # prepares the process itself (the stand-ins, the cache)
+        if pipe is not None:
+            _leave_a_server()
         return
     from gitroi.attribution.lazymodules import prepare_hook_process
 
@@ -120,6 +122,19 @@ def run(name: str, args: list[str]) -> None:
         from gitroi.attribution.prepush import push_notes
 
         push_notes(repo, args[0] if args else "origin")
+
+
+def _leave_a_server() -> None:
+    """This process has loaded what the work needs and done it: fork the warm hook server
+    from it for the next commits (:mod:`gitroi.attribution.hookserver`)."""
+    from gitroi.attribution.fastgit import fast_git_dirs
+    from gitroi.attribution.hookclient import enabled
+
+    dirs = fast_git_dirs(os.getcwd())
+    if dirs is not None and enabled():
+        from gitroi.attribution.hookserver import start
+
+        start(dirs[1])
 
 
 def _read_stdin() -> str:

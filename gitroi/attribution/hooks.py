@@ -264,7 +264,11 @@ def install(paths: RepoPaths, *, force: bool = False, python: str | None = None
 def uninstall(paths: RepoPaths, *, force: bool = False) -> tuple[Target, list[Change]]:
     """``gitroi uninstall``: remove this repository's gitroi hooks, restoring foreign ones."""
     t = target(paths, force=force, verb="uninstall")
-    return t, uninstall_dir(t.hooks_dir)
+    changes = uninstall_dir(t.hooks_dir)
+    from gitroi.attribution.hookserver import stop
+
+    stop(str(paths.common_dir))  # the warm hook server, if one is idling (docs/hooks.md)
+    return t, changes
 
 
 # --- global ------------------------------------------------------------------------------

@@ -53,37 +53,58 @@ def idle() -> float:
         return IDLE_S
 
 
-def start(common_dir: str, pipe: int | None) -> None:
-    """Fork the server from this hook process, whose work is done; returns at once in the hook.
+def start(common_dir: str) -> None:
+    """Start the server from this hook process, whose work is done; returns at once in the hook.
 
-    The server lets go of everything git and the hook script wait on
-    (standard streams, ``pipe``, any other descriptor) before anything else,
-    and leaves git's session.
+    The socket is bound and listening before the fork (a commit right after
+    this one finds it), and ``hook.sock.pid`` names the server; the server
+    lets go of everything git and the hook script wait on (standard streams,
+    the script's pipe, any other descriptor) before anything else, and leaves
+    git's session.
     """
     path = socket_path(common_dir)
     if path is None or not os.path.isdir(os.path.dirname(path)):
         return
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    tmp = f"{path}.{os.getpid()}"
     try:
+        old = os.umask(0o177)  # the socket: this user only
+        try:
+            sock.bind(tmp)
+        finally:
+            os.umask(old)
+        sock.listen(16)
+        os.replace(tmp, path)  # a server left by a racing hook is replaced, and idles out
         pid = os.fork()
     except OSError:
+        sock.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         return
     if pid:
+        sock.close()
+        with contextlib.suppress(OSError), open(f"{path}.pid", "w", encoding="ascii") as f:
+            f.write(f"{pid}\n")
         return
     code = 0
     try:
+        fd = sock.fileno()
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.closerange(3, 1024)  # the script's pipe, and anything git passed down
+        for std in (0, 1, 2):
+            os.dup2(null, std)
+        os.closerange(3, fd)  # the script's pipe, and anything git passed down
+        os.closerange(fd + 1, 1024)
         os.setsid()
-        _serve(path)
+        _serve(path, fd)
     except BaseException:
         code = 1
     finally:
         os._exit(code)
 
 
-def _serve(path: str) -> None:
+def _serve(path: str, fd: int) -> None:
     import gc
     import socket  # here, not in the hook: the server is off git's path
 
@@ -94,19 +115,8 @@ def _serve(path: str) -> None:
     gc.enable()
     mine = identity(os.environ)
     code = _snapshot()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    tmp = f"{path}.{os.getpid()}"
-    old = os.umask(0o177)
-    try:
-        sock.bind(tmp)
-    finally:
-        os.umask(old)
-    sock.listen(16)
-    os.replace(tmp, path)  # a server left by a racing hook is replaced, and idles out
+    sock = socket.socket(fileno=fd)
     inode = os.stat(path).st_ino
-    with contextlib.suppress(OSError):
-        with open(f"{path}.pid", "w", encoding="ascii") as f:
-            f.write(f"{os.getpid()}\n")
     os.chdir("/")
     try:
         while True:

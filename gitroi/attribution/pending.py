@@ -62,7 +62,7 @@ class Job:
         if self.pid == 0:
             return "queued"
         if _alive(self.pid) and _now() - self.started < STALE_S and (
-                not self.ticks or _ticks(self.pid) in ("", self.ticks)):
+                not self.ticks or _ticks(self.pid) in ("", self.ticks)) and not _zombie(self.pid):
             return "running"
         return "killed"
 
@@ -108,6 +108,18 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _zombie(pid: int) -> bool:
+    """Process ``pid`` has ended and waits to be reaped (Linux ``/proc``): a hook server or
+    worker killed after its hook returned is nobody's child, and until the system reaps it
+    a signal 0 still finds it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] in (b"Z", b"X")
 
 
 def _ticks(pid: int) -> str:

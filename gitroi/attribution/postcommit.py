@@ -190,9 +190,9 @@ class _Deadline:
 def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None,
                   pipe: int, *, served: bool = False) -> None:
     """Do :func:`work` in this process, the installed script waiting on ``pipe``; past the
-    deadline git returns and the work goes on here.  Then leave a warm server for the next
-    commits (:mod:`gitroi.attribution.hookserver`).  ``served``: this process is that
-    server, and the hook it works for watches the deadline.
+    deadline git returns and the work goes on here.  ``served``: this process is a warm hook
+    server (:mod:`gitroi.attribution.hookserver`), and the hook it works for watches the
+    deadline.
 
     No fork: the worker process cost ~3 ms a commit (its creation, and the
     pages of the parent it wrote to), and SQLite's locks belong to the process
@@ -212,13 +212,6 @@ def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: 
         sys.stderr.write("".join(line + "\n" for line in out))
     else:
         _defer_warnings(common_dir, out)
-    if not served:
-        from gitroi.attribution.hookclient import enabled
-
-        if enabled():
-            from gitroi.attribution.hookserver import start
-
-            start(common_dir, pipe)
 
 
 def _write_all(fd: int, data: bytes) -> None:

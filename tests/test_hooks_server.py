@@ -1,0 +1,223 @@
+"""The warm hook server (gitroi/attribution/hookserver.py), through real ``git commit`` with the
+installed hooks: the first commit's hook process does the work and leaves a server; the next
+commits' hooks hand their commit to it.  Same notes and ledger rows as without it, the work
+complete when git returns, a killed server caught up by the next commit, a server of another
+environment or an idle one gone, ``gitroi uninstall`` stopping it.
+
+The suite turns the server off (tests/conftest.py); these tests turn it on, with a short idle
+time, and stop every server they started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitroi.attribution.hookserver import server_pid, stop
+from tests import test_hooks_faults as faults
+from tests.conftest import GitRepo, run_gitroi
+from tests.test_hooks_faults import dump, jobs, ledger, story
+
+TRAILER = "\n\nCo-Authored-By: Claude Opus 4.6 <noreply@anthropic.com>"
+
+# Loaded by the hook process (PYTHONPATH), so by the server forked from it: writes
+# "<pid of the job's process> <pid doing the work>" as each commit's job finishes, and
+# SIGKILLs the process deciding a note when the commit's environment asks for it.
+WATCH = '''
+import os
+import gitroi.attribution.pending as _p
+import gitroi.attribution.attribute as _a
+_finish = _p.finish
+def finish(path):
+    if path and os.environ.get("SEEN"):
+        with open(os.environ["SEEN"], "a") as f:
+            f.write(f"{_p.read_job(path).pid} {os.getpid()}\\n")
+    return _finish(path)
+_p.finish = finish
+_decide = _a.decide_commit
+def decide_commit(*a, **k):
+    if os.environ.get("KILL_SERVED"):
+        os.kill(os.getpid(), 9)
+    return _decide(*a, **k)
+_a.decide_commit = decide_commit
+'''
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
+    """The ledger of the fault suite's story run without faults and without a server."""
+    return faults.clean.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def server_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("GITROI_HOOK_SERVER", "1")
+    monkeypatch.setenv("GITROI_HOOK_SERVER_IDLE", "30")  # gone soon even if a test fails
+    yield
+    for sock in tmp_path.rglob("hook.sock"):
+        common = str(sock.parent.parent)
+        pid = server_pid(common)
+        stop(common)
+        if pid:
+            _gone(pid)
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _site(tmp_path: Path, name: str = "site-watch", text: str = WATCH) -> str:
+    site = tmp_path / name
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(text)
+    return str(site)
+
+
+def _seen(path: Path) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in (line.split() for line in path.read_text().splitlines())]
+
+
+def note(repo: GitRepo, rev: str = "HEAD") -> dict[str, Any] | None:
+    proc = subprocess.run(["git", "notes", "--ref=gitroi", "show", rev], cwd=repo.path,
+                          capture_output=True, text=True)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def test_the_server_does_the_next_commits_with_the_same_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean: dict[str, list[Any]]) -> None:
+    seen = tmp_path / "seen"
+    env = {"PYTHONPATH": _site(tmp_path), "SEEN": str(seen)}
+    repo, procs = story(tmp_path, monkeypatch, {0: env, 1: env, 2: env})
+    assert [(p.returncode, p.stderr) for p in procs] == [(0, "")] * 3
+    common = str(repo.path / ".git")
+    server = server_pid(common)
+    assert server is not None and (repo.path / ".git" / "gitroi" / "hook.sock").exists()
+    first, second, third = _seen(seen)
+    assert first[0] == first[1] != server  # the first hook's own process did the work
+    assert second == third == (server, server)  # the server did the next two, job and all
+    assert not jobs(repo)
+    run_gitroi("report", cwd=repo.path)
+    assert dump(ledger(repo)) == clean
+
+
+def test_a_killed_server_is_said_and_caught_up_by_the_next_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean: dict[str, list[Any]]) -> None:
+    env = {"PYTHONPATH": _site(tmp_path)}
+    repo, procs = story(tmp_path, monkeypatch, {0: env, 1: {**env, "KILL_SERVED": "1"}, 2: env})
+    second = repo.git("rev-parse", "HEAD~1")
+    assert procs[1].returncode == 0
+    assert procs[1].stderr == (f"gitroi: warning: post-commit: the work was killed (the gitroi "
+                               f"hook server stopped): commit {second[:12]} has no note (run "
+                               f"`gitroi attribute {second[:12]}` to catch up)\n")
+    # the next commit finds no server (its socket left behind), works itself, redoes the
+    # killed commit first, and leaves a new server
+    assert procs[2].stderr == (f"gitroi: commit {second[:12]} had no note (its post-commit hook "
+                               "was killed); attributed it now\n")
+    assert server_pid(str(repo.path / ".git")) is not None
+    assert not jobs(repo)
+    run_gitroi("report", cwd=repo.path)
+    assert dump(ledger(repo)) == clean
+
+
+def _commit(repo: GitRepo, message: str, text: str, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    repo.write("a.py", text)
+    repo.git("add", "a.py")
+    return subprocess.run(["git", "commit", "-q", "-m", message + TRAILER], cwd=repo.path,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def test_a_server_of_another_environment_leaves_for_a_new_one(repo: GitRepo,
+                                                             tmp_path: Path) -> None:
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    common = str(repo.path / ".git")
+    seen = tmp_path / "seen"
+    a = {"PYTHONPATH": _site(tmp_path, "a"), "SEEN": str(seen)}
+    b = {"PYTHONPATH": _site(tmp_path, "b"), "SEEN": str(seen)}
+    assert _commit(repo, "one", "x = 1\n", a).stderr == ""
+    old = server_pid(common)
+    assert old is not None
+    assert _commit(repo, "two", "x = 2\n", b).stderr == ""  # another sitecustomize
+    assert _gone(old)
+    new = server_pid(common)
+    assert new is not None and new != old
+    assert _commit(repo, "three", "x = 3\n", b).stderr == ""
+    assert [w for _, w in _seen(seen)][1:] == [_seen(seen)[1][1], new]
+    assert _seen(seen)[1][1] not in (old, new)  # "two": the hook's own process
+    assert note(repo) is not None and note(repo, "HEAD~1") is not None
+
+
+def test_the_work_is_complete_when_git_returns_and_an_idle_server_leaves(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITROI_HOOK_SERVER_IDLE", "1")
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    common = str(repo.path / ".git")
+    assert _commit(repo, "one", "x = 1\n").stderr == ""
+    pid = server_pid(common)
+    assert pid is not None
+    proc = _commit(repo, "two", "x = 1\ny = 2\n")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert server_pid(common) == pid  # served
+    d = note(repo)  # no waiting: the work is done
+    assert d is not None and (d["attribution"], d["lines_added"]) == ("commit", 1)
+    assert not list((repo.path / ".git" / "gitroi" / "pending").glob("*.job"))
+    assert _gone(pid)  # idle for a second: gone, and its socket with it
+    assert not (repo.path / ".git" / "gitroi" / "hook.sock").exists()
+    assert server_pid(common) is None
+
+
+SLOW = ("import os, time, gitroi.attribution.notes as n\n"
+        "_real = n.write_note\n"
+        "def write_note(*a, **k):\n"
+        "    if os.environ.get('SLOW'):\n"
+        "        time.sleep(2.5)\n"
+        "    return _real(*a, **k)\n"
+        "n.write_note = write_note\n")
+
+
+def test_past_the_deadline_the_server_goes_on_and_show_waits(repo: GitRepo,
+                                                              tmp_path: Path) -> None:
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    env = {"PYTHONPATH": _site(tmp_path, "slow", SLOW), "GITROI_HOOK_DEADLINE": "0.5"}
+    assert _commit(repo, "one", "x = 1\n", env).stderr == ""
+    pid = server_pid(str(repo.path / ".git"))
+    assert pid is not None
+    proc = _commit(repo, "two", "x = 2\n", {**env, "SLOW": "1"})
+    sha = repo.git("rev-parse", "HEAD")
+    assert proc.returncode == 0
+    assert proc.stderr == (f"gitroi: post-commit: attributing {sha[:12]} goes on in the "
+                           "background (over 0.5 s); `gitroi show` waits for it\n")
+    assert note(repo) is None  # not yet
+    [job] = jobs(repo)
+    assert (job.name.startswith("post-commit-"), job.read_text().split()[3]) == (True, str(pid))
+    shown = json.loads(run_gitroi("show", "HEAD", "--json", cwd=repo.path).stdout)
+    assert (shown["attribution"], shown["source"]) == ("commit", "note")
+
+
+def test_uninstall_stops_the_server(repo: GitRepo) -> None:
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    assert _commit(repo, "one", "x = 1\n").stderr == ""
+    common = str(repo.path / ".git")
+    pid = server_pid(common)
+    assert pid is not None
+    run_gitroi("uninstall", cwd=repo.path)
+    assert _gone(pid)
+    assert not (repo.path / ".git" / "gitroi" / "hook.sock").exists()
