@@ -221,3 +221,30 @@ def test_uninstall_stops_the_server(repo: GitRepo) -> None:
     run_gitroi("uninstall", cwd=repo.path)
     assert _gone(pid)
     assert not (repo.path / ".git" / "gitroi" / "hook.sock").exists()
+
+
+def test_a_ledger_deleted_between_commits_is_not_written_through_the_kept_connection(
+        repo: GitRepo) -> None:
+    """The server keeps the ledger's connection from one commit to the next; a ledger deleted
+    (or moved aside, rebuilt) in between is another file: the commit's rows go to the new
+    one, not to the deleted inode the old connection still holds."""
+    import sqlite3
+
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    common = str(repo.path / ".git")
+    assert _commit(repo, "one", "x = 1\n").stderr == ""
+    assert _commit(repo, "two", "x = 2\n").stderr == ""  # served: the connection is kept
+    pid = server_pid(common)
+    db = repo.path / ".git" / "gitroi" / "ledger.db"
+    for extra in ("", "-wal", "-shm"):
+        Path(f"{db}{extra}").unlink(missing_ok=True)
+    assert _commit(repo, "three", "x = 3\n").stderr == ""
+    assert server_pid(common) == pid  # served again
+    head = repo.git("rev-parse", "HEAD")
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT sha, attribution FROM commits").fetchall()
+    finally:
+        conn.close()
+    assert (head, "commit") in rows

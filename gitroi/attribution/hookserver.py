@@ -18,8 +18,10 @@ hook prints.  Everything the hook promises still holds:
   the job for the next commit or gitroi command, and the waiting hook says
   the work was killed; past the deadline the hook returns to git and
   ``gitroi show`` waits for the server as for any hook process;
-* the ledger is opened and closed for each commit (no lock, no transaction
-  held between commits), the hook lock taken and released the same way;
+* no lock and no transaction is held between commits: the hook lock is
+  taken and released for each, and the ledger's connection, kept open from
+  one commit to the next (its schema parsed once), is opened again when the
+  ledger file is another one (moved aside, deleted, rebuilt);
 * a server refuses (and leaves) when the hook comes from another
   interpreter, boot script, gitroi folder or ``PYTHON*`` environment (a
   ``sitecustomize`` of its own), or when one of gitroi's modules it loaded
@@ -108,8 +110,9 @@ def _serve(path: str, fd: int) -> None:
     import gc
     import socket  # here, not in the hook: the server is off git's path
 
-    from gitroi.attribution import compilecache, hooktrace
+    from gitroi.attribution import compilecache, hooktrace, postcommit
 
+    postcommit.KEEP_LEDGER = True
     hooktrace.reset()
     gc.freeze()  # what is loaded stays; the collector looks at each commit's objects only
     gc.enable()

@@ -9,7 +9,6 @@ and the next commit prints it (:func:`take_deferred`).
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from gitroi.attribution.fastgit import read_text
@@ -86,6 +85,8 @@ def take_deferred(state_dir: str) -> str | None:
     text = read_text(path)
     if text is None:
         return None
+    import contextlib  # here: a hook handed to the warm server does not need it otherwise
+
     with contextlib.suppress(OSError):
         os.unlink(path)
     lines = [ln for ln in text.splitlines() if ln.startswith("gitroi: warning: ")]

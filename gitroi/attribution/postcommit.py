@@ -420,14 +420,12 @@ def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> 
     import sqlite3
 
     from gitroi.errors import GitroiError
-    from gitroi.ledger.fast import open_fast
-
     path = ledger_path(repo)
     noted = False
     trouble: BaseException | None = None
     problems: str | None = None
     try:
-        db = open_fast(path, busy_timeout_ms=busy_timeout_ms)
+        db = _open_ledger(path, busy_timeout_ms)
     except (GitroiError, OSError, sqlite3.Error) as exc:
         db, trouble = None, exc
     if db is not None:
@@ -448,7 +446,7 @@ def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> 
         except (GitroiError, OSError, sqlite3.Error) as exc:
             trouble = exc
         finally:
-            db.conn.close()
+            _close_ledger(path, db, keep=trouble is None)
             mark("committed the ledger")
     if trouble is None:
         return problems
@@ -465,6 +463,48 @@ def _attribute(repo: Repo, sha: str, read: CommitRead, busy_timeout_ms: int) -> 
                           "note is written and the ledger catches up on the next gitroi command",
                           catch_up="gitroi report") from trouble
     return problems
+
+
+#: In a warm hook server (:mod:`gitroi.attribution.hookserver` sets it): the ledger's
+#: connection is kept from one commit to the next, which saves opening it and SQLite's
+#: parsing of its schema (~2.5 ms a commit).
+KEEP_LEDGER = False
+_kept: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def _open_ledger(path: str, busy_timeout_ms: int) -> Any:
+    """The ledger's fast handle: the kept one while ``path`` is still the file it was opened
+    on (same device and inode: a ledger moved aside, deleted or rebuilt is another file, and
+    the open connection keeps the old inode from being reused), else a new one."""
+    from gitroi.ledger.fast import open_fast
+
+    kept = _kept.pop(path, None)
+    if kept is not None:
+        (dev, ino), db = kept
+        try:
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == (dev, ino):
+                return db
+        except OSError:
+            pass
+        db.conn.close()
+    return open_fast(path, busy_timeout_ms=busy_timeout_ms)
+
+
+def _close_ledger(path: str, db: Any, *, keep: bool) -> None:
+    """Close the connection (no transaction is open by now), or keep it for the next commit
+    in a warm hook server when all went well."""
+    from gitroi.ledger.fast import FastLedger
+
+    if keep and KEEP_LEDGER and isinstance(db, FastLedger) and not db.conn.in_transaction:
+        try:
+            st = os.stat(path)
+        except OSError:
+            pass
+        else:
+            _kept[path] = ((st.st_dev, st.st_ino), db)
+            return
+    db.conn.close()
 
 
 class _NoteFailed(Exception):
