@@ -7,8 +7,9 @@ more call, :func:`merge_added`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitroi.attribution.commits import (
     DIFF_CONTEXT,
@@ -76,7 +77,16 @@ def iter_history(repo: Repo, revs: Sequence[str], *, only: Sequence[str] | None 
             merges = run_git(["rev-list", "--no-walk=unsorted", "--min-parents=2", "--stdin"],
                              cwd=cwd, env=env, input=stdin).stdout.decode("ascii").split()
             early = _MergePass(repo, merges, excludes)
-        stream = stream_git([*args, "--no-walk=unsorted", "--stdin", *tail], cwd=cwd, env=env, input=stdin)
+        cmd = [*args, "--no-walk=unsorted", "--stdin", *tail]
+        if counts and len(only) >= SPLIT_COMMITS:
+            # Two git processes, one per half, each on a core: the caller waits on git's
+            # diffs here (gitroi report's first run), not on its own parsing.
+            mid = len(only) // 2
+            later = _Later(cmd, cwd, env, ("\n".join(only[mid:]) + "\n").encode("ascii"))
+            first = stream_git(cmd, cwd=cwd, env=env, input=("\n".join(only[:mid]) + "\n").encode("ascii"))
+            stream = later.after(first)
+        else:
+            stream = stream_git(cmd, cwd=cwd, env=env, input=stdin)
     else:
         if merge_lines and counts:
             early = _MergePass(repo, None, excludes, revs)  # beside the stream, as above
@@ -126,6 +136,44 @@ def _commit(chunk: bytes) -> HistoryCommit | None:
         if first.isdigit():
             added += int(first)
     return HistoryCommit(meta=meta, lines_added=added)
+
+
+#: From this many commits on, :func:`iter_history`'s diff runs as two git processes.
+SPLIT_COMMITS = 1000
+
+
+class _Later:
+    """``git ARGS`` for the second half of a history, run now in a thread, read after the first."""
+
+    def __init__(self, args: list[str], cwd: str | Path, env: Mapping[str, str] | None, stdin: bytes) -> None:
+        import threading
+
+        from gitroi.git.spawn import GitResult
+
+        self._out: GitResult | None = None
+        self._exc: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(args, cwd, env, stdin), daemon=True)
+        self._thread.start()
+
+    def _run(self, args: list[str], cwd: str | Path, env: Mapping[str, str] | None, stdin: bytes) -> None:
+        from gitroi.git import run_git
+
+        try:
+            self._out = run_git(args, cwd=cwd, env=env, input=stdin)  # raises on a failure
+        except BaseException as exc:  # re-raised in the caller's thread by after()
+            self._exc = exc
+
+    def after(self, first: Iterator[bytes]) -> Iterator[bytes]:
+        """The first half's chunks as they come, then this half's output."""
+        try:
+            yield from first
+        finally:
+            self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        assert self._out is not None
+        # A chunk boundary between the halves: each half's log begins with a commit separator.
+        yield self._out.stdout
 
 
 class _MergePass:
