@@ -7,6 +7,7 @@ more call, :func:`merge_added`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,12 +131,12 @@ def _commit(chunk: bytes) -> HistoryCommit | None:
     if len(parts) < LOG_FIELDS:
         return None
     meta = commit_meta([p.decode("utf-8", "replace") for p in parts[:LOG_FIELDS]])
-    added = 0
-    for line in (parts[LOG_FIELDS] if len(parts) > LOG_FIELDS else b"").splitlines():
-        first = line.split(b"\t", 1)[0]
-        if first.isdigit():
-            added += int(first)
+    added = sum(map(int, _ADDED.findall(parts[LOG_FIELDS]))) if len(parts) > LOG_FIELDS else 0
     return HistoryCommit(meta=meta, lines_added=added)
+
+
+#: The added count of a ``--numstat`` line (``-`` for a binary file is not counted).
+_ADDED = re.compile(rb"^(\d+)\t", re.MULTILINE)
 
 
 #: From this many commits on, :func:`iter_history`'s diff runs as two git processes.

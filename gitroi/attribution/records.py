@@ -60,11 +60,24 @@ def record_from_markers(meta: CommitMeta, markers: Sequence[Marker], lines_added
     """Ledger rows of a commit with only markers (attribution commit) or nothing (none)."""
     from gitroi.ledger.commits import CommitRecord
 
-    agents = sorted({m.agent for m in markers})
     row = {**_base_row(meta), "attribution": "commit" if markers else "none",
-           "agents": json.dumps(agents) if agents else "[]", "lines_added": lines_added,
+           "agents": _json_set({m.agent for m in markers}) if markers else "[]", "lines_added": lines_added,
            "ai_lines": lines_added if markers else 0, "tokens": 0, "cost_usd": None,
            "note_version": None, "source": "markers" if markers else "none",
            "source_key": source_key or marker_source_key(bool(markers), switches),
-           "markers": json.dumps(sorted({m.evidence for m in markers})) if markers else "[]"}
+           "markers": _json_set({m.evidence for m in markers}) if markers else "[]"}
     return CommitRecord(row=row)
+
+
+_JSON_SETS: dict[frozenset[str], str] = {}
+
+
+def _json_set(items: set[str]) -> str:
+    """``json.dumps(sorted(items))``, each distinct set encoded once (a history has a handful)."""
+    key = frozenset(items)
+    text = _JSON_SETS.get(key)
+    if text is None:
+        if len(_JSON_SETS) > 4096:
+            _JSON_SETS.clear()
+        text = _JSON_SETS[key] = json.dumps(sorted(key))
+    return text
