@@ -113,7 +113,7 @@ def all_rows(st: ReplayState) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, i
     twice: set[int] = set()
     live: set[int] = set()
     if st.dups:
-        live = {c for lst in st.tip_files.values() for c in lst if c in st.dups}
+        live = _held(st.tip_files, st.dups)
         twice = set(live)
     dead = keys.dead
     for code, oe in st.ai_dead.items():
@@ -129,7 +129,8 @@ def all_rows(st: ReplayState) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, i
 def tip_stats(st: ReplayState) -> dict[str, int]:
     """Lines at the tip, and those of unknown origin (a shallow clone's, or before ``--since``)."""
     limit = 1 << CSHIFT  # codes below it have commit index UNKNOWN (0)
-    unknown = sum(1 for lst in st.tip_files.values() for c in lst if c < limit)
+    # min() in C passes over every list without such a line (all of them, outside shallow clones)
+    unknown = sum(sum(1 for c in lst if c < limit) for lst in st.tip_files.values() if lst and min(lst) < limit)
     return {"unknown_origin_lines": unknown, "tip_lines": sum(len(v) for v in st.tip_files.values())}
 
 
@@ -207,7 +208,7 @@ def row_delta(st: ReplayState, snap: Snapshot) -> tuple[Counter[OutcomeKey], Cou
 def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[int, tuple[int, int, int]],
               state_dups: set[int], codes: set[int], out: Counter[OutcomeKey], sign: int) -> None:
     """The rows of ``codes`` in one state, as :func:`all_rows` counts them (``state_dups`` its dups)."""
-    twice = {c for lst in tip_files.values() for c in lst if c in state_dups}
+    twice = _held(tip_files, state_dups)
     live = set(twice)
     for code in codes:
         oe = ai_dead.get(code)
@@ -216,6 +217,16 @@ def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[
     for path, lst in sorted(tip_files.items()):
         if not codes.isdisjoint(lst):
             keys.tip(path, [c if c in codes else UNKNOWN for c in lst], out, sign, twice, live)
+
+
+def _held(tip_files: Mapping[str, list[int]], dups: set[int]) -> set[int]:
+    """The codes of ``dups`` some tip list holds: lists that hold none are passed over in C."""
+    out: set[int] = set()
+    if dups:
+        for lst in tip_files.values():
+            if not dups.isdisjoint(lst):
+                out.update(c for c in lst if c in dups)
+    return out
 
 
 def _tip_changes(st: ReplayState, snap: Snapshot, new_keys: set[tuple[int, int]]) -> Iterable[str]:
