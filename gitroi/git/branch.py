@@ -55,19 +55,21 @@ def resolve_branch(repo: Repo, branch: str | None = None) -> Branch | None:
     ``branch`` given: that ref (any revision git knows), or a GitroiError
     listing the branches there are.
     """
-    head = _rev(repo, "HEAD")
-    detached = bool(head) and run_git(["symbolic-ref", "-q", "HEAD"], cwd=repo.cwd,
-                                      check=False).returncode != 0
+    # HEAD is detached when it names no branch (an unborn HEAD still names one).
     if branch:
         tip = _rev(repo, branch)
+        detached = run_git(["symbolic-ref", "-q", "HEAD"], cwd=repo.cwd, check=False).returncode != 0
         if not tip:
-            if not head and not _branches(repo):
+            if not _rev(repo, "HEAD") and not _branches(repo):
                 return None
             names = _branches(repo)
             raise GitroiError(f"branch {branch!r} does not exist",
                               hint=("branches here: " + ", ".join(names) + " (pass one with --branch NAME)") if names
                               else "this repository has no branches yet")
         return Branch(branch, tip, detached=detached)
+    head = _rev(repo, "HEAD")
+    detached = bool(head) and run_git(["symbolic-ref", "-q", "HEAD"], cwd=repo.cwd,
+                                      check=False).returncode != 0
     remote = run_git(["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"], cwd=repo.cwd,
                      check=False).stdout.decode().strip()
     local = ""
