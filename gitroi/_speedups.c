@@ -485,7 +485,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (m == NULL)
         return NULL;
     /* ABI: the version of the kernels' signatures (gitroi/speedups.py checks it). */
-    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0 || PyModule_AddIntConstant(m, "ABI", 1) < 0) {
+    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0 || PyModule_AddIntConstant(m, "ABI", 2) < 0) {
         Py_DECREF(m);
         return NULL;
     }

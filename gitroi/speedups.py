@@ -14,7 +14,7 @@ from types import ModuleType
 
 #: The kernels' signatures this code expects; the extension's ``ABI`` must match (a build
 #: left from an older checkout is not used).
-ABI = 1
+ABI = 2  # 2: parse_hunks
 
 
 def load() -> tuple[ModuleType | None, str]:
