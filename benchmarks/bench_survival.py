@@ -18,6 +18,8 @@ it, ``python -m gitroi``, byte code cached as after ``pip install``):
 
 * floor: ``git log -p -U0 -M --reverse`` of the branch (every diff read once);
 * cold: ``gitroi analyze`` with no ledger and no state (``.git/gitroi`` removed);
+* pure: the same with ``GITROI_PURE=1`` (the pure-Python replay, docs/speedups.md),
+  when the optional C extension is built (else cold is already pure Python);
 * again: ``gitroi analyze`` after one more (AI) commit on the analysed branch;
 * report: ``gitroi report`` on a cold repository (it analyses first) against cold;
 * blame-all: ``git blame -w -M -C`` of every text file at the tip, 2 processes
@@ -79,18 +81,19 @@ def source_of(name: str, commits: int, seed: int) -> Path | None:
 SRC: Path = ROOT
 
 
-def env() -> dict[str, str]:
-    e = dict(os.environ)
+def env(**extra: str) -> dict[str, str]:
+    e = dict(os.environ, **extra)
     e["PYTHONPATH"] = str(SRC)  # the gitroi to measure (--src), ahead of the installed one
     e.pop("PYTHONDONTWRITEBYTECODE", None)  # measure what an installed gitroi pays: cached byte code
     e.pop("GITROI_DB", None)
     return e
 
 
-def run_timed(cmd: list[str], cwd: Path, quiet: bool = True) -> tuple[float, float, float]:
+def run_timed(cmd: list[str], cwd: Path, quiet: bool = True,
+              extra_env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one command (``os.wait4``)."""
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=subprocess.DEVNULL if quiet else None,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env(**(extra_env or {})), stdout=subprocess.DEVNULL if quiet else None,
                             stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()
@@ -121,6 +124,8 @@ class Figures:
     floor_cpu: list[float] = field(default_factory=list)
     cold: list[float] = field(default_factory=list)
     cold_cpu: list[float] = field(default_factory=list)
+    pure: list[float] = field(default_factory=list)
+    pure_cpu: list[float] = field(default_factory=list)
     again: list[float] = field(default_factory=list)
     report: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
@@ -156,6 +161,8 @@ def bench(name: str, source: Path, repeat: int, blame_sample: int, tmp: Path) ->
     analyze = [py, "-m", "gitroi", "analyze", "-b", branch]
     report = [py, "-m", "gitroi", "report", "--branch", branch]
     run_timed([py, "-c", "import gitroi.cli, gitroi.survival.analyze, gitroi.survival.parse"], clone)  # byte code
+    compiled = subprocess.run([py, "-c", "import gitroi.speedups as s; print(s.C is not None)"], cwd=clone,
+                              env=env(), capture_output=True, text=True, check=True).stdout.strip() == "True"
     target = next((f for f in text_files if f.endswith((".py", ".ts", ".go", ".md"))), text_files[0])
     genv = dict(env(), GIT_COMMITTER_DATE="2030-01-01T00:00:00Z", GIT_AUTHOR_DATE="2030-01-01T00:00:00Z")
     for _ in range(repeat):
@@ -168,6 +175,11 @@ def bench(name: str, source: Path, repeat: int, blame_sample: int, tmp: Path) ->
         fig.cold.append(w)
         fig.cold_cpu.append(c)
         fig.rss.append(rss)
+        if compiled:  # the same, on the pure-Python fallback (docs/speedups.md), in the same run
+            shutil.rmtree(gdir, ignore_errors=True)
+            w, c, _ = run_timed(analyze, clone, extra_env={"GITROI_PURE": "1"})
+            fig.pure.append(w)
+            fig.pure_cpu.append(c)
         with (clone / target).open("a") as fh:
             fh.write("\n// one more line written by an agent\n")
         subprocess.run(["git", "commit", "-q", "-am", "one more" + AI_TRAILER], cwd=clone, env=genv, check=True)
@@ -203,6 +215,11 @@ def show(fig: Figures) -> None:
           f"cpu {med(fig.floor_cpu):.2f} s   runs {_runs(fig.floor)}")
     print(f"   cold    gitroi analyze                    {cold:8.3f} s   {cold / floor:5.2f}x floor "
           f"(target <= {tc}x)   cpu {med(fig.cold_cpu):.2f} s = {med(fig.cold_cpu) / med(fig.floor_cpu):.2f}x   runs {_runs(fig.cold)}")
+    if fig.pure:
+        pure = med(fig.pure)
+        print(f"   pure    cold, GITROI_PURE=1               {pure:8.3f} s   {pure / floor:5.2f}x floor "
+              f"(pure/compiled {pure / cold:.2f}x)  cpu {med(fig.pure_cpu):.2f} s = {med(fig.pure_cpu) / med(fig.floor_cpu):.2f}x   "
+              f"runs {_runs(fig.pure)}")
     print(f"   again   after one more commit             {again:8.3f} s   {again / floor:5.2f}x floor "
           f"(target <= {ta}x)   runs {_runs(fig.again)}")
     print(f"   report  gitroi report, cold               {rep:8.3f} s   {rep / cold:5.2f}x cold analyze "
