@@ -184,6 +184,54 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ merge_held */
+
+PyDoc_STRVAR(merge_held_doc,
+"merge_held(views, files) -> (held, paths)\n\n"
+"The C twin of gitroi.survival.replay.merge_held_py: for each parent's files\n"
+"(``views``, dicts of path -> list of codes, in order), the non-empty versions\n"
+"that ``files`` (the merge's) does not hold as the same list object, and their paths.");
+
+static PyObject *merge_held(PyObject *self, PyObject *args) {
+    PyObject *views, *files;
+    if (!PyArg_ParseTuple(args, "O!O!:merge_held", &PyList_Type, &views, &PyDict_Type, &files))
+        return NULL;
+    PyObject *held = PyList_New(0), *paths = PyList_New(0);
+    if (held == NULL || paths == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(views); k++) {
+        PyObject *view = PyList_GET_ITEM(views, k);
+        if (!PyDict_Check(view)) {
+            PyErr_SetString(PyExc_TypeError, "merge_held: views must be dicts");
+            goto fail;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *path, *lst;
+        while (PyDict_Next(view, &pos, &path, &lst)) {
+            int truth = PyList_CheckExact(lst) ? PyList_GET_SIZE(lst) > 0 : PyObject_IsTrue(lst);
+            if (truth < 0)
+                goto fail;
+            if (!truth)
+                continue;
+            PyObject *now = PyDict_GetItemWithError(files, path);
+            if (now == NULL && PyErr_Occurred())
+                goto fail;
+            if (now == lst)
+                continue;
+            if (PyList_Append(held, lst) < 0 || PyList_Append(paths, path) < 0)
+                goto fail;
+        }
+    }
+    PyObject *res = PyTuple_Pack(2, held, paths);
+    Py_DECREF(held);
+    Py_DECREF(paths);
+    return res;
+fail:
+    Py_XDECREF(held);
+    Py_XDECREF(paths);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ parse_hunks */
 
 /* bytes.strip(): ASCII whitespace off both ends; the same object when nothing is stripped. */
@@ -469,6 +517,7 @@ fail:
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
+    {"merge_held", merge_held, METH_VARARGS, merge_held_doc},
     {"merge_deaths", merge_deaths, METH_VARARGS, merge_deaths_doc},
     {"parse_hunks", parse_hunks, METH_VARARGS, parse_hunks_doc},
     {NULL, NULL, 0, NULL},

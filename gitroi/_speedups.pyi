@@ -9,6 +9,9 @@ CSHIFT: int
 #: The version of the kernels' signatures: gitroi.speedups uses the module only when it matches.
 ABI: int
 
+def merge_held(
+    views: list[dict[str, list[int]]], files: dict[str, list[int]]
+) -> tuple[list[list[int]], list[str]]: ...
 def merge_deaths(
     held: list[list[int]], now: list[list[int]], known: set[int] | frozenset[int]
 ) -> tuple[list[int], list[int]] | None: ...

@@ -94,6 +94,21 @@ def test_merge_deaths_matches_the_python_twin(kernels: Any) -> None:
         assert kernels.merge_deaths(held, now, frozenset(known)) == want
 
 
+def test_merge_held_matches_the_python_twin(kernels: Any) -> None:
+    rng = random.Random(3)
+    lists = [[], [1], [1], [2, 3], [4]]  # two equal lists that are different objects
+    for _ in range(2000):
+        views = [{f"p{rng.randrange(8)}": rng.choice(lists) for _ in range(rng.randrange(0, 8))}
+                 for _ in range(rng.randrange(0, 4))]
+        files = {f"p{rng.randrange(8)}": rng.choice(lists) for _ in range(rng.randrange(0, 8))}
+        got = kernels.merge_held(views, files)
+        want = replay.merge_held_py(views, files)
+        assert got == want
+        assert [id(x) for x in got[0]] == [id(x) for x in want[0]]  # the very lists, in order
+    with pytest.raises(TypeError):
+        kernels.merge_held([[1]], {})
+
+
 def test_merge_deaths_in_order_and_once() -> None:
     a, b, c, u = make_code(1, 0, 1, 0, 1), make_code(2, 0, 1, 1, 1), make_code(3, 0, 1, 0, 0), make_code(0, 0, 4, 0, 1)
     for fn in filter(None, (merge_deaths_py, speedups.C and speedups.C.merge_deaths)):
@@ -185,13 +200,17 @@ class _Counting:
 
     def __init__(self, c: Any) -> None:
         self.c = c
-        self.calls = self.declined = self.hunk_calls = 0
+        self.calls = self.declined = self.hunk_calls = self.held_calls = 0
 
     def merge_deaths(self, *args: Any) -> Any:
         self.calls += 1
         res = self.c.merge_deaths(*args)
         self.declined += res is None
         return res
+
+    def merge_held(self, *args: Any) -> Any:
+        self.held_calls += 1
+        return self.c.merge_held(*args)
 
     def parse_hunks(self, *args: Any) -> Any:
         self.hunk_calls += 1
@@ -205,7 +224,8 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> Ite
     monkeypatch.setattr(replay, "_C", counting)
     monkeypatch.setattr(patch, "_C", counting)
     yield _rows(path)
-    assert counting.calls > 0 and counting.declined == 0 and counting.hunk_calls > 0
+    assert counting.calls > 0 and counting.declined == 0 and counting.hunk_calls > 0 \
+        and counting.held_calls >= counting.calls
     monkeypatch.setattr(replay, "_C", None)
     monkeypatch.setattr(patch, "_C", None)
     yield _rows(path)

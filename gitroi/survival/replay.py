@@ -210,6 +210,25 @@ class ReplayState:
         return p
 
 
+def merge_held_py(views: list[dict[str, list[int]]],
+                  files: dict[str, list[int]]) -> tuple[list[list[int]], list[str]]:
+    """The parents' versions a merge did not take as they were, and their paths.
+
+    ``views``: each parent's files, first parent first; ``files``: the merge's.
+    A version counts when it is not empty and the merge does not hold that very
+    list (identity, not equality: see :meth:`Replayer._apply_merge`).  The
+    reference of ``gitroi._speedups.merge_held`` (docs/speedups.md).
+    """
+    held: list[list[int]] = []
+    paths: list[str] = []
+    for view in views:
+        for path, lst in view.items():
+            if lst and files.get(path) is not lst:
+                held.append(lst)
+                paths.append(path)
+    return held, paths
+
+
 def merge_deaths_py(held: list[list[int]], now: list[list[int]],
                     known: set[int]) -> tuple[list[int], list[int]]:
     """What a merge ends and what it holds twice, from the versions it replaced and its own.
@@ -912,16 +931,11 @@ class Replayer:
             else:
                 files[path] = result
         # Lines of the parents' versions the merge did not take as they were.
-        held: list[list[int]] = []
-        changed: set[str] = set()
-        for k, ps in enumerate(parent_states):
-            view = p1 if k == 0 else ps
-            for path, lst in view.items():
-                if lst and files.get(path) is not lst:
-                    held.append(lst)
-                    changed.add(path)
+        views = [p1, *parent_states[1:]]
+        held, paths = (_C.merge_held if _C is not None else merge_held_py)(views, files)
         if not held:
             return
+        changed = set(paths)
         for sec in secs:
             changed.update(sec)
         now = [lst for lst in (files.get(p) for p in sorted(changed)) if lst]
