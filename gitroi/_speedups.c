@@ -232,6 +232,65 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ new_codes */
+
+/* gitroi/survival/codes.py: LINE_BITS; a code's commit and path, ``base``, is below 2^42. */
+#define LINE_BITS 20
+#define LINE_MASK ((1LL << LINE_BITS) - 1)
+
+static int is_minus_one(PyObject *o) {
+    int ovf = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &ovf);
+    return v == -1 && !ovf;
+}
+
+PyDoc_STRVAR(new_codes_doc,
+"new_codes(acodes, adds, ns, base, flag, pre) -> bool\n\n"
+"The C twin of gitroi.survival.replay.new_codes_py: fill the slots of ``acodes``\n"
+"still -1 with the codes of new lines.  False, with ``acodes`` untouched, for\n"
+"what it leaves to the twin (a code above 64 bits, an object of another type).");
+
+static PyObject *new_codes(PyObject *self, PyObject *args) {
+    PyObject *acodes, *adds, *pre, *ns_o, *base_o, *flag_o;
+    if (!PyArg_ParseTuple(args, "O!O!OOOO!:new_codes", &PyList_Type, &acodes, &PyList_Type, &adds, &ns_o, &base_o,
+                          &flag_o, &PyTuple_Type, &pre))
+        return NULL;
+    uint64_t ns, base, flag;
+    if (!as_u64(ns_o, &ns) || !as_u64(base_o, &base) || !as_u64(flag_o, &flag))
+        Py_RETURN_FALSE;
+    Py_ssize_t n = PyList_GET_SIZE(acodes);
+    if (PyList_GET_SIZE(adds) != n || ns > (1ULL << 40) || base >> 42 || (flag != 0 && flag != 2))
+        Py_RETURN_FALSE;
+    Py_ssize_t npre = PyTuple_GET_SIZE(pre);
+    for (Py_ssize_t k = 0; k < npre; k++)
+        if (!PyBytes_CheckExact(PyTuple_GET_ITEM(pre, k)))
+            Py_RETURN_FALSE;
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (!PyLong_CheckExact(PyList_GET_ITEM(acodes, j)) || !PyBytes_Check(PyList_GET_ITEM(adds, j)))
+            Py_RETURN_FALSE;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (!is_minus_one(PyList_GET_ITEM(acodes, j)))
+            continue;
+        PyObject *a = PyList_GET_ITEM(adds, j);
+        const char *sp = PyBytes_AS_STRING(a);
+        Py_ssize_t sn = PyBytes_GET_SIZE(a);
+        int is_code = sn > 0;
+        for (Py_ssize_t k = 0; is_code && k < npre; k++) {
+            PyObject *p = PyTuple_GET_ITEM(pre, k);
+            Py_ssize_t pn = PyBytes_GET_SIZE(p);
+            if (pn <= sn && memcmp(sp, PyBytes_AS_STRING(p), (size_t)pn) == 0)
+                is_code = 0;
+        }
+        uint64_t line = ns + (uint64_t)j < (uint64_t)LINE_MASK ? ns + (uint64_t)j : (uint64_t)LINE_MASK;
+        uint64_t code = (((base << LINE_BITS) | line) << 2) | flag | (uint64_t)is_code;
+        PyObject *v = PyLong_FromUnsignedLongLong(code);
+        if (v == NULL)
+            return NULL;
+        PyList_SetItem(acodes, j, v);
+    }
+    Py_RETURN_TRUE;
+}
+
 /* ------------------------------------------------------------------ parse_hunks */
 
 /* bytes.strip(): ASCII whitespace off both ends; the same object when nothing is stripped. */
@@ -519,6 +578,7 @@ fail:
 static PyMethodDef methods[] = {
     {"merge_held", merge_held, METH_VARARGS, merge_held_doc},
     {"merge_deaths", merge_deaths, METH_VARARGS, merge_deaths_doc},
+    {"new_codes", new_codes, METH_VARARGS, new_codes_doc},
     {"parse_hunks", parse_hunks, METH_VARARGS, parse_hunks_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -16,6 +16,9 @@ def merge_deaths(
     held: list[list[int]], now: list[list[int]], known: set[int] | frozenset[int]
 ) -> tuple[list[int], list[int]] | None: ...
 
+def new_codes(
+    acodes: list[int], adds: list[bytes], ns: int, base: int, flag: int, pre: tuple[bytes, ...]
+) -> bool: ...
 def parse_hunks(
     lines: Iterator[bytes], line: bytes, hunk_type: Callable[..., Hunk], strip: bool
 ) -> tuple[list[Hunk], bytes | None]: ...

@@ -109,6 +109,29 @@ def test_merge_held_matches_the_python_twin(kernels: Any) -> None:
         kernels.merge_held([[1]], {})
 
 
+def test_new_codes_matches_the_python_twin(kernels: Any) -> None:
+    rng = random.Random(8)
+    texts = [b"", b"x = 1", b"# note", b"//", b"/* c */", b"*", b"return", b"#!"]
+    for _ in range(3000):
+        n = rng.randrange(1, 12)
+        adds = [rng.choice(texts) for _ in range(n)]
+        acodes = [-1 if rng.random() < 0.7 else make_code(3, 1, rng.randrange(1, 99), 0, 1) for _ in range(n)]
+        ns = rng.choice([0, 1, 7, (1 << 20) - 3, 1 << 21])
+        base = (rng.choice([1, 5, (1 << 20) - 1]) << 22) | rng.randrange(0, 40)
+        flag = rng.choice([0, 2])
+        pre = rng.choice([(), (b"#",), (b"//", b"/*", b"*"), (b"",)])
+        want, got = list(acodes), list(acodes)
+        done = kernels.new_codes(got, adds, ns, base, flag, pre)
+        replay.new_codes_py(want, adds, ns, base, flag, pre)
+        assert done and got == want, (acodes, adds, ns, base, flag, pre)
+    # what it leaves to the twin, untouched: a code above 64 bits, unequal lengths, other types
+    for args in (([-1], [b"x"], 1, 1 << 42, 0, ()), ([-1, -1], [b"x"], 1, 5, 0, ()),
+                 ([-1], ["x"], 1, 5, 0, ()), ([-1], [b"x"], 1, 5, 0, ("#",)), ([-1], [b"x"], -1, 5, 0, ()),
+                 ([-1.0], [b"x"], 1, 5, 0, ()), ([-1], [b"x"], 1, 5, 1, ())):
+        acodes = list(args[0])
+        assert kernels.new_codes(acodes, *args[1:]) is False and acodes == args[0]
+
+
 def test_merge_deaths_in_order_and_once() -> None:
     a, b, c, u = make_code(1, 0, 1, 0, 1), make_code(2, 0, 1, 1, 1), make_code(3, 0, 1, 0, 0), make_code(0, 0, 4, 0, 1)
     for fn in filter(None, (merge_deaths_py, speedups.C and speedups.C.merge_deaths)):
@@ -200,7 +223,7 @@ class _Counting:
 
     def __init__(self, c: Any) -> None:
         self.c = c
-        self.calls = self.declined = self.hunk_calls = self.held_calls = 0
+        self.calls = self.declined = self.hunk_calls = self.held_calls = self.new_calls = 0
 
     def merge_deaths(self, *args: Any) -> Any:
         self.calls += 1
@@ -211,6 +234,10 @@ class _Counting:
     def merge_held(self, *args: Any) -> Any:
         self.held_calls += 1
         return self.c.merge_held(*args)
+
+    def new_codes(self, *args: Any) -> Any:
+        self.new_calls += 1
+        return self.c.new_codes(*args)
 
     def parse_hunks(self, *args: Any) -> Any:
         self.hunk_calls += 1
@@ -225,7 +252,7 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> Ite
     monkeypatch.setattr(patch, "_C", counting)
     yield _rows(path)
     assert counting.calls > 0 and counting.declined == 0 and counting.hunk_calls > 0 \
-        and counting.held_calls >= counting.calls
+        and counting.held_calls >= counting.calls and counting.new_calls > 0
     monkeypatch.setattr(replay, "_C", None)
     monkeypatch.setattr(patch, "_C", None)
     yield _rows(path)

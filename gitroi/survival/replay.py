@@ -210,6 +210,30 @@ class ReplayState:
         return p
 
 
+def new_codes_py(acodes: list[int], adds: list[bytes], ns: int, base: int, flag: int,
+                 pre: tuple[bytes, ...]) -> bool:
+    """Fill the slots of ``acodes`` still ``-1`` with the codes of new lines (``Replayer._new_codes``).
+
+    ``adds``: the hunk's added lines, stripped; ``ns``: the first one's line
+    number; ``base``: ``(commit << PATH_BITS) | path``; ``flag``: 2 for AI
+    lines, else 0; a line is code unless it is blank or starts with one of the
+    comment prefixes ``pre``.  The reference of ``gitroi._speedups.new_codes``
+    (docs/speedups.md), which says False for what it leaves to this function.
+    """
+    if acodes and acodes[0] == -1 and acodes[-1] == -1 and -1 == min(acodes) == max(acodes):
+        # The common case, nothing matched: one comprehension.
+        b = base << LINE_BITS
+        acodes[:] = [(((b | (ns + j if ns + j < LINE_MASK else LINE_MASK)) << 2) | flag
+                      | (1 if s and not s.startswith(pre) else 0)) for j, s in enumerate(adds)]
+        return True
+    for j, c in enumerate(acodes):
+        if c == -1:
+            s = adds[j]
+            acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | flag
+                         | (1 if s and not s.startswith(pre) else 0))
+    return True
+
+
 def merge_held_py(views: list[dict[str, list[int]]],
                   files: dict[str, list[int]]) -> tuple[list[list[int]], list[str]]:
     """The parents' versions a merge did not take as they were, and their paths.
@@ -668,17 +692,8 @@ class Replayer:
         base = (cidx << PATH_BITS) | pid
         if ai is False or ai is True:
             flag = 2 if ai is True else 0
-            if acodes[0] == -1 and acodes[-1] == -1 and -1 == min(acodes) == max(acodes):
-                # The common case, nothing matched: one comprehension.
-                b = base << LINE_BITS
-                acodes[:] = [(((b | (ns + j if ns + j < LINE_MASK else LINE_MASK)) << 2) | flag
-                              | (1 if s and not s.startswith(pre) else 0)) for j, s in enumerate(adds)]
-                return
-            for j, c in enumerate(acodes):
-                if c == -1:
-                    s = adds[j]
-                    acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | flag
-                                 | (1 if s and not s.startswith(pre) else 0))
+            if _C is None or not _C.new_codes(acodes, adds, ns, base, flag, pre):
+                new_codes_py(acodes, adds, ns, base, flag, pre)
             return
         for j, c in enumerate(acodes):
             if c == -1:
