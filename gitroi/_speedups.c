@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The version of the kernels' signatures: gitroi/speedups.py's ABI, bumped together whenever a
+ * kernel is added or changes, so that a build left from an older checkout is not used. */
+#define ABI 3
+
 /* gitroi/survival/codes.py: code >> CSHIFT is the origin commit (0: unknown origin). */
 #define CSHIFT 44
 
@@ -593,8 +597,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    /* ABI: the version of the kernels' signatures (gitroi/speedups.py checks it). */
-    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0 || PyModule_AddIntConstant(m, "ABI", 2) < 0) {
+    if (PyModule_AddIntConstant(m, "CSHIFT", CSHIFT) < 0 || PyModule_AddIntConstant(m, "ABI", ABI) < 0) {
         Py_DECREF(m);
         return NULL;
     }

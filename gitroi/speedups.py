@@ -13,8 +13,11 @@ import os
 from types import ModuleType
 
 #: The kernels' signatures this code expects; the extension's ``ABI`` must match (a build
-#: left from an older checkout is not used).
-ABI = 2  # 2: parse_hunks
+#: left from an older checkout is not used).  Bump it with ``ABI`` in _speedups.c whenever a
+#: kernel is added or changes (tests/test_speedups.py checks that the two agree).
+ABI = 3  # 2: parse_hunks; 3: merge_held, new_codes
+#: Every kernel the Python code calls: a build lacking one is not used either.
+KERNELS = ("merge_held", "merge_deaths", "new_codes", "parse_hunks")
 
 
 def load() -> tuple[ModuleType | None, str]:
@@ -25,7 +28,7 @@ def load() -> tuple[ModuleType | None, str]:
         from gitroi import _speedups
     except ImportError:
         return None, "pure Python (gitroi._speedups is not built)"
-    if getattr(_speedups, "ABI", None) != ABI:
+    if getattr(_speedups, "ABI", None) != ABI or not all(hasattr(_speedups, k) for k in KERNELS):
         return None, "pure Python (gitroi._speedups is a stale build: reinstall gitroi)"
     return _speedups, "compiled (gitroi._speedups)"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,24 @@ def test_gitroi_pure_turns_the_extension_off(monkeypatch: pytest.MonkeyPatch) ->
     assert (module is None) == why.startswith("pure Python (")
     if speedups.C is not None:
         assert module is speedups.C and why == "compiled (gitroi._speedups)"
+
+
+def test_the_kernels_are_those_the_stub_and_the_loader_name(kernels: Any) -> None:
+    """A kernel added to _speedups.c is listed in KERNELS and the stub, with ABI bumped in both."""
+    built = {n for n in dir(kernels) if not n.startswith("_") and callable(getattr(kernels, n))}
+    stub = (Path(speedups.__file__).parent / "_speedups.pyi").read_text()
+    assert built == set(speedups.KERNELS) == set(re.findall(r"^def (\w+)\(", stub, re.M))
+    assert kernels.ABI == speedups.ABI
+
+
+def test_a_stale_build_is_not_used(kernels: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build from an older checkout (another ABI, or a kernel missing): pure Python, said so."""
+    stale = (None, "pure Python (gitroi._speedups is a stale build: reinstall gitroi)")
+    monkeypatch.setattr(kernels, "ABI", speedups.ABI - 1)
+    assert speedups.load() == stale
+    monkeypatch.setattr(kernels, "ABI", speedups.ABI)
+    monkeypatch.delattr(kernels, "new_codes")
+    assert speedups.load() == stale
 
 
 def test_a_fresh_process_honours_gitroi_pure() -> None:
