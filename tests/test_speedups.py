@@ -271,7 +271,7 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, kernels: Any) -> Ite
     monkeypatch.setattr(patch, "_C", counting)
     yield _rows(path)
     assert counting.calls > 0 and counting.declined == 0 and counting.hunk_calls > 0 \
-        and counting.held_calls >= counting.calls and counting.new_calls > 0
+        and counting.held_calls > 0 and counting.new_calls > 0
     monkeypatch.setattr(replay, "_C", None)
     monkeypatch.setattr(patch, "_C", None)
     yield _rows(path)

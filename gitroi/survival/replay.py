@@ -489,10 +489,18 @@ class Replayer:
         """Settle pending deaths against the only live state: alive lines were not dead after all."""
         if not self.pending:
             return
+        pend, self.pending = self.pending, {}
+        # The pending lines no list holds, in order: merge_deaths' first result (its second,
+        # the tip's duplicated lines, is the rows' business: analyze._rows).
+        res = _C.merge_deaths([list(pend)], [lst for lst in files.values() if lst], set()) \
+            if _C is not None else None
+        if res is not None:
+            for code in res[0]:
+                self._final(code, pend[code])
+            return
         live: set[int] = set()
         for lst in files.values():
             live.update(lst)
-        pend, self.pending = self.pending, {}
         for code, oe in pend.items():
             if code not in live:
                 self._final(code, oe)
