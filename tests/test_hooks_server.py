@@ -69,15 +69,41 @@ def server_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
             _gone(pid)
 
 
-def _gone(pid: int, timeout: float = 10.0) -> bool:
+def _server(common: str, other_than: int | None = None, timeout: float = 15.0) -> int | None:
+    """The server's pid once it has named itself (it does so a moment after the commit that
+    started it returned)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        pid = server_pid(common)
+        if pid is not None and pid != other_than:
+            return pid
+        time.sleep(0.02)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Process ``pid`` runs (a server that left and waits to be reaped does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return True
+            return False
+        return True
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] not in (b"Z", b"X")
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() >= end:
+            return False
         time.sleep(0.02)
-    return False
+    return True
 
 
 def _site(tmp_path: Path, name: str = "site-watch", text: str = WATCH) -> str:
@@ -104,7 +130,7 @@ def test_the_server_does_the_next_commits_with_the_same_rows(
     repo, procs = story(tmp_path, monkeypatch, {0: env, 1: env, 2: env})
     assert [(p.returncode, p.stderr) for p in procs] == [(0, "")] * 3
     common = str(repo.path / ".git")
-    server = server_pid(common)
+    server = _server(common)
     assert server is not None and (repo.path / ".git" / "gitroi" / "hook.sock").exists()
     first, second, third = _seen(seen)
     assert first[0] == first[1] != server  # the first hook's own process did the work
@@ -127,7 +153,7 @@ def test_a_killed_server_is_said_and_caught_up_by_the_next_commit(
     # killed commit first, and leaves a new server
     assert procs[2].stderr == (f"gitroi: commit {second[:12]} had no note (its post-commit hook "
                                "was killed); attributed it now\n")
-    assert server_pid(str(repo.path / ".git")) is not None
+    assert _server(str(repo.path / ".git")) is not None
     assert not jobs(repo)
     run_gitroi("report", cwd=repo.path)
     assert dump(ledger(repo)) == clean
@@ -150,11 +176,11 @@ def test_a_server_of_another_environment_leaves_for_a_new_one(repo: GitRepo,
     a = {"PYTHONPATH": _site(tmp_path, "a"), "SEEN": str(seen)}
     b = {"PYTHONPATH": _site(tmp_path, "b"), "SEEN": str(seen)}
     assert _commit(repo, "one", "x = 1\n", a).stderr == ""
-    old = server_pid(common)
+    old = _server(common)
     assert old is not None
     assert _commit(repo, "two", "x = 2\n", b).stderr == ""  # another sitecustomize
     assert _gone(old)
-    new = server_pid(common)
+    new = _server(common, other_than=old)
     assert new is not None and new != old
     assert _commit(repo, "three", "x = 3\n", b).stderr == ""
     assert [w for _, w in _seen(seen)][1:] == [_seen(seen)[1][1], new]
@@ -169,7 +195,7 @@ def test_the_work_is_complete_when_git_returns_and_an_idle_server_leaves(
     run_gitroi("install", cwd=repo.path)
     common = str(repo.path / ".git")
     assert _commit(repo, "one", "x = 1\n").stderr == ""
-    pid = server_pid(common)
+    pid = _server(common)
     assert pid is not None
     proc = _commit(repo, "two", "x = 1\ny = 2\n")
     assert (proc.returncode, proc.stderr) == (0, "")
@@ -197,7 +223,7 @@ def test_past_the_deadline_the_server_goes_on_and_show_waits(repo: GitRepo,
     run_gitroi("install", cwd=repo.path)
     env = {"PYTHONPATH": _site(tmp_path, "slow", SLOW)}
     assert _commit(repo, "one", "x = 1\n", env).stderr == ""  # the suite's deadline: 60 s
-    pid = server_pid(str(repo.path / ".git"))
+    pid = _server(str(repo.path / ".git"))
     assert pid is not None
     proc = _commit(repo, "two", "x = 2\n", {**env, "SLOW": "1", "GITROI_HOOK_DEADLINE": "0.5"})
     sha = repo.git("rev-parse", "HEAD")
@@ -216,7 +242,7 @@ def test_uninstall_stops_the_server(repo: GitRepo) -> None:
     run_gitroi("install", cwd=repo.path)
     assert _commit(repo, "one", "x = 1\n").stderr == ""
     common = str(repo.path / ".git")
-    pid = server_pid(common)
+    pid = _server(common)
     assert pid is not None
     run_gitroi("uninstall", cwd=repo.path)
     assert _gone(pid)
@@ -235,7 +261,7 @@ def test_a_ledger_deleted_between_commits_is_not_written_through_the_kept_connec
     common = str(repo.path / ".git")
     assert _commit(repo, "one", "x = 1\n").stderr == ""
     assert _commit(repo, "two", "x = 2\n").stderr == ""  # served: the connection is kept
-    pid = server_pid(common)
+    pid = _server(common)
     db = repo.path / ".git" / "gitroi" / "ledger.db"
     for extra in ("", "-wal", "-shm"):
         Path(f"{db}{extra}").unlink(missing_ok=True)
@@ -248,3 +274,63 @@ def test_a_ledger_deleted_between_commits_is_not_written_through_the_kept_connec
     finally:
         conn.close()
     assert (head, "commit") in rows
+
+
+def test_concurrent_commits_in_two_worktrees_share_one_server(repo: GitRepo,
+                                                              tmp_path: Path) -> None:
+    """Commits started at the same instant in two work trees, three times: each has its note
+    when its `git commit` returns, the shared ledger has every row, and of the servers the
+    first round may leave (both hooks worked themselves) one is left."""
+    import sqlite3
+
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", "-b", "side", str(wt))
+    run_gitroi("install", cwd=repo.path)
+    common = str(repo.path / ".git")
+    made: list[str] = []
+    for r in range(3):
+        procs = []
+        for top, name in ((repo.path, "main"), (wt, "side")):
+            (top / f"{name}.py").write_text(f"v = {r}\n")
+            subprocess.run(["git", "add", "-A"], cwd=top, check=True)
+            procs.append((top, subprocess.Popen(
+                ["git", "commit", "-q", "-m", f"{name} {r}" + TRAILER], cwd=top,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        for top, p in procs:
+            _, err = p.communicate(timeout=60)
+            assert (p.returncode, err) == (0, "")
+            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=top, capture_output=True,
+                                 text=True).stdout.strip()
+            assert note(repo, sha) is not None, (r, top)
+            made.append(sha)
+    conn = sqlite3.connect(repo.path / ".git" / "gitroi" / "ledger.db")
+    try:
+        rows = {r[0] for r in conn.execute("SELECT sha FROM commits")}
+    finally:
+        conn.close()
+    assert set(made) <= rows
+    assert not jobs(repo)
+    pid = _server(common)
+    assert pid is not None
+    # of the servers the first round may have left, the one whose socket was taken over
+    # leaves within ~5 s (it checks), and only the named one stays
+    hooks = subprocess.run(["pgrep", "-f", "hookboot.py post-commit"], capture_output=True,
+                           text=True).stdout.split()
+    mine = [int(h) for h in hooks if _of_this_test(int(h))]
+    end = time.monotonic() + 15
+    while len(mine) > 1 and time.monotonic() < end:
+        time.sleep(0.2)
+        mine = [h for h in mine if _alive(h)]
+    assert mine == [pid]
+
+
+def _of_this_test(pid: int) -> bool:
+    """Process ``pid`` is a hook server started in this test: at /, with this test's HOME."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().split(b"\0")
+        return os.readlink(f"/proc/{pid}/cwd") == "/" and \
+            b"HOME=" + os.fsencode(os.environ["HOME"]) in env
+    except OSError:
+        return False

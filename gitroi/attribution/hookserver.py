@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 IDLE_S = 600.0
 #: How long the server waits for a connected hook's request and its "go".
 TALK_S = 5.0
+#: How often an idle server checks that its socket is still its own.
+LOOK_S = 5.0
 
 
 def idle() -> float:
@@ -59,7 +61,7 @@ def start(common_dir: str) -> None:
     """Start the server from this hook process, whose work is done; returns at once in the hook.
 
     The socket is bound and listening before the fork (a commit right after
-    this one finds it), and ``hook.sock.pid`` names the server; the server
+    this one finds it; ``hook.sock.pid`` names the server a moment later); the server
     lets go of everything git and the hook script wait on (standard streams,
     the script's pipe, any other descriptor) before anything else, and leaves
     git's session.
@@ -87,8 +89,6 @@ def start(common_dir: str) -> None:
         return
     if pid:
         sock.close()
-        with contextlib.suppress(OSError), open(f"{path}.pid", "w", encoding="ascii") as f:
-            f.write(f"{pid}\n")
         return
     code = 0
     try:
@@ -121,13 +121,23 @@ def _serve(path: str, fd: int) -> None:
     sock = socket.socket(fileno=fd)
     inode = os.stat(path).st_ino
     os.chdir("/")
+    import time
+
+    last = time.monotonic()
     try:
         while True:
-            sock.settimeout(idle())
+            # wake up now and then: a server whose socket another one took over (two hooks
+            # racing to leave a server) or whose repository is gone leaves at once
+            left = idle() - (time.monotonic() - last)
+            if left <= 0 or not _still_ours(path, inode):
+                break
+            _name_me(path)
+            sock.settimeout(min(left, LOOK_S))
             try:
                 conn, _ = sock.accept()
             except TimeoutError:
-                break
+                continue
+            last = time.monotonic()
             try:
                 if not _handle(conn, mine, code):
                     break
@@ -135,6 +145,7 @@ def _serve(path: str, fd: int) -> None:
                 pass
             finally:
                 conn.close()
+                last = time.monotonic()
                 with contextlib.suppress(OSError):
                     os.chdir("/")
     finally:
@@ -144,6 +155,30 @@ def _serve(path: str, fd: int) -> None:
                 os.unlink(path)
                 os.unlink(f"{path}.pid")
         compilecache.save()
+
+
+def _name_me(path: str) -> None:
+    """``hook.sock.pid`` names this process (written by the server itself, once it knows
+    the socket is its own: of two servers racing, the one left names itself)."""
+    me = f"{os.getpid()}\n"
+    try:
+        with open(f"{path}.pid", encoding="ascii") as f:
+            if f.read() == me:
+                return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        tmp = f"{path}.pid.{os.getpid()}"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(me)
+        os.replace(tmp, f"{path}.pid")
+
+
+def _still_ours(path: str, inode: int) -> bool:
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
 
 
 def _snapshot() -> dict[str, int]:
