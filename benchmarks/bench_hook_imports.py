@@ -146,7 +146,8 @@ def main() -> None:
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="gitroi-bench-hook-imports-"))
     try:
-        env = isolated_env(tmp, tmp)
+        # every hook process measured here does its own work: no warm hook server is left
+        env = {**isolated_env(tmp, tmp), "GITROI_HOOK_SERVER": "0"}
         repo = tmp / "repo"
         subprocess.run(["git", "init", "-q", str(repo)], env=env, check=True)
         app = repo / "app.py"
