@@ -38,12 +38,17 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
+        new = not p.exists() or p.stat().st_size == 0
         conn = sqlite3.connect(str(p), timeout=busy_timeout_ms / 1000.0)
         db = Database(conn, execute_plugins=False)  # no entry-point scan: ~45 ms per command
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = OFF")
+        if new:
+            from gitroi.ledger.fast import create
+
+            create(conn)  # the whole schema at once; then migrate() finds nothing to do
         migrate(db)
     except sqlite3.DatabaseError as exc:
         raise GitroiError(
@@ -59,7 +64,10 @@ def memory_ledger() -> Database:
     """An in-memory ledger with the full schema, for pure queries and tests."""
     from sqlite_utils import Database
 
+    from gitroi.ledger.fast import create
+
     db = Database(memory=True, execute_plugins=False)
+    create(db.conn)
     migrate(db)
     return db
 
