@@ -14,11 +14,19 @@ from gitroi.ledger.fast import FastLedger, expected_migrations, open_fast
 
 def test_open_fast_only_on_a_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    first = open_fast(path, busy_timeout_ms=100)  # no file yet: the real ledger creates it
-    assert type(first).__name__ == "Database"
+    first = open_fast(path, busy_timeout_ms=100)  # no file yet: created with the whole schema at once
+    assert isinstance(first, FastLedger)
     applied = {r[0] for r in first.execute("SELECT name FROM _sqlite_migrations")}
     assert applied == set(expected_migrations()) and "m001_core" in applied
-    first.conn.close()
+    # a ledger one migration behind (an older gitroi's): the real ledger, which migrates it
+    first.execute("DELETE FROM _sqlite_migrations WHERE name = 'm070_report_model_providers'")
+    first.execute("DROP TABLE model_providers")
+    first.execute("PRAGMA user_version = 0")
+    first.close()
+    behind = open_fast(path, busy_timeout_ms=100)
+    assert type(behind).__name__ == "Database"
+    assert behind.execute("SELECT count(*) FROM model_providers").fetchone()[0] == 0
+    behind.conn.close()
     fast = open_fast(path, busy_timeout_ms=100)
     assert isinstance(fast, FastLedger)
     assert fast.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
