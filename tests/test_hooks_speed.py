@@ -119,8 +119,10 @@ def test_hook_process_loads_no_heavy_module(repo: GitRepo, tmp_path: Path,
 
 def test_hook_sets_site_up_when_an_import_needs_it(repo: GitRepo, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first commit after `gitroi install` creates the ledger, which takes sqlite-utils (in
-    site-packages): the hook started without `site` sets it up then, and attributes."""
+    """The first commit after `gitroi install` creates the ledger from the baked schema, without
+    sqlite-utils (nor `site`).  A ledger an older gitroi left a migration behind does take
+    sqlite-utils (in site-packages): the hook started without `site` sets it up then, and
+    attributes."""
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     monkeypatch.setenv("GITROI_HOOK_FOREGROUND", "1")
     repo.commit({"app.py": "import os\n\n\ndef main():\n    print('hi')\n"}, "base",
@@ -132,8 +134,24 @@ def test_hook_sets_site_up_when_an_import_needs_it(repo: GitRepo, tmp_path: Path
     t.edit("2026-02-12T16:02:27.718Z", "msg_A", "toolu_A", repo.path / "app.py", "    print('hi')",
            "    name = os.environ.get('USER', 'world')\n    print(f'hi {name}')",
            input=3, output=9, cache_write=15005, cache_read=11442)
-    assert not (repo.path / ".git" / "gitroi" / "ledger.db").exists()
+    ledger = repo.path / ".git" / "gitroi" / "ledger.db"
+    assert not ledger.exists()
     modules = _probed_commit(repo, tmp_path)
+    assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "False"
+    assert "sqlite_utils.db" not in modules and ledger.is_file()
+    # an older gitroi's ledger: one migration missing
+    import sqlite3
+
+    conn = sqlite3.connect(str(ledger))
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm070_report_model_providers'")
+    conn.execute("DROP TABLE model_providers")
+    conn.execute("PRAGMA user_version = 0")
+    conn.commit()
+    conn.close()
+    repo.git("notes", "--ref=refs/notes/gitroi", "remove", "HEAD")
+    repo.git("reset", "-q", "--soft", "HEAD~1")
+    (tmp_path / "again").mkdir()
+    modules = _probed_commit(repo, tmp_path / "again")
     assert modules["(no_site)"] == "1" and modules["(site_ran)"] == "True"
     assert modules.get("sqlite_utils") == "module" and "sqlite_utils.db" in modules
 
