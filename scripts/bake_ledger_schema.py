@@ -1,6 +1,6 @@
 """Write gitroi/ledger/schema.py: the schema of a ledger with every migration applied.
 
-A new ledger is created from it in one transaction (``gitroi.ledger.fast.create``)
+A new ledger is created from it in one transaction (``gitroi.ledger.baked.create``)
 instead of running the migrations one by one through sqlite-utils (about 80 ms
 of a first ``gitroi analyze``, import included).  Run this after adding a
 migration or changing a view; ``tests/test_ledger_schema.py`` fails until then.
@@ -22,7 +22,7 @@ def render() -> str:
     from sqlite_utils import Database
 
     from gitroi.ledger import migrate
-    from gitroi.ledger.fast import expected_migrations
+    from gitroi.ledger.baked import expected_migrations
 
     db = Database(memory=True, execute_plugins=False)
     migrate(db)  # the migrations themselves, never the baked schema
@@ -34,7 +34,7 @@ def render() -> str:
            "",
            "Written by ``scripts/bake_ledger_schema.py`` from the migrations",
            "(``gitroi/ledger/migrations.py``); a new ledger is created from it in one",
-           "transaction (:func:`gitroi.ledger.fast.create`).  ``tests/test_ledger_schema.py``",
+           "transaction (:func:`gitroi.ledger.baked.create`).  ``tests/test_ledger_schema.py``",
            "checks it against a migrated ledger.",
            '"""',
            "",

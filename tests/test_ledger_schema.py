@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from gitroi.ledger import migrate, open_ledger
-from gitroi.ledger.fast import FastLedger, create, expected_migrations, open_fast
+from gitroi.ledger.baked import create, expected_migrations
+from gitroi.ledger.fast import FastLedger, open_fast
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -46,7 +46,7 @@ def open_ledger(path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = OFF")
         if new:
-            from gitroi.ledger.fast import create
+            from gitroi.ledger.baked import create
 
             create(conn)  # the whole schema at once; then migrate() finds nothing to do
         migrate(db)
@@ -64,7 +64,7 @@ def memory_ledger() -> Database:
     """An in-memory ledger with the full schema, for pure queries and tests."""
     from sqlite_utils import Database
 
-    from gitroi.ledger.fast import create
+    from gitroi.ledger.baked import create
 
     db = Database(memory=True, execute_plugins=False)
     create(db.conn)

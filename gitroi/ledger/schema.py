@@ -2,7 +2,7 @@
 
 Written by ``scripts/bake_ledger_schema.py`` from the migrations
 (``gitroi/ledger/migrations.py``); a new ledger is created from it in one
-transaction (:func:`gitroi.ledger.fast.create`).  ``tests/test_ledger_schema.py``
+transaction (:func:`gitroi.ledger.baked.create`).  ``tests/test_ledger_schema.py``
 checks it against a migrated ledger.
 """
 
