@@ -336,3 +336,21 @@ def _of_this_test(pid: int) -> bool:
             b"HOME=" + os.fsencode(os.environ["HOME"]) in env
     except OSError:
         return False
+
+
+def test_an_amend_served_then_rewritten(repo: GitRepo) -> None:
+    """An amend's post-commit is served, its post-rewrite (a hook process of its own) then
+    finds the note written and carries it over, as without the server."""
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    assert _commit(repo, "agent", "x = 1\ny = 2\n").stderr == ""
+    pid = _server(str(repo.path / ".git"))
+    repo.write("a.py", "x = 1\ny = 2\nz = 3\n")
+    repo.git("add", "a.py")
+    proc = subprocess.run(["git", "commit", "-q", "--amend", "-m", "agent, amended" + TRAILER],
+                          cwd=repo.path, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert server_pid(str(repo.path / ".git")) == pid
+    d = note(repo)
+    assert d is not None
+    assert (d["attribution"], d["lines_added"], d["ai_ranges"]) == ("commit", 3, {"a.py": [[1, 3]]})
