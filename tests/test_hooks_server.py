@@ -354,3 +354,32 @@ def test_an_amend_served_then_rewritten(repo: GitRepo) -> None:
     d = note(repo)
     assert d is not None
     assert (d["attribution"], d["lines_added"], d["ai_ranges"]) == ("commit", 3, {"a.py": [[1, 3]]})
+
+
+def test_a_stopped_server_does_not_hold_a_commit_up(repo: GitRepo) -> None:
+    """A server that does not answer (stopped here with SIGSTOP; busy with another work
+    tree's commit) is waited for half a second, not the deadline (60 s in the suite): the
+    hook works itself and leaves a new server; the old one, let go, finds its socket taken
+    over and leaves."""
+    import signal
+
+    repo.commit({"a.py": "x = 0\n"}, "base")
+    run_gitroi("install", cwd=repo.path)
+    common = str(repo.path / ".git")
+    assert _commit(repo, "one", "x = 1\n").stderr == ""
+    old = _server(common)
+    assert old is not None
+    os.kill(old, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        proc = _commit(repo, "two", "x = 2\n")
+        took = time.monotonic() - start
+        assert (proc.returncode, proc.stderr) == (0, "")
+        assert took < 20
+        assert note(repo) is not None
+        new = _server(common, other_than=old)
+        assert new is not None
+    finally:
+        os.kill(old, signal.SIGCONT)
+    assert _gone(old, timeout=20)
+    assert _alive(new) and server_pid(common) == new

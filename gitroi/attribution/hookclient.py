@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 SOCKET = "hook.sock"
 #: Longest socket path the kernel takes (``sun_path`` is 108 bytes on Linux, 104 on macOS).
 MAX_PATH = 100
+#: How long a hook waits for the server to take its commit ("ok") before working itself.
+ANSWER_S = 0.5
 
 
 def enabled() -> bool:
@@ -123,7 +125,9 @@ def served(pipe: int) -> bool:
             request = marshal.dumps({"v": 1, "cwd": cwd, "env": env, "umask": mask,
                                      "identity": identity(env)})
             sock.sendall(len(request).to_bytes(4, "big") + request)
-            answer = _line(sock, end)
+            # an idle server answers in a millisecond; one busy with another work tree's
+            # commit, or stopped (SIGSTOP), must not hold this one up: it works itself
+            answer = _line(sock, min(end, time.monotonic() + ANSWER_S))
         except OSError:
             return False  # no server, or it left as this connected
         if answer != b"ok":
