@@ -14,8 +14,9 @@ Python, or does not answer in time to take the commit.
 
 The exchange on the socket (one connection per commit)::
 
-    hook   -> server   <length: 4 bytes><marshal: argv, cwd, environment, umask, identity>
-    server -> hook     "ok\\n" (it takes the commit) or "no <why>\\n" (it is leaving)
+    hook   -> server   <length: 4 bytes><marshal: cwd, environment, umask, identity>
+    server -> hook     "ok\\n" (it takes the commit) or "no <why>\\n" (it is leaving);
+                       nothing within ANSWER_S (busy, stopped): the hook works itself
     hook   -> server   "go\\n" (still within the deadline; else the hook closes, and works)
     server -> hook     "sha <commit>\\n" ... "done\\n" <what the hook prints on stderr>
 
