@@ -195,12 +195,7 @@ def analyze(
         if callable(ledger_fresh):
             # The caller's ledger pass comes first (its diff is on the critical path): git's
             # log and the classification take the CPU it leaves, not a share of it.
-            _yield_cpu(log_proc.pid)
-        if classifier is not None:
-            # The replay waits on git's stream, the classification on nothing until the end:
-            # given half the other core, git would finish last (on the 18k-commit history,
-            # the log's 1.2 s of CPU beside the worker's 1.0 s).
-            _yield_cpu(classifier.pid)
+            _yield_cpu(log_proc.pid, classifier.pid if classifier is not None else None)
     try:
         problems: list[str] = []
         attribution = _load_attribution(repo, db, tip, problems,
