@@ -80,6 +80,18 @@ def test_a_note_with_any_session_field_replaced(field: str, value: Any) -> None:
     _parse_only_own_error(json.dumps(d))
 
 
+def test_a_model_entry_with_an_unknown_key_round_trips() -> None:
+    """Found by the test above (1 run in ~100): a model entry's unknown key was kept when read
+    and dropped when written, so the note read back was another note."""
+    for extra in ({"": None}, {"x-new": 3}, {"note": "text"}):
+        d = json.loads(json.dumps(BASE))
+        d["sessions"][0]["models"] = {"0": extra, "m": {**BASE["sessions"][0]["models"]["m"], **extra}}
+        _parse_only_own_error(json.dumps(d))
+        n = parse(json.dumps(d), commit=SHA)
+        assert n.sessions[0].models["m"]["input"] == 1 and set(n.sessions[0].models["0"]) == {
+            "input", "output", "cache_write", "cache_read", "reasoning", "responses", "cost_usd"}
+
+
 @FUZZ
 @given(st.binary(max_size=300))
 def test_any_bytes(data: bytes) -> None:

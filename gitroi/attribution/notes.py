@@ -140,7 +140,9 @@ class SessionShare:
             nc.text(name, f)
             if not isinstance(m, dict):
                 raise nc.NoteInvalid(f, "is not an object")
-            entry = {k: nc.plain(v, f"{f}.{k}") for k, v in m.items()}
+            for k, v in m.items():  # every value checked; a model's entry keeps its counts only
+                nc.plain(v, f"{f}.{k}")  # (what to_dict writes: an unknown key did not round-trip)
+            entry: dict[str, Any] = {}
             for k in (*TOKEN_FIELDS, "responses"):
                 entry[k] = nc.count(m.get(k), f"{f}.{k}")
             entry["cost_usd"] = nc.cost(m.get("cost_usd"), f"{f}.cost_usd")
