@@ -108,18 +108,6 @@ def _load_attribution(repo: Repo, db: Database, tip: str, problems: list[str] | 
     return Attribution(kinds=kinds, agents=agents, ranges=ranges, sessions=sessions)
 
 
-def _yield_cpu(*pids: int | None) -> None:
-    """Lower these processes' scheduling priority (``nice`` +10): they run when a core is free."""
-    import contextlib
-    import os
-
-    for pid in pids:
-        # gone already, or no priorities on this system: no matter
-        with contextlib.suppress(OSError, AttributeError):
-            if pid is not None:
-                os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + 10))
-
-
 def _tokenizer() -> Callable[[str, list[str]], list[tuple[str, ...]]] | None:
     try:
         # The lexer, not parse.py: tree-sitter is imported by the classification alone.
@@ -192,10 +180,6 @@ def analyze(
             # the log stream's pipe exists (the fork would inherit it).
             classifier = Classifier(repo, tip, {})
         log_proc = start_log(repo, max_file_bytes, _revs(tip, planned or since_sha), excluded)
-        if callable(ledger_fresh):
-            # The caller's ledger pass comes first (its diff is on the critical path): git's
-            # log and the classification take the CPU it leaves, not a share of it.
-            _yield_cpu(log_proc.pid, classifier.pid if classifier is not None else None)
     try:
         problems: list[str] = []
         attribution = _load_attribution(repo, db, tip, problems,
