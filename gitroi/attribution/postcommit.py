@@ -202,16 +202,23 @@ def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: 
     if not served:
         watch.start()
     prepare_hook_process()
+    out = _work_said(cwd, common_dir, sha, picked, job)
+    if watch.finish():
+        sys.stderr.write("".join(line + "\n" for line in out))
+    else:
+        _defer_warnings(common_dir, out)
+
+
+def _work_said(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None) -> list[str]:
+    """:func:`work`, and what it has to say: its lines, or a warning naming the failure
+    and the command that catches up (a hook never fails a commit)."""
     out: list[str] = []
     try:
         work(cwd, common_dir, sha, picked, job, out)
     except BaseException as exc:
         out.append(warning_line(f"post-commit of {sha[:12]}", exc,
                                 catch_up=f"gitroi attribute {sha[:12]}"))
-    if watch.finish():
-        sys.stderr.write("".join(line + "\n" for line in out))
-    else:
-        _defer_warnings(common_dir, out)
+    return out
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -252,13 +259,7 @@ def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
                 claimed = pending.read_job(job)
                 if claimed is not None:
                     pending.claim(claimed)
-            out: list[str] = []
-            try:
-                work(cwd, common_dir, sha, picked, job, out)
-            except BaseException as exc:
-                out.append(warning_line(f"post-commit of {sha[:12]}", exc,
-                                        catch_up=f"gitroi attribute {sha[:12]}"))
-            _report(w, common_dir, out)
+            _report(w, common_dir, _work_said(cwd, common_dir, sha, picked, job))
         except BaseException:
             code = 1
         finally:
