@@ -3,7 +3,11 @@
 The schema is a public contract (``docs/ledger.md``).  Once a migration has
 shipped it is never edited: a change is a new function appended at the end of
 this file.  Every table here is derived from the notes, the agents' logs and
-the git history, so ``gitroi rebuild`` can always recreate it.
+the git history, so ``gitroi rebuild`` can always recreate it.  A new ledger
+does not run these one by one: it is given their result at once
+(``gitroi/ledger/schema.py``), so after adding a migration (or changing a view)
+run ``python scripts/bake_ledger_schema.py``; ``tests/test_ledger_schema.py``
+fails until it is done, and a stale schema file is never used.
 
 Conventions: times are canonical ISO 8601 UTC strings (``gitroi.timeutil``);
 a session is keyed ``"<agent>:<session_id>"``; token columns are the four
