@@ -208,15 +208,17 @@ def row_delta(st: ReplayState, snap: Snapshot) -> tuple[Counter[OutcomeKey], Cou
 def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[int, tuple[int, int, int]],
               state_dups: set[int], codes: set[int], out: Counter[OutcomeKey], sign: int) -> None:
     """The rows of ``codes`` in one state, as :func:`all_rows` counts them (``state_dups`` its dups)."""
-    twice = _held(tip_files, state_dups)
+    # ``state_dups`` is part of ``codes``: only the lists holding some of ``codes`` (a few of
+    # thousands, found in C) can hold one of it.
+    hit = [(path, lst) for path, lst in sorted(tip_files.items()) if not codes.isdisjoint(lst)]
+    twice = _held(dict(hit), state_dups)
     live = set(twice)
     for code in codes:
         oe = ai_dead.get(code)
         if oe is not None and code not in twice:
             out[keys.dead(code, oe)] += sign
-    for path, lst in sorted(tip_files.items()):
-        if not codes.isdisjoint(lst):
-            keys.tip(path, [c if c in codes else UNKNOWN for c in lst], out, sign, twice, live)
+    for path, lst in hit:
+        keys.tip(path, [c if c in codes else UNKNOWN for c in lst], out, sign, twice, live)
 
 
 def _held(tip_files: Mapping[str, list[int]], dups: set[int]) -> set[int]:
