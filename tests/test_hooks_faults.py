@@ -417,15 +417,15 @@ def test_full_disk_under_the_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert dump(ledger(repo)) == clean
 
 
-def test_concurrent_commits_in_two_worktrees(repo: GitRepo, tmp_path: Path) -> None:
-    """Commits started at the same instant in two work trees of one repository, five times:
-    every commit gets its note, and the shared ledger has every row."""
+def commits_in_two_worktrees(repo: GitRepo, tmp_path: Path, rounds: int) -> list[str]:
+    """Hooks installed, a second work tree; ``rounds`` times a commit started at the same
+    instant in each (both succeed, silently): the commits made."""
     repo.commit({"a.py": "x = 0\n"}, "base")
     wt = tmp_path / "wt"
     repo.git("worktree", "add", "-q", "-b", "side", str(wt))
     run_gitroi("install", cwd=repo.path)
     made: list[str] = []
-    for r in range(5):
+    for r in range(rounds):
         procs = []
         for top, name in ((repo.path, "main"), (wt, "side")):
             (top / f"{name}.py").write_text(f"v = {r}\n")
@@ -438,6 +438,13 @@ def test_concurrent_commits_in_two_worktrees(repo: GitRepo, tmp_path: Path) -> N
             assert (p.returncode, err) == (0, "")
             made.append(subprocess.run(["git", "rev-parse", "HEAD"], cwd=top, capture_output=True,
                                        text=True).stdout.strip())
+    return made
+
+
+def test_concurrent_commits_in_two_worktrees(repo: GitRepo, tmp_path: Path) -> None:
+    """Commits started at the same instant in two work trees of one repository, five times:
+    every commit gets its note, and the shared ledger has every row."""
+    made = commits_in_two_worktrees(repo, tmp_path, rounds=5)
     for sha in made:
         assert show(repo, sha)["source"] == "note", sha
     run_gitroi("report", cwd=repo.path)

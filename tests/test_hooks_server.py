@@ -167,17 +167,24 @@ def _commit(repo: GitRepo, message: str, text: str, env: dict[str, str] | None =
                           capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
-def test_a_server_of_another_environment_leaves_for_a_new_one(repo: GitRepo,
-                                                             tmp_path: Path) -> None:
+def _served(repo: GitRepo, env: dict[str, str] | None = None) -> tuple[str, int]:
+    """A repository with the hooks installed, whose first hooked commit left a server: its
+    common dir and the server's pid."""
     repo.commit({"a.py": "x = 0\n"}, "base")
     run_gitroi("install", cwd=repo.path)
+    assert _commit(repo, "one", "x = 1\n", env).stderr == ""
     common = str(repo.path / ".git")
+    pid = _server(common)
+    assert pid is not None
+    return common, pid
+
+
+def test_a_server_of_another_environment_leaves_for_a_new_one(repo: GitRepo,
+                                                             tmp_path: Path) -> None:
     seen = tmp_path / "seen"
     a = {"PYTHONPATH": _site(tmp_path, "a"), "SEEN": str(seen)}
     b = {"PYTHONPATH": _site(tmp_path, "b"), "SEEN": str(seen)}
-    assert _commit(repo, "one", "x = 1\n", a).stderr == ""
-    old = _server(common)
-    assert old is not None
+    common, old = _served(repo, a)
     assert _commit(repo, "two", "x = 2\n", b).stderr == ""  # another sitecustomize
     assert _gone(old)
     new = _server(common, other_than=old)
@@ -191,12 +198,7 @@ def test_a_server_of_another_environment_leaves_for_a_new_one(repo: GitRepo,
 def test_the_work_is_complete_when_git_returns_and_an_idle_server_leaves(
         repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITROI_HOOK_SERVER_IDLE", "3")
-    repo.commit({"a.py": "x = 0\n"}, "base")
-    run_gitroi("install", cwd=repo.path)
-    common = str(repo.path / ".git")
-    assert _commit(repo, "one", "x = 1\n").stderr == ""
-    pid = _server(common)
-    assert pid is not None
+    common, pid = _served(repo)
     proc = _commit(repo, "two", "x = 1\ny = 2\n")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert server_pid(common) == pid  # served
@@ -219,12 +221,8 @@ SLOW = ("import os, time, gitroi.attribution.notes as n\n"
 
 def test_past_the_deadline_the_server_goes_on_and_show_waits(repo: GitRepo,
                                                               tmp_path: Path) -> None:
-    repo.commit({"a.py": "x = 0\n"}, "base")
-    run_gitroi("install", cwd=repo.path)
     env = {"PYTHONPATH": _site(tmp_path, "slow", SLOW)}
-    assert _commit(repo, "one", "x = 1\n", env).stderr == ""  # the suite's deadline: 60 s
-    pid = _server(str(repo.path / ".git"))
-    assert pid is not None
+    _, pid = _served(repo, env)  # the first commit: the suite's deadline, 60 s
     proc = _commit(repo, "two", "x = 2\n", {**env, "SLOW": "1", "GITROI_HOOK_DEADLINE": "0.5"})
     sha = repo.git("rev-parse", "HEAD")
     assert proc.returncode == 0
@@ -238,12 +236,7 @@ def test_past_the_deadline_the_server_goes_on_and_show_waits(repo: GitRepo,
 
 
 def test_uninstall_stops_the_server(repo: GitRepo) -> None:
-    repo.commit({"a.py": "x = 0\n"}, "base")
-    run_gitroi("install", cwd=repo.path)
-    assert _commit(repo, "one", "x = 1\n").stderr == ""
-    common = str(repo.path / ".git")
-    pid = _server(common)
-    assert pid is not None
+    _, pid = _served(repo)
     run_gitroi("uninstall", cwd=repo.path)
     assert _gone(pid)
     assert not (repo.path / ".git" / "gitroi" / "hook.sock").exists()
@@ -283,26 +276,8 @@ def test_concurrent_commits_in_two_worktrees_share_one_server(repo: GitRepo,
     (both hooks worked themselves) one is left."""
     import sqlite3
 
-    repo.commit({"a.py": "x = 0\n"}, "base")
-    wt = tmp_path / "wt"
-    repo.git("worktree", "add", "-q", "-b", "side", str(wt))
-    run_gitroi("install", cwd=repo.path)
     common = str(repo.path / ".git")
-    made: list[str] = []
-    for r in range(3):
-        procs = []
-        for top, name in ((repo.path, "main"), (wt, "side")):
-            (top / f"{name}.py").write_text(f"v = {r}\n")
-            subprocess.run(["git", "add", "-A"], cwd=top, check=True)
-            procs.append((top, subprocess.Popen(
-                ["git", "commit", "-q", "-m", f"{name} {r}" + TRAILER], cwd=top,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-        for top, p in procs:
-            _, err = p.communicate(timeout=60)
-            assert (p.returncode, err) == (0, "")
-            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=top, capture_output=True,
-                                 text=True).stdout.strip()
-            made.append(sha)
+    made = faults.commits_in_two_worktrees(repo, tmp_path, rounds=3)
     for sha in made:  # a hook that waited past a second for the lock queued its work
         shown = json.loads(run_gitroi("show", sha, "--json", cwd=repo.path).stdout)
         assert shown["source"] == "note", sha
@@ -363,12 +338,7 @@ def test_a_stopped_server_does_not_hold_a_commit_up(repo: GitRepo) -> None:
     over and leaves."""
     import signal
 
-    repo.commit({"a.py": "x = 0\n"}, "base")
-    run_gitroi("install", cwd=repo.path)
-    common = str(repo.path / ".git")
-    assert _commit(repo, "one", "x = 1\n").stderr == ""
-    old = _server(common)
-    assert old is not None
+    common, old = _served(repo)
     os.kill(old, signal.SIGSTOP)
     try:
         start = time.monotonic()
