@@ -166,6 +166,38 @@ def test_claude_session_over_two_commits(repo: GitRepo, tmp_path: Path,
     assert total[0] == 26459 + 90907 + 1052
 
 
+CODEX_SID = "019c8bfe-ec25-79e0-97d7-bda6a9c575ff"
+
+
+def codex_usage(i: int, c: int, o: int, r: int) -> dict[str, int]:
+    return {"input_tokens": i, "cached_input_tokens": c, "output_tokens": o,
+            "reasoning_output_tokens": r, "total_tokens": i + o}
+
+
+def codex_rollout(home: Path, cwd: Path, added: str, infos: list[dict[str, Any]]) -> Path:
+    """A Codex CLI rollout under ``home`` (the shape of tests/fixtures/samples/codex-sample.jsonl):
+    one turn in ``cwd`` whose apply_patch adds ``added`` (``def add``, two lines), then a
+    ``token_count`` event per item of ``infos``, a second apart."""
+    log = home / "sessions" / "2026" / "02" / "23" / f"rollout-2026-02-23T19-34-25-{CODEX_SID}.jsonl"
+    log.parent.mkdir(parents=True)
+    patch = (f"*** Begin Patch\n*** Add File: {added}\n+def add(a, b):\n+    return a + b\n"
+             "*** End Patch\n")
+    lines: list[dict[str, Any]] = [
+        {"timestamp": "2026-02-23T19:34:25.573Z", "type": "session_meta",
+         "payload": {"id": CODEX_SID, "timestamp": "2026-02-23T19:34:25.573Z", "cwd": str(cwd),
+                     "originator": "codex_cli_rs", "cli_version": "0.104.0"}},
+        {"timestamp": "2026-02-23T19:34:26.000Z", "type": "turn_context",
+         "payload": {"turn_id": "t1", "cwd": str(cwd), "model": "gpt-5.3-codex"}},
+        {"timestamp": "2026-02-23T19:35:00.000Z", "type": "response_item",
+         "payload": {"type": "custom_tool_call", "status": "completed", "call_id": "call_1",
+                     "name": "apply_patch", "input": patch}},
+    ]
+    lines += [{"timestamp": f"2026-02-23T19:35:{k + 1:02d}.000Z", "type": "event_msg",
+               "payload": {"type": "token_count", "info": info}} for k, info in enumerate(infos)]
+    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return log
+
+
 def test_codex_rollout_with_apply_patch(repo: GitRepo, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A Codex CLI rollout (shape of tests/fixtures/samples/codex-sample.jsonl) whose apply_patch
@@ -174,38 +206,11 @@ def test_codex_rollout_with_apply_patch(repo: GitRepo, tmp_path: Path,
     home = tmp_path / "codex"
     monkeypatch.setenv("CODEX_HOME", str(home))
     repo.commit({"README.md": "# demo\n"}, "base", date="2026-02-23T19:00:00Z")
-    sid = "019c8bfe-ec25-79e0-97d7-bda6a9c575ff"
-    log = home / "sessions" / "2026" / "02" / "23" / f"rollout-2026-02-23T19-34-25-{sid}.jsonl"
-    log.parent.mkdir(parents=True)
-    patch = ("*** Begin Patch\n*** Add File: src/calc.py\n+def add(a, b):\n+    return a + b\n"
-             "*** End Patch\n")
     (repo.path / "src").mkdir()
     (repo.path / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\nPI = 3\n")
-
-    def usage(i: int, c: int, o: int, r: int) -> dict[str, int]:
-        return {"input_tokens": i, "cached_input_tokens": c, "output_tokens": o,
-                "reasoning_output_tokens": r, "total_tokens": i + o}
-
-    lines = [
-        {"timestamp": "2026-02-23T19:34:25.573Z", "type": "session_meta",
-         "payload": {"id": sid, "timestamp": "2026-02-23T19:34:25.573Z", "cwd": str(repo.path),
-                     "originator": "codex_cli_rs", "cli_version": "0.104.0"}},
-        {"timestamp": "2026-02-23T19:34:26.000Z", "type": "turn_context",
-         "payload": {"turn_id": "t1", "cwd": str(repo.path), "model": "gpt-5.3-codex"}},
-        {"timestamp": "2026-02-23T19:35:00.000Z", "type": "response_item",
-         "payload": {"type": "custom_tool_call", "status": "completed", "call_id": "call_1",
-                     "name": "apply_patch", "input": patch}},
-        {"timestamp": "2026-02-23T19:35:01.000Z", "type": "event_msg",
-         "payload": {"type": "token_count", "info": {
-             "total_token_usage": usage(42772, 3456, 204, 124),
-             "last_token_usage": usage(42772, 3456, 204, 124), "model_context_window": 258400}}},
-        # Re-emitted snapshot: must not count twice.
-        {"timestamp": "2026-02-23T19:35:02.000Z", "type": "event_msg",
-         "payload": {"type": "token_count", "info": {
-             "total_token_usage": usage(42772, 3456, 204, 124),
-             "last_token_usage": usage(42772, 3456, 204, 124), "model_context_window": 258400}}},
-    ]
-    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    usage = codex_usage(42772, 3456, 204, 124)
+    info = {"total_token_usage": usage, "last_token_usage": usage, "model_context_window": 258400}
+    codex_rollout(home, repo.path, "src/calc.py", [info, info])  # re-emitted: must not count twice
     sha = repo.commit({"src/calc.py": (repo.path / "src" / "calc.py").read_text()}, "calc",
                       date="2026-02-23T19:40:00Z")
     db = open_ledger(tmp_path / "ledger.db")
@@ -215,7 +220,7 @@ def test_codex_rollout_with_apply_patch(repo: GitRepo, tmp_path: Path,
     assert dict(note.ai_ranges) == {"src/calc.py": ((1, 2),)}
     assert (note.lines_added, note.ai_lines) == (5, 2)
     [s] = note.sessions
-    assert (s.agent, s.session_id) == ("codex", sid)
+    assert (s.agent, s.session_id) == ("codex", CODEX_SID)
     # Codex counts cached input inside input: uncached 42772 - 3456.
     assert (s.input, s.cache_read, s.cache_write, s.output, s.reasoning) == \
         (39316, 3456, 0, 204, 124)

@@ -17,7 +17,7 @@ from gitroi.attribution.commits import CommitRead, read_commit, read_commit_and_
 from gitroi.attribution.notes import Note, read_note, write_note
 from gitroi.git import Repo
 from tests.conftest import ROOT, GitRepo, run_gitroi
-from tests.test_attribution_claude_log import Transcript
+from tests.test_attribution_claude_log import Transcript, codex_rollout, codex_usage
 
 HEAVY = {"click", "sqlite_utils", "tree_sitter", "pygit2", "github3"}
 
@@ -314,25 +314,8 @@ def test_hook_attributes_a_codex_edit_with_only_present_readers(
     monkeypatch.setenv("CODEX_HOME", str(home))
     repo.commit({"README.md": "# demo\n"}, "base", date="2026-02-23T19:00:00Z")
     run_gitroi("install", cwd=repo.path)
-    sid = "019c8bfe-ec25-79e0-97d7-bda6a9c575ff"
-    log = home / "sessions" / "2026" / "02" / "23" / f"rollout-2026-02-23T19-34-25-{sid}.jsonl"
-    log.parent.mkdir(parents=True)
-    patch = "*** Begin Patch\n*** Add File: calc.py\n+def add(a, b):\n+    return a + b\n*** End Patch\n"
-    usage = {"input_tokens": 1000, "cached_input_tokens": 200, "output_tokens": 50,
-             "reasoning_output_tokens": 10, "total_tokens": 1050}
-    lines = [
-        {"timestamp": "2026-02-23T19:34:25.573Z", "type": "session_meta",
-         "payload": {"id": sid, "timestamp": "2026-02-23T19:34:25.573Z", "cwd": str(repo.path),
-                     "originator": "codex_cli_rs", "cli_version": "0.104.0"}},
-        {"timestamp": "2026-02-23T19:34:26.000Z", "type": "turn_context",
-         "payload": {"turn_id": "t1", "cwd": str(repo.path), "model": "gpt-5.3-codex"}},
-        {"timestamp": "2026-02-23T19:35:00.000Z", "type": "response_item",
-         "payload": {"type": "custom_tool_call", "status": "completed", "call_id": "call_1",
-                     "name": "apply_patch", "input": patch}},
-        {"timestamp": "2026-02-23T19:35:01.000Z", "type": "event_msg",
-         "payload": {"type": "token_count", "info": {"total_token_usage": usage,
-                                                     "last_token_usage": usage}}}]
-    log.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    usage = codex_usage(1000, 200, 50, 10)
+    codex_rollout(home, repo.path, "calc.py", [{"total_token_usage": usage, "last_token_usage": usage}])
     (repo.path / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\nPI = 3\n")
     probe = tmp_path / "probe"
     probe.mkdir()
