@@ -273,6 +273,15 @@ def test_sqlite_utils_stand_in_loads_on_use() -> None:
     assert out.stdout.split() == ["_Stub", "module", "True"]
 
 
+def _as_the_hook_runs(code: str) -> str:
+    """``code``'s output in a Python started with ``-S``, as the hooks run it (``site``, an
+    editable install's finder, would import things first); it must say nothing on stderr."""
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stderr == ""
+    return out.stdout
+
+
 def test_urllib_parse_stand_in_loads_on_first_use() -> None:
     code = (
         "import sys\n"
@@ -283,11 +292,7 @@ def test_urllib_parse_stand_in_loads_on_first_use() -> None:
         "uri = pathlib.Path('/tmp/a b').as_uri()\n"
         "print(*before, uri, type(sys.modules['urllib.parse']).__name__,\n"
         "      urllib.parse.quote('c d'), urllib.parse is sys.modules['urllib.parse'])\n")
-    # -S, as the hooks run: `site` (an editable install's finder) would import it first
-    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert out.stderr == ""
-    assert out.stdout.split() == ["_Stub", "False", "file:///tmp/a%20b", "module", "c%20d", "True"]
+    assert _as_the_hook_runs(code).split() == ["_Stub", "False", "file:///tmp/a%20b", "module", "c%20d", "True"]
 
 
 def test_readers_of_absent_agents_are_not_loaded(tmp_path: Path) -> None:
@@ -345,10 +350,7 @@ def test_datetime_from_c_has_the_public_api() -> None:
         "d = datetime.datetime.fromisoformat('2026-02-12T16:05:00+01:00').astimezone(UTC)\n"
         "print(datetime.__name__, d.isoformat(), (d + timedelta(days=1)).date(),\n"
         "      sorted(set(datetime.__all__) if hasattr(datetime, '__all__') else []))\n")
-    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert out.stderr == ""
-    name, iso, day, _ = out.stdout.split(" ", 3)
+    name, iso, day, _ = _as_the_hook_runs(code).split(" ", 3)
     assert (name, iso, day) == ("_datetime", "2026-02-12T15:05:00+00:00", "2026-02-13")
     import _datetime
     import datetime
