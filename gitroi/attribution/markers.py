@@ -258,15 +258,16 @@ def _hits(plan: dict[str, _Compiled], hits: dict[tuple[str, str], list[Rule]], f
     return got
 
 
-#: Per configuration: one alternation of every active rule by field, so that the
-#: commits no rule marks (nearly all of a history) cost one match per field.
+#: Per configuration: one alternation of the active message rules and one of the subject
+#: rules, so that the commits no rule marks (nearly all of a history) cost a match per field.
 _ANY: dict[tuple[tuple[str, bool], ...], dict[str, re.Pattern[str]]] = {}
 
 
 def _any_rule(rules: list[Rule]) -> dict[str, re.Pattern[str]]:
     by: dict[str, list[str]] = {}
     for r in rules:
-        by.setdefault(r.field, []).append(f"(?:{r.pattern})")
+        if r.field in ("message", "subject"):  # identities are looked up in _HITS instead
+            by.setdefault(r.field, []).append(f"(?:{r.pattern})")
     return {f: _compiled("|".join(ps), f) for f, ps in by.items()}
 
 

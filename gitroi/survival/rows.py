@@ -113,7 +113,7 @@ def all_rows(st: ReplayState) -> tuple[dict[OutcomeKey, int], dict[CarriedKey, i
     twice: set[int] = set()
     live: set[int] = set()
     if st.dups:
-        live = _held(st.tip_files, st.dups)
+        live = _held(st.tip_files.values(), st.dups)
         twice = set(live)
     dead = keys.dead
     for code, oe in st.ai_dead.items():
@@ -211,7 +211,7 @@ def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[
     # ``state_dups`` is part of ``codes``: only the lists holding some of ``codes`` (a few of
     # thousands, found in C) can hold one of it.
     hit = [(path, lst) for path, lst in sorted(tip_files.items()) if not codes.isdisjoint(lst)]
-    twice = _held(dict(hit), state_dups)
+    twice = _held((lst for _, lst in hit), state_dups)
     live = set(twice)
     for code in codes:
         oe = ai_dead.get(code)
@@ -221,11 +221,11 @@ def _dup_rows(keys: _Keys, tip_files: Mapping[str, list[int]], ai_dead: Mapping[
         keys.tip(path, [c if c in codes else UNKNOWN for c in lst], out, sign, twice, live)
 
 
-def _held(tip_files: Mapping[str, list[int]], dups: set[int]) -> set[int]:
-    """The codes of ``dups`` some tip list holds: lists that hold none are passed over in C."""
+def _held(lists: Iterable[list[int]], dups: set[int]) -> set[int]:
+    """The codes of ``dups`` some of these tip lists hold: lists that hold none are passed over in C."""
     out: set[int] = set()
     if dups:
-        for lst in tip_files.values():
+        for lst in lists:
             if not dups.isdisjoint(lst):
                 out.update(c for c in lst if c in dups)
     return out
