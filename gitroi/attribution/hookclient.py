@@ -87,11 +87,16 @@ def waiter_pipe() -> int | None:
     return fd
 
 
+#: Past this the hook returns to git and the work goes on in the background
+#: (env GITROI_HOOK_DEADLINE, in seconds): the client's and the hook process's own limit.
+DEADLINE_S = 2.0
+
+
 def deadline() -> float:
     try:
-        return max(0.0, float(os.environ.get("GITROI_HOOK_DEADLINE") or 2.0))
+        return max(0.0, float(os.environ.get("GITROI_HOOK_DEADLINE") or DEADLINE_S))
     except ValueError:
-        return 2.0
+        return DEADLINE_S
 
 
 def served(pipe: int) -> bool:
@@ -187,7 +192,7 @@ def _relay(sock: Any, pipe: int, end: float) -> bool:
             line, buf = buf.split(b"\n", 1)
             if line.startswith(b"sha "):
                 sha = line[4:].decode()
-                _write_all(pipe, line + b"\n")
+                write_all(pipe, line + b"\n")
         if buf.startswith(b"done\n"):
             while True:  # the rest, to the end
                 sock.settimeout(max(0.05, end - time.monotonic()))
@@ -205,7 +210,8 @@ def _relay(sock: Any, pipe: int, end: float) -> bool:
     return True
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd`` (a pipe takes part of a large write at a time)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -290,19 +290,11 @@ def _work(request: dict[str, Any], fd: int) -> str:
 
 def _defer(request: dict[str, Any], text: str) -> None:
     from gitroi.attribution.fastgit import fast_git_dirs
-    from gitroi.attribution.hookwarn import defer
+    from gitroi.attribution.postcommit import defer_warnings
 
     dirs = fast_git_dirs(request["cwd"])
-    if dirs is None:
-        return
-    for line in text.splitlines():
-        if line.startswith("gitroi: warning: "):
-            for where in (os.path.join(dirs[1], "gitroi"), dirs[1]):
-                try:
-                    defer(where, line)
-                    break
-                except OSError:
-                    continue
+    if dirs is not None:
+        defer_warnings(dirs[1], text.splitlines())
 
 
 def server_pid(common_dir: str) -> int | None:

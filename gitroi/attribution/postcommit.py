@@ -9,7 +9,7 @@ Three promises (docs/hooks.md, docs/reliability.md):
 * **The work is done when the commit is.**  :func:`hook` forks a worker
   and waits for it; in the common case it finishes in a few tens of
   milliseconds and ``gitroi show HEAD`` right after the commit sees the
-  note.  Only past :data:`DEADLINE_S` (a first import of a huge log, a busy
+  note.  Only past :data:`gitroi.attribution.hookclient.DEADLINE_S` (a first import of a huge log, a busy
   disk) does the hook return to git and leave the worker running; its job
   file (:mod:`gitroi.attribution.pending`) then tells ``gitroi show`` and
   ``report`` to wait for it.
@@ -33,6 +33,7 @@ import sys
 
 from gitroi.attribution import compilecache, hooktrace, pending
 from gitroi.attribution.fastgit import discover_repo, fast_git_dirs, fast_head, picked_commit
+from gitroi.attribution.hookclient import deadline, write_all
 from gitroi.attribution.hooklock import LOCK_WAIT_S, hook_lock
 from gitroi.attribution.hooktrace import mark
 from gitroi.attribution.hookwarn import HookWarning, defer, take_deferred, warning_line
@@ -49,9 +50,6 @@ if TYPE_CHECKING:
 # How long the hook waits for a ledger another gitroi holds; past it the note is decided on
 # a copy of the ledger and written anyway (the ledger catches up on the next gitroi command).
 HOOK_BUSY_TIMEOUT_MS = 500
-# Past this the hook returns to git and the worker goes on in the background
-# (env GITROI_HOOK_DEADLINE, in seconds).
-DEADLINE_S = 2.0
 
 
 def ledger_path(repo: Repo) -> str:
@@ -62,13 +60,6 @@ def ledger_path(repo: Repo) -> str:
 def foreground() -> bool:
     """``GITROI_HOOK_FOREGROUND=1``: no worker and no deadline, the work in the hook's process."""
     return os.environ.get("GITROI_HOOK_FOREGROUND", "").strip().lower() in ("1", "true", "yes")
-
-
-def deadline() -> float:
-    try:
-        return max(0.0, float(os.environ.get("GITROI_HOOK_DEADLINE") or DEADLINE_S))
-    except ValueError:
-        return DEADLINE_S
 
 
 # --- the hook --------------------------------------------------------------------------------
@@ -109,7 +100,7 @@ def hook(pipe: int | None = None, *, served: bool = False) -> None:
                          f"{sha[:12]} under {state} (read-only or full); if this hook is "
                          f"stopped, run `gitroi attribute {sha[:12]}`\n")
     if pipe is not None:
-        _write_all(pipe, f"sha {sha[:12]}\n".encode())  # the script names it if this is killed
+        write_all(pipe, f"sha {sha[:12]}\n".encode())  # the script names it if this is killed
     sys.stderr.flush()
     sys.stdout.flush()
     mark("job recorded")
@@ -169,8 +160,8 @@ class _Deadline:
         said = sys.stderr.getvalue() if hasattr(sys.stderr, "getvalue") else ""
         line = (f"gitroi: post-commit: attributing {self.sha[:12]} goes on in the background "
                 f"(over {self.limit:g} s); `gitroi show` waits for it\n")
-        _write_all(2, (said + line).encode("utf-8", "replace"))
-        _write_all(self.pipe, b"background\n")
+        write_all(2, (said + line).encode("utf-8", "replace"))
+        write_all(self.pipe, b"background\n")
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2, self.pipe):
             os.dup2(null, fd)
@@ -206,7 +197,7 @@ def _work_watched(cwd: str, common_dir: str, sha: str, picked: str | None, job: 
     if watch.finish():
         sys.stderr.write("".join(line + "\n" for line in out))
     else:
-        _defer_warnings(common_dir, out)
+        defer_warnings(common_dir, out)
 
 
 def _work_said(cwd: str, common_dir: str, sha: str, picked: str | None, job: str | None) -> list[str]:
@@ -219,12 +210,6 @@ def _work_said(cwd: str, common_dir: str, sha: str, picked: str | None, job: str
         out.append(warning_line(f"post-commit of {sha[:12]}", exc,
                                 catch_up=f"gitroi attribute {sha[:12]}"))
     return out
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _fork_and_wait(cwd: str, common_dir: str, sha: str, picked: str | None,
@@ -305,14 +290,14 @@ def _report(w: int, common_dir: str, out: list[str]) -> None:
     if not out:
         return
     try:
-        _write_all(w, "".join(line + "\n" for line in out).encode("utf-8", "replace"))
+        write_all(w, "".join(line + "\n" for line in out).encode("utf-8", "replace"))
         return
     except OSError:
         pass
-    _defer_warnings(common_dir, out)
+    defer_warnings(common_dir, out)
 
 
-def _defer_warnings(common_dir: str, out: list[str]) -> None:
+def defer_warnings(common_dir: str, out: list[str]) -> None:
     """Warnings of work that went on in the background, for the next commit to say."""
     for line in out:
         if not line.startswith("gitroi: warning: "):

@@ -211,7 +211,7 @@ class ReplayState:
 
 
 def new_codes_py(acodes: list[int], adds: list[bytes], ns: int, base: int, flag: int,
-                 pre: tuple[bytes, ...]) -> bool:
+                 pre: tuple[bytes, ...]) -> None:
     """Fill the slots of ``acodes`` still ``-1`` with the codes of new lines (``Replayer._new_codes``).
 
     ``adds``: the hunk's added lines, stripped; ``ns``: the first one's line
@@ -225,13 +225,12 @@ def new_codes_py(acodes: list[int], adds: list[bytes], ns: int, base: int, flag:
         b = base << LINE_BITS
         acodes[:] = [(((b | (ns + j if ns + j < LINE_MASK else LINE_MASK)) << 2) | flag
                       | (1 if s and not s.startswith(pre) else 0)) for j, s in enumerate(adds)]
-        return True
+        return
     for j, c in enumerate(acodes):
         if c == -1:
             s = adds[j]
             acodes[j] = ((((base << LINE_BITS) | min(ns + j, LINE_MASK)) << 2) | flag
                          | (1 if s and not s.startswith(pre) else 0))
-    return True
 
 
 def merge_held_py(views: list[dict[str, list[int]]],
