@@ -92,11 +92,16 @@ def waiter_pipe() -> int | None:
 DEADLINE_S = 2.0
 
 
-def deadline() -> float:
+def env_seconds(name: str, default: float) -> float:
+    """A time limit from the environment variable ``name``; ``default`` when unset or not a number."""
     try:
-        return max(0.0, float(os.environ.get("GITROI_HOOK_DEADLINE") or DEADLINE_S))
+        return max(0.0, float(os.environ.get(name) or default))
     except ValueError:
-        return DEADLINE_S
+        return default
+
+
+def deadline() -> float:
+    return env_seconds("GITROI_HOOK_DEADLINE", DEADLINE_S)
 
 
 def served(pipe: int) -> bool:

@@ -36,7 +36,7 @@ import contextlib
 import os
 import sys
 
-from gitroi.attribution.hookclient import identity, socket_path
+from gitroi.attribution.hookclient import env_seconds, identity, socket_path
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~4 ms, hooks count them
 if TYPE_CHECKING:
@@ -51,10 +51,7 @@ LOOK_S = 5.0
 
 
 def idle() -> float:
-    try:
-        return max(0.0, float(os.environ.get("GITROI_HOOK_SERVER_IDLE") or IDLE_S))
-    except ValueError:
-        return IDLE_S
+    return env_seconds("GITROI_HOOK_SERVER_IDLE", IDLE_S)
 
 
 def start(common_dir: str) -> None:
